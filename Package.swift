@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-dato",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dato", targets: ["dato"]),
+        .library(name: "DatoCore", targets: ["DatoCore"]),
+        .library(name: "DatoModels", targets: ["DatoModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian: libdnnl-dev (oneDNN 2.6) and libopenblas-dev.
+        .systemLibrary(name: "CDNNL", pkgConfig: nil, providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: nil, providers: [.apt(["libopenblas-dev"])]),
+        // A small C shim over oneDNN's C API that compiles against both the 2.x and the 3.x API.
+        .target(name: "CDatoDNNL", dependencies: ["CDNNL"],
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        // Compute core: tensors, oneDNN/BLAS glue, SIMD kernels, safetensors.
+        .target(name: "DatoCore", dependencies: ["CDatoDNNL", "COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
+        .target(name: "DatoModels", dependencies: ["DatoCore"]),
+        // Thin command-line interface.
+        .executableTarget(name: "dato", dependencies: [
+            "DatoCore", "DatoModels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore"]),
+        .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels"],
+                    resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

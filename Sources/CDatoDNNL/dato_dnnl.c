@@ -1,0 +1,329 @@
+// Implementation of the oneDNN shim. Compiles against oneDNN 2.x and 3.x.
+#include "dato_dnnl.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+// libgomp entry points (the OpenMP runtime oneDNN is built with on Debian).
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+extern int omp_get_max_threads(void);
+extern void omp_set_num_threads(int);
+
+#if DNNL_VERSION_MAJOR >= 3
+typedef dnnl_memory_desc_t md_t;          // an owned handle
+typedef const_dnnl_memory_desc_t md_ref;  // a borrowed handle
+#define MD(x) (x)
+static dnnl_status_t md_tag(md_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
+    return dnnl_memory_desc_create_with_tag(md, nd, dims, dnnl_f32, tag);
+}
+static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, const dnnl_dims_t st) {
+    return dnnl_memory_desc_create_with_strides(md, nd, dims, dnnl_f32, st);
+}
+static void md_free(md_t md) { if (md) dnnl_memory_desc_destroy(md); }
+#else
+typedef dnnl_memory_desc_t md_t;          // a plain struct
+typedef const dnnl_memory_desc_t *md_ref;
+#define MD(x) (&(x))
+static dnnl_status_t md_tag(md_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
+    return dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag);
+}
+static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, const dnnl_dims_t st) {
+    return dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32, st);
+}
+static void md_free(md_t md) { (void)md; }
+#endif
+
+static dnnl_engine_t g_engine;
+static dnnl_stream_t g_stream;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static dnnl_status_t g_init_status = dnnl_success;
+
+static void init_engine(void) {
+    g_init_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
+    if (g_init_status == dnnl_success) g_init_status = dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags);
+}
+
+static int fail(char *err, size_t n, const char *what, dnnl_status_t st) {
+    if (err && n) snprintf(err, n, "oneDNN: %s failed (status %d)", what, (int)st);
+    return 1;
+}
+
+#define CHECK(call, what) do { dnnl_status_t st_ = (call); if (st_ != dnnl_success) { fail(err, errlen, what, st_); goto bad; } } while (0)
+
+static int ready(char *err, size_t errlen) {
+    pthread_once(&g_once, init_engine);
+    if (g_init_status != dnnl_success) return fail(err, errlen, "engine creation", g_init_status);
+    return 0;
+}
+
+struct dato_weights {
+    dnnl_memory_t mem;   // library-owned, current layout
+    int ndims;
+    dnnl_dims_t dims;    // logical dims (oihw or {k, n})
+    int is_linear;
+};
+
+static md_ref memory_md(dnnl_memory_t m) {
+    md_ref md = NULL;
+    dnnl_memory_get_memory_desc(m, &md);
+    return md;
+}
+
+// The plain PyTorch layout of the weights: OIHW for convs, [n, k] row-major seen as {k, n} for linears.
+static dnnl_status_t plain_md(const dato_weights *w, md_t *md) {
+    if (w->is_linear) {
+        dnnl_dims_t st = {1, w->dims[0]};
+        return md_strides(md, 2, w->dims, st);
+    }
+    return md_tag(md, 4, w->dims, dnnl_oihw);
+}
+
+static dato_weights *weights_create(const float *data, int ndims, const dnnl_dims_t dims, int is_linear,
+                                    char *err, size_t errlen) {
+    if (ready(err, errlen)) return NULL;
+    dato_weights *w = calloc(1, sizeof(*w));
+    md_t md = {0};
+    if (!w) { if (err && errlen) snprintf(err, errlen, "out of memory"); return NULL; }
+    w->ndims = ndims; w->is_linear = is_linear;
+    memcpy(w->dims, dims, sizeof(dnnl_dims_t));
+    CHECK(plain_md(w, &md), "weights descriptor");
+    CHECK(dnnl_memory_create(&w->mem, MD(md), g_engine, DNNL_MEMORY_ALLOCATE), "weights allocation");
+    void *h = NULL;
+    CHECK(dnnl_memory_get_data_handle(w->mem, &h), "weights handle");
+    memcpy(h, data, dnnl_memory_desc_get_size(MD(md)));
+    md_free(md);
+    return w;
+bad:
+    md_free(md);
+    if (w->mem) dnnl_memory_destroy(w->mem);
+    free(w);
+    return NULL;
+}
+
+dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long kh, long kw, char *err, size_t errlen) {
+    dnnl_dims_t d = {oc, ic, kh, kw};
+    return weights_create(oihw, 4, d, 0, err, errlen);
+}
+
+dato_weights *dato_weights_create_linear(const float *out_in, long out, long in, char *err, size_t errlen) {
+    dnnl_dims_t d = {in, out};
+    return weights_create(out_in, 2, d, 1, err, errlen);
+}
+
+void dato_weights_destroy(dato_weights *w) {
+    if (!w) return;
+    if (w->mem) dnnl_memory_destroy(w->mem);
+    free(w);
+}
+
+// Reorders src into a new library-owned memory of layout `to`.
+static int reorder_to(dnnl_memory_t src, md_ref to, dnnl_memory_t *out, char *err, size_t errlen) {
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_memory_t dst = NULL;
+    CHECK(dnnl_reorder_primitive_desc_create(&pd, memory_md(src), g_engine, to, g_engine, NULL), "reorder descriptor");
+    CHECK(dnnl_primitive_create(&prim, pd), "reorder primitive");
+    CHECK(dnnl_memory_create(&dst, to, g_engine, DNNL_MEMORY_ALLOCATE), "reorder allocation");
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+    CHECK(dnnl_primitive_execute(prim, g_stream, 2, args), "reorder");
+    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    dnnl_primitive_destroy(prim);
+    dnnl_primitive_desc_destroy(pd);
+    *out = dst;
+    return 0;
+bad:
+    if (dst) dnnl_memory_destroy(dst);
+    if (prim) dnnl_primitive_destroy(prim);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return 1;
+}
+
+// Makes sure the weights are in layout `want`, reordering them once if not.
+static int weights_prepare(dato_weights *w, md_ref want, char *err, size_t errlen) {
+    if (dnnl_memory_desc_equal(memory_md(w->mem), want)) return 0;
+    dnnl_memory_t fresh = NULL;
+    if (reorder_to(w->mem, want, &fresh, err, errlen)) return 1;
+    dnnl_memory_destroy(w->mem);
+    w->mem = fresh;
+    return 0;
+}
+
+int dato_weights_read(dato_weights *w, float *dst, char *err, size_t errlen) {
+    md_t md = {0};
+    dnnl_memory_t user = NULL, tmp = NULL;
+    CHECK(plain_md(w, &md), "weights descriptor");
+    CHECK(dnnl_memory_create(&user, MD(md), g_engine, dst), "weights view");
+    if (reorder_to(w->mem, MD(md), &tmp, err, errlen)) goto bad;
+    void *h = NULL;
+    CHECK(dnnl_memory_get_data_handle(tmp, &h), "weights handle");
+    memcpy(dst, h, dnnl_memory_desc_get_size(MD(md)));
+    dnnl_memory_destroy(tmp);
+    dnnl_memory_destroy(user);
+    md_free(md);
+    return 0;
+bad:
+    if (tmp) dnnl_memory_destroy(tmp);
+    if (user) dnnl_memory_destroy(user);
+    md_free(md);
+    return 1;
+}
+
+struct dato_op {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_memory_t src, dst, bias;
+    int has_bias;
+    const char *impl;
+};
+
+// Builds the primitive, its memories (without data) and impl name from a primitive descriptor.
+static dato_op *op_finish(dnnl_primitive_desc_t pd, md_ref src_md, md_ref dst_md, md_ref bias_md,
+                          int has_bias, char *err, size_t errlen) {
+    dato_op *op = calloc(1, sizeof(*op));
+    if (!op) { dnnl_primitive_desc_destroy(pd); if (err && errlen) snprintf(err, errlen, "out of memory"); return NULL; }
+    op->pd = pd; op->has_bias = has_bias;
+    CHECK(dnnl_primitive_create(&op->prim, pd), "primitive creation");
+    CHECK(dnnl_memory_create(&op->src, src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
+    CHECK(dnnl_memory_create(&op->dst, dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
+    if (has_bias) CHECK(dnnl_memory_create(&op->bias, bias_md, g_engine, DNNL_MEMORY_NONE), "bias memory");
+    op->impl = "unknown";
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &op->impl);
+    return op;
+bad:
+    dato_op_destroy(op);
+    return NULL;
+}
+
+static dnnl_primitive_attr_t make_attr(int accumulate, char *err, size_t errlen) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    CHECK(dnnl_primitive_attr_create(&attr), "attribute creation");
+    if (accumulate) {
+        CHECK(dnnl_post_ops_create(&po), "post-ops creation");
+#if DNNL_VERSION_MAJOR >= 3
+        CHECK(dnnl_post_ops_append_sum(po, 1.0f, 0, dnnl_data_type_undef), "sum post-op");
+#else
+        CHECK(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
+#endif
+        CHECK(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
+        dnnl_post_ops_destroy(po);
+    }
+    return attr;
+bad:
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return NULL;
+}
+
+dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
+                          long sh, long sw, long pt, long pl, long pb, long pr,
+                          int has_bias, int accumulate, char *err, size_t errlen) {
+    if (ready(err, errlen)) return NULL;
+    long oh = (ih + pt + pb - kh) / sh + 1, ow = (iw + pl + pr - kw) / sw + 1;
+    dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw}, bd = {oc}, dd = {n, oc, oh, ow};
+    dnnl_dims_t strides = {sh, sw}, padl = {pt, pl}, padr = {pb, pr};
+    md_t smd = {0}, wmd = {0}, bmd = {0}, dmd = {0};
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = make_attr(accumulate, err, errlen);
+    dato_op *op = NULL;
+    if (!attr) return NULL;
+    CHECK(md_tag(&smd, 4, sd, dnnl_nhwc), "src descriptor");
+    CHECK(md_tag(&wmd, 4, wd, dnnl_format_tag_any), "weights descriptor");
+    CHECK(md_tag(&bmd, 1, bd, dnnl_a), "bias descriptor");
+    CHECK(md_tag(&dmd, 4, dd, dnnl_nhwc), "dst descriptor");
+#if DNNL_VERSION_MAJOR >= 3
+    CHECK(dnnl_convolution_forward_primitive_desc_create(&pd, g_engine, dnnl_forward_inference,
+            dnnl_convolution_direct, smd, wmd, has_bias ? bmd : NULL, dmd, strides, NULL, padl, padr, attr),
+          "convolution descriptor");
+#else
+    dnnl_convolution_desc_t cd;
+    CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+            &smd, &wmd, has_bias ? &bmd : NULL, &dmd, strides, padl, padr), "convolution descriptor");
+    CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, g_engine, NULL), "convolution primitive descriptor");
+#endif
+    op = op_finish(pd, MD(smd), MD(dmd), MD(bmd), has_bias, err, errlen);
+    pd = NULL;
+bad:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
+    md_free(smd); md_free(wmd); md_free(bmd); md_free(dmd);
+    return op;
+}
+
+dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, char *err, size_t errlen) {
+    if (ready(err, errlen)) return NULL;
+    dnnl_dims_t sd = {m, k}, wd = {k, n}, bd = {1, n}, dd = {m, n};
+    md_t smd = {0}, wmd = {0}, bmd = {0}, dmd = {0};
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = make_attr(accumulate, err, errlen);
+    dato_op *op = NULL;
+    if (!attr) return NULL;
+    CHECK(md_tag(&smd, 2, sd, dnnl_ab), "src descriptor");
+    CHECK(md_tag(&wmd, 2, wd, dnnl_format_tag_any), "weights descriptor");
+    CHECK(md_tag(&bmd, 2, bd, dnnl_ab), "bias descriptor");
+    CHECK(md_tag(&dmd, 2, dd, dnnl_ab), "dst descriptor");
+#if DNNL_VERSION_MAJOR >= 3
+    CHECK(dnnl_matmul_primitive_desc_create(&pd, g_engine, smd, wmd, has_bias ? bmd : NULL, dmd, attr),
+          "matmul descriptor");
+#else
+    dnnl_matmul_desc_t mdsc;
+    CHECK(dnnl_matmul_desc_init(&mdsc, &smd, &wmd, has_bias ? &bmd : NULL, &dmd), "matmul descriptor");
+    CHECK(dnnl_primitive_desc_create(&pd, &mdsc, attr, g_engine, NULL), "matmul primitive descriptor");
+#endif
+    op = op_finish(pd, MD(smd), MD(dmd), MD(bmd), has_bias, err, errlen);
+    pd = NULL;
+bad:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
+    md_free(smd); md_free(wmd); md_free(bmd); md_free(dmd);
+    return op;
+}
+
+int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
+                 char *err, size_t errlen) {
+    if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), err, errlen)) return 1;
+    CHECK(dnnl_memory_set_data_handle(op->src, (void *)src), "src handle");
+    CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
+    int nargs = 3;
+    if (op->has_bias) {
+        CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
+        args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
+    }
+    CHECK(dnnl_primitive_execute(op->prim, g_stream, nargs, args), "execute");
+    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    return 0;
+bad:
+    return 1;
+}
+
+void dato_op_destroy(dato_op *op) {
+    if (!op) return;
+    if (op->prim) dnnl_primitive_destroy(op->prim);
+    if (op->pd) dnnl_primitive_desc_destroy(op->pd);
+    if (op->src) dnnl_memory_destroy(op->src);
+    if (op->dst) dnnl_memory_destroy(op->dst);
+    if (op->bias) dnnl_memory_destroy(op->bias);
+    free(op);
+}
+
+const char *dato_op_impl(const dato_op *op) { return op->impl; }
+
+struct task { dato_task_fn fn; void *ctx; };
+
+static void run_task(void *p) {
+    struct task *t = p;
+    t->fn(t->ctx, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void dato_parallel(dato_task_fn fn, void *ctx) {
+    struct task t = {fn, ctx};
+    GOMP_parallel(run_task, &t, 0, 0);
+}
+
+long dato_max_threads(void) { return omp_get_max_threads(); }
+void dato_set_threads(long n) { if (n > 0) omp_set_num_threads((int)n); }

@@ -1,0 +1,52 @@
+// A small C shim over oneDNN's C API (2.x and 3.x), used by DatoCore.
+// All tensors are fp32; activations are NHWC (convolution) or row-major [M, K] (matmul).
+#ifndef DATO_DNNL_H
+#define DATO_DNNL_H
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Learned weights kept in whatever layout oneDNN's kernels prefer (reordered once, lazily).
+typedef struct dato_weights dato_weights;
+/// A convolution or matmul primitive for one input shape.
+typedef struct dato_op dato_op;
+
+/// Conv weights from PyTorch's OIHW layout (copied).
+dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long kh, long kw,
+                                       char *err, size_t errlen);
+/// Linear weights from PyTorch's [out, in] layout (copied).
+dato_weights *dato_weights_create_linear(const float *out_in, long out, long in,
+                                         char *err, size_t errlen);
+void dato_weights_destroy(dato_weights *w);
+/// Copies the weights back out in PyTorch layout (OIHW or [out, in]); returns 0 on success.
+int dato_weights_read(dato_weights *w, float *dst, char *err, size_t errlen);
+
+/// NHWC convolution [n, ih, iw, ic] -> [n, oh, ow, oc]. With accumulate = 1 the result is added to dst.
+dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
+                          long sh, long sw, long pt, long pl, long pb, long pr,
+                          int has_bias, int accumulate, char *err, size_t errlen);
+/// Row-major matmul [m, k] x W^T -> [m, n], W given as PyTorch [n, k]. accumulate as above.
+dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate,
+                            char *err, size_t errlen);
+/// Runs the op. bias may be NULL when the op was created without bias. Returns 0 on success.
+int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
+                 char *err, size_t errlen);
+void dato_op_destroy(dato_op *op);
+/// oneDNN's implementation name for the op (e.g. "brgconv:avx512_core").
+const char *dato_op_impl(const dato_op *op);
+
+/// Work function for dato_parallel: called once on each worker thread.
+typedef void (*dato_task_fn)(void *ctx, long worker, long nworkers);
+/// Runs fn on every thread of the OpenMP pool that oneDNN uses (one pool for all compute).
+void dato_parallel(dato_task_fn fn, void *ctx);
+/// Number of threads dato_parallel runs on.
+long dato_max_threads(void);
+/// Sets the number of compute threads (oneDNN and Swift kernels).
+void dato_set_threads(long n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

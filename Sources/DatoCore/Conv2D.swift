@@ -1,0 +1,76 @@
+import CDatoDNNL
+
+/// A 2-D convolution on NHWC tensors (weights in PyTorch's OIHW layout), run by oneDNN.
+///
+/// Primitives are created once per input shape and reused.
+public final class Conv2D: @unchecked Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: (Int, Int)
+    public let stride: Int
+    /// Padding (top, left, bottom, right).
+    public let padding: (Int, Int, Int, Int)
+    let weights: DNNLWeights
+    let bias: Tensor?
+    private var ops: [[Int]: DNNLOp] = [:]
+
+    /// `weight` is [out, in, kh, kw]; `bias` is [out] or nil. Symmetric `padding`.
+    public convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int) throws {
+        try self.init(weight: weight, bias: bias, stride: stride, padding: (padding, padding, padding, padding))
+    }
+
+    /// `padding` is (top, left, bottom, right), as needed for the VAE encoder's asymmetric downsampler.
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (Int, Int, Int, Int)) throws {
+        precondition(weight.shape.count == 4, "conv weight must be 4-D, got \(weight.shape)")
+        outChannels = weight.dim(0); inChannels = weight.dim(1)
+        kernel = (weight.dim(2), weight.dim(3))
+        self.stride = stride
+        self.padding = padding
+        self.bias = bias
+        weights = try DNNLWeights(conv: weight)
+    }
+
+    /// Output spatial size for an input of `h x w`.
+    public func outputSize(h: Int, w: Int) -> (Int, Int) {
+        ((h + padding.0 + padding.2 - kernel.0) / stride + 1, (w + padding.1 + padding.3 - kernel.1) / stride + 1)
+    }
+
+    /// Convolves `x` [N, H, W, Cin] into a new [N, OH, OW, Cout] tensor.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let (oh, ow) = outputSize(h: x.dim(1), w: x.dim(2))
+        let out = Tensor(shape: [x.dim(0), oh, ow, outChannels], zeroed: false)
+        try run(x, into: out, accumulate: false)
+        return out
+    }
+
+    /// Convolves `x` and adds the result to `dst` (a fused residual add).
+    public func accumulate(_ x: Tensor, into dst: Tensor) throws {
+        try run(x, into: dst, accumulate: true)
+    }
+
+    private func run(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        guard x.shape.count == 4, x.dim(3) == inChannels else {
+            throw ComputeError.shape("conv expects [N, H, W, \(inChannels)], got \(x.shape)")
+        }
+        let (oh, ow) = outputSize(h: x.dim(1), w: x.dim(2))
+        guard out.shape == [x.dim(0), oh, ow, outChannels] else {
+            throw ComputeError.shape("conv output \(out.shape) for input \(x.shape)")
+        }
+        let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
+        let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
+        try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+    }
+
+    private func makeOp(n: Int, h: Int, w: Int, accumulate: Bool, key: [Int]) throws -> DNNLOp {
+        let op = try DNNLOp { err, len in
+            dato_conv_create(n, inChannels, h, w, outChannels, kernel.0, kernel.1, stride, stride,
+                             padding.0, padding.1, padding.2, padding.3, bias == nil ? 0 : 1,
+                             accumulate ? 1 : 0, err, len)
+        }
+        ops[key] = op
+        return op
+    }
+
+    /// oneDNN's kernel name for the most recently created primitive (for profiles).
+    public var implementation: String? { ops.values.first?.implementation }
+}

@@ -1,0 +1,57 @@
+import CDatoDNNL
+
+/// Learned weights handed to oneDNN, which keeps them in its preferred layout (reordered once).
+final class DNNLWeights: @unchecked Sendable {
+    let handle: OpaquePointer
+
+    init(conv oihw: Tensor) throws {
+        precondition(oihw.shape.count == 4)
+        var err = [CChar](repeating: 0, count: 256)
+        guard let h = dato_weights_create_conv(oihw.data, oihw.dim(0), oihw.dim(1), oihw.dim(2), oihw.dim(3),
+                                               &err, err.count) else {
+            throw ComputeError.backend(String(cString: err))
+        }
+        handle = h
+    }
+
+    init(linear outIn: Tensor) throws {
+        precondition(outIn.shape.count == 2)
+        var err = [CChar](repeating: 0, count: 256)
+        guard let h = dato_weights_create_linear(outIn.data, outIn.dim(0), outIn.dim(1), &err, err.count) else {
+            throw ComputeError.backend(String(cString: err))
+        }
+        handle = h
+    }
+
+    /// Copies the weights back out in PyTorch layout.
+    func read(into t: Tensor) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        if dato_weights_read(handle, t.data, &err, err.count) != 0 { throw ComputeError.backend(String(cString: err)) }
+    }
+
+    deinit { dato_weights_destroy(handle) }
+}
+
+/// One oneDNN primitive (convolution or matmul) for one input shape.
+final class DNNLOp: @unchecked Sendable {
+    let handle: OpaquePointer
+
+    init(_ make: (UnsafeMutablePointer<CChar>, Int) -> OpaquePointer?) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        let h = err.withUnsafeMutableBufferPointer { make($0.baseAddress!, $0.count) }
+        guard let h else { throw ComputeError.backend(String(cString: err)) }
+        handle = h
+    }
+
+    func run(_ w: DNNLWeights, src: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+             dst: UnsafeMutablePointer<Float>) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        if dato_op_exec(handle, w.handle, src, bias, dst, &err, err.count) != 0 {
+            throw ComputeError.backend(String(cString: err))
+        }
+    }
+
+    var implementation: String { String(cString: dato_op_impl(handle)) }
+
+    deinit { dato_op_destroy(handle) }
+}

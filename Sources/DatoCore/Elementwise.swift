@@ -1,0 +1,85 @@
+import Foundation
+
+/// Element-wise kernels. All run in parallel over the OpenMP pool.
+public enum Elementwise {
+    static let grain = 1 << 14
+
+    /// `a += b` (same shapes).
+    public static func addInPlace(_ a: Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
+        let pa = a.data, pb = b.data
+        Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+            let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, a.count)
+            if lo < hi { vmapAdd(pa + lo, pb + lo, hi - lo) }
+        }
+    }
+
+    @inline(__always)
+    static func vmapAdd(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + vecWidth <= n { vstore(vload(a + i) + vload(b + i), a + i); i += vecWidth }
+        while i < n { a[i] += b[i]; i += 1 }
+    }
+
+    /// Applies `f` lane-wise in place, in parallel.
+    public static func mapInPlace(_ t: Tensor, _ f: @escaping (Vec) -> Vec) {
+        let p = t.data, n = t.count
+        Parallel.chunks(n / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+            let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, n)
+            if lo < hi { vmap(p + lo, p + lo, hi - lo, f) }
+        }
+    }
+
+    /// SiLU: x * sigmoid(x), in place.
+    public static func silu(_ t: Tensor) { mapInPlace(t) { $0 * vsigmoid($0) } }
+
+    /// GELU in the exact erf form (as torch's default), in place.
+    public static func gelu(_ t: Tensor) { mapInPlace(t) { 0.5 * $0 * (1 + verf($0 * 0.707_106_781_186_547_6)) } }
+
+    /// Quick GELU (CLIP): x * sigmoid(1.702 x), in place.
+    public static func quickGelu(_ t: Tensor) { mapInPlace(t) { $0 * vsigmoid(1.702 * $0) } }
+
+    /// GEGLU: for x of shape [..., 2F], returns [..., F] = value * GELU(gate), value = first half.
+    public static func geglu(_ x: Tensor) -> Tensor {
+        let f2 = x.dim(-1), f = f2 / 2
+        precondition(f2 % 2 == 0, "geglu: odd feature size \(f2)")
+        let rows = x.count / f2
+        var shape = x.shape
+        shape[shape.count - 1] = f
+        let out = Tensor(shape: shape, zeroed: false)
+        let src = x.data, dst = out.data
+        Parallel.chunks(rows, minimumPerThread: 4) { r in
+            for row in r {
+                let value = src + row * f2, gate = value + f, o = dst + row * f
+                var i = 0
+                while i + vecWidth <= f {
+                    let g = vload(gate + i)
+                    vstore(vload(value + i) * (0.5 * g * (1 + verf(g * 0.707_106_781_186_547_6))), o + i)
+                    i += vecWidth
+                }
+                while i < f {
+                    let g = gate[i]
+                    o[i] = value[i] * (0.5 * g * (1 + Float(erf(Double(g) * 0.707_106_781_186_547_6))))
+                    i += 1
+                }
+            }
+        }
+        return out
+    }
+
+    /// Adds a per-(batch, channel) vector to a [B, ..., C] tensor: x[b, i, c] += v[b, c].
+    public static func addBroadcastRows(_ x: Tensor, _ v: Tensor) {
+        let b = x.dim(0), c = x.dim(-1)
+        precondition(v.count == b * c, "broadcast add: \(x.shape) vs \(v.shape)")
+        let inner = x.count / (b * c)
+        let px = x.data, pv = v.data
+        Parallel.chunks(b * inner, minimumPerThread: 16) { r in
+            for row in r {
+                vmapAdd(px + row * c, pv + (row / inner) * c, c)
+            }
+        }
+    }
+
+    /// Multiplies every element by `s`, in place.
+    public static func scale(_ t: Tensor, by s: Float) { mapInPlace(t) { $0 * s } }
+}

@@ -1,0 +1,56 @@
+import CDatoDNNL
+
+/// A fully connected layer y = x W^T + b over the last dimension (weights in PyTorch's [out, in]
+/// layout), run by oneDNN's matmul. Primitives are created once per row count and reused.
+public final class Linear: @unchecked Sendable {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    let weights: DNNLWeights
+    let bias: Tensor?
+    private var ops: [[Int]: DNNLOp] = [:]
+
+    /// `weight` is [out, in] (a 1x1 convolution's [out, in, 1, 1] is accepted too); `bias` is [out] or nil.
+    public init(weight: Tensor, bias: Tensor?) throws {
+        precondition(weight.shape.count == 2 || (weight.shape.count == 4 && weight.dim(2) == 1 && weight.dim(3) == 1),
+                     "linear weight must be [out, in], got \(weight.shape)")
+        outFeatures = weight.dim(0); inFeatures = weight.dim(1)
+        self.bias = bias
+        let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
+        weights = try DNNLWeights(linear: w2)
+    }
+
+    /// Applies the layer to `x` [..., in], giving a new [..., out] tensor.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        var shape = x.shape
+        shape[shape.count - 1] = outFeatures
+        let out = Tensor(shape: shape, zeroed: false)
+        try run(x, into: out, accumulate: false)
+        return out
+    }
+
+    /// Applies the layer and adds the result to `dst` (a fused residual add).
+    public func accumulate(_ x: Tensor, into dst: Tensor) throws {
+        try run(x, into: dst, accumulate: true)
+    }
+
+    private func run(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        guard x.dim(-1) == inFeatures else {
+            throw ComputeError.shape("linear expects [..., \(inFeatures)], got \(x.shape)")
+        }
+        let m = x.count / inFeatures
+        guard out.count == m * outFeatures else {
+            throw ComputeError.shape("linear output \(out.shape) for input \(x.shape)")
+        }
+        let key = [m, accumulate ? 1 : 0]
+        let op: DNNLOp
+        if let cached = ops[key] {
+            op = cached
+        } else {
+            op = try DNNLOp { err, len in
+                dato_matmul_create(m, inFeatures, outFeatures, bias == nil ? 0 : 1, accumulate ? 1 : 0, err, len)
+            }
+            ops[key] = op
+        }
+        try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+    }
+}
