@@ -1,0 +1,54 @@
+import Foundation
+
+/// A config value that diffusers allows to be one integer or one per block (e.g. `attention_head_dim`).
+public enum IntOrList: Codable, Equatable, Sendable {
+    case one(Int)
+    case list([Int])
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Int.self) { self = .one(v) } else { self = .list(try c.decode([Int].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .one(let v): try c.encode(v)
+        case .list(let v): try c.encode(v)
+        }
+    }
+
+    /// The value for each of `count` blocks.
+    public func perBlock(_ count: Int) -> [Int] {
+        switch self {
+        case .one(let v): return Array(repeating: v, count: count)
+        case .list(let v): return v
+        }
+    }
+}
+
+/// Reads and decodes a JSON config file, turning decoding failures into errors that name the field.
+enum ConfigFile {
+    static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError.config(file: path, field: "(file)", message: "cannot read the file")
+        }
+        return try decode(type, data: data, file: path)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, data: Data, file: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw ModelError.config(file: file, field: path(ctx.codingPath + [key]), message: "missing")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            throw ModelError.config(file: file, field: path(ctx.codingPath), message: ctx.debugDescription)
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw ModelError.config(file: file, field: path(ctx.codingPath), message: "not valid JSON: \(ctx.debugDescription)")
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.isEmpty ? "(root)" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+}

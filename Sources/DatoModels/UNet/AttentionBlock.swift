@@ -1,0 +1,90 @@
+import DatoCore
+
+/// diffusers `Attention` as SD 1.x's transformer blocks use it: to_q/to_k/to_v without bias,
+/// to_out.0 with bias. Cross-attention when a context is given.
+public final class CrossAttention {
+    public let heads: Int
+    let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
+
+    public init(_ s: Scope, queryDim: Int, contextDim: Int?, heads: Int) throws {
+        self.heads = heads
+        toQ = try s["to_q"].linear(queryDim, queryDim, bias: false)
+        toK = try s["to_k"].linear(contextDim ?? queryDim, queryDim, bias: false)
+        toV = try s["to_v"].linear(contextDim ?? queryDim, queryDim, bias: false)
+        toOut = try s["to_out"][0].linear(queryDim, queryDim)
+    }
+
+    /// Adds attention(x, context) to `residual` in place.
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, addTo residual: Tensor) throws {
+        let kv = context ?? x
+        let o = Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads)
+        try toOut.accumulate(o, into: residual)
+    }
+}
+
+/// diffusers `FeedForward` with GEGLU: net.0.proj (C -> 8C), value * GELU(gate), net.2 (4C -> C).
+public final class FeedForward {
+    let proj: Linear, out: Linear
+
+    public init(_ s: Scope, dim: Int, mult: Int = 4) throws {
+        proj = try s["net"][0]["proj"].linear(dim, dim * mult * 2)
+        out = try s["net"][2].linear(dim * mult, dim)
+    }
+
+    /// Adds ff(x) to `residual` in place.
+    public func callAsFunction(_ x: Tensor, addTo residual: Tensor) throws {
+        try out.accumulate(Elementwise.geglu(try proj(x)), into: residual)
+    }
+}
+
+/// diffusers `BasicTransformerBlock`: self-attention, cross-attention, GEGLU feed-forward, each
+/// pre-normed by a LayerNorm and added to the residual stream.
+public final class BasicTransformerBlock {
+    let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm
+    public let attn1: CrossAttention, attn2: CrossAttention
+    let ff: FeedForward
+
+    public init(_ s: Scope, dim: Int, heads: Int, contextDim: Int) throws {
+        norm1 = LayerNorm(s["norm1"], channels: dim, eps: 1e-5)
+        attn1 = try CrossAttention(s["attn1"], queryDim: dim, contextDim: nil, heads: heads)
+        norm2 = LayerNorm(s["norm2"], channels: dim, eps: 1e-5)
+        attn2 = try CrossAttention(s["attn2"], queryDim: dim, contextDim: contextDim, heads: heads)
+        norm3 = LayerNorm(s["norm3"], channels: dim, eps: 1e-5)
+        ff = try FeedForward(s["ff"], dim: dim)
+    }
+
+    /// Updates the token stream `x` [B, N, C] in place.
+    public func callAsFunction(_ x: Tensor, context: Tensor) throws {
+        try attn1(norm1(x), addTo: x)
+        try attn2(norm2(x), context: context, addTo: x)
+        try ff(norm3(x), addTo: x)
+    }
+}
+
+/// diffusers `Transformer2DModel` (continuous input): GroupNorm, proj_in, transformer blocks,
+/// proj_out, plus the input as residual. proj_in/proj_out are 1x1 convs or linears (same math in NHWC).
+public final class Transformer2DModel {
+    let norm: GroupNorm
+    let projIn: Linear, projOut: Linear
+    public let transformerBlocks: [BasicTransformerBlock]
+
+    public init(_ s: Scope, channels: Int, heads: Int, contextDim: Int, groups: Int, layers: Int,
+                linearProjection: Bool) throws {
+        norm = GroupNorm(s["norm"], channels: channels, groups: groups, eps: 1e-6)
+        projIn = try s["proj_in"].pointwise(channels, channels, asConv: !linearProjection)
+        transformerBlocks = try (0..<layers).map {
+            try BasicTransformerBlock(s["transformer_blocks"][$0], dim: channels, heads: heads, contextDim: contextDim)
+        }
+        projOut = try s["proj_out"].pointwise(channels, channels, asConv: !linearProjection)
+    }
+
+    /// `x`: [B, H, W, C] -> [B, H, W, C].
+    public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+        let shape = x.shape
+        let tokens = try projIn(norm(x)).reshape([shape[0], shape[1] * shape[2], shape[3]])
+        for block in transformerBlocks { try block(tokens, context: context) }
+        let out = x.copy()
+        try projOut.accumulate(tokens, into: out)
+        return out
+    }
+}
