@@ -1,0 +1,23 @@
+import DatoCore
+@testable import DatoModels
+import XCTest
+
+/// The VAE encoder and decoder match diffusers on a seeded tiny model (non-square image).
+final class VAEFixtureTests: XCTestCase {
+    func testMatchesDiffusers() throws {
+        let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
+        let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))
+        let vae = try AutoencoderKL(config: config, params: params.scope(""))
+        try params.finish()
+        let io = try Fixtures.io("vae-tiny")
+        var seen: [String: Tensor] = [:]
+        vae.observer = { seen[$0] = $1.copy() }
+        assertClose(try vae.encode(io.tensor("image")), try io.tensor("moments"), "moments")
+        assertClose(try vae.decode(io.tensor("latents")), try io.tensor("decoded"), "decoded")
+        for key in io.entries.keys.filter({ $0.hasPrefix("inter.") }).sorted() {
+            let module = String(key.dropFirst("inter.".count))
+            guard let mine = seen[module] else { XCTFail("no output recorded for \(module)"); continue }
+            assertClose(mine, try io.tensor(key), module)
+        }
+    }
+}
