@@ -19,8 +19,10 @@ let package = Package(
         // A small C shim over oneDNN's C API that compiles against both the 2.x and the 3.x API.
         .target(name: "CDatoDNNL", dependencies: ["CDNNL"],
                 linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        // Vectorised element-wise kernels (softmax, SiLU, GELU) that clang compiles well for AVX-512/AVX2.
+        .target(name: "CDatoKernels", cSettings: [.unsafeFlags(["-O3", "-ffast-math", "-fno-finite-math-only", "-mprefer-vector-width=512"])]),
         // Compute core: tensors, oneDNN/BLAS glue, SIMD kernels, safetensors.
-        .target(name: "DatoCore", dependencies: ["CDatoDNNL", "COpenBLAS"],
+        .target(name: "DatoCore", dependencies: ["CDatoDNNL", "CDatoKernels", "COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
         .target(name: "DatoModels", dependencies: ["DatoCore"]),

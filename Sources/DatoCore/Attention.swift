@@ -1,3 +1,4 @@
+import CDatoKernels
 import COpenBLAS
 
 /// Multi-head scaled-dot-product attention over token sequences `[B, N, C]`, C = heads x head size.
@@ -42,7 +43,7 @@ public enum Attention {
         let chunksPerHead = (nq + chunk - 1) / chunk
         let items = batch * heads * chunksPerHead
         let scale = 1 / Float(dk).squareRoot()
-        Parallel.workers { worker, workers in
+        Profiler.measure(.attention) { Parallel.workers { worker, workers in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nk)
             defer { scores.deallocate() }
             var item = worker
@@ -57,46 +58,11 @@ public enum Attention {
                 let op = out.base + (b * nq + r0) * out.stride + h * dv
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(nk), Int32(dk),
                             scale, qp, Int32(q.stride), kp, Int32(k.stride), 0, scores, Int32(nk))
-                for i in 0..<rows {
-                    let valid = causal ? min(nk, r0 + i + 1) : nk
-                    softmaxRow(scores + i * nk, valid: valid, count: nk)
-                }
+                dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dv), Int32(nk),
                             1, scores, Int32(nk), vp, Int32(v.stride), 0, op, Int32(out.stride))
                 item += workers
             }
-        }
-    }
-
-    /// In-place softmax of the first `valid` entries of a row; entries from `valid` to `count` become 0.
-    @inline(__always)
-    public static func softmaxRow(_ p: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
-        var mv = Vec(repeating: -.infinity)
-        var i = 0
-        while i + vecWidth <= valid { mv = pointwiseMax(mv, vload(p + i)); i += vecWidth }
-        var m = mv.max()
-        while i < valid { m = max(m, p[i]); i += 1 }
-        var sv = Vec(repeating: 0)
-        i = 0
-        while i + vecWidth <= valid {
-            let e = vexp(vload(p + i) - m)
-            vstore(e, p + i)
-            sv += e
-            i += vecWidth
-        }
-        var s = sv.sum()
-        while i < valid {
-            var tail = Vec(repeating: -.infinity)
-            let n = min(vecWidth, valid - i)
-            for j in 0..<n { tail[j] = p[i + j] - m }
-            let e = vexp(tail)
-            for j in 0..<n { p[i + j] = e[j]; s += e[j] }
-            i += n
-        }
-        let inv = 1 / s
-        i = 0
-        while i + vecWidth <= valid { vstore(vload(p + i) * inv, p + i); i += vecWidth }
-        while i < valid { p[i] *= inv; i += 1 }
-        if valid < count { (p + valid).update(repeating: 0, count: count - valid) }
+        } }
     }
 }

@@ -58,7 +58,9 @@ public final class Conv2D: @unchecked Sendable {
         }
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
         let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
-        try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+        try Profiler.measure(.convolution) {
+            try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+        }
     }
 
     private func makeOp(n: Int, h: Int, w: Int, accumulate: Bool, key: [Int]) throws -> DNNLOp {

@@ -1,4 +1,4 @@
-import Foundation
+import CDatoKernels
 
 /// Element-wise kernels. All run in parallel over the OpenMP pool.
 public enum Elementwise {
@@ -8,10 +8,10 @@ public enum Elementwise {
     public static func addInPlace(_ a: Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let pa = a.data, pb = b.data
-        Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+        Profiler.measure(.elementwise) { Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
             let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, a.count)
             if lo < hi { vmapAdd(pa + lo, pb + lo, hi - lo) }
-        }
+        } }
     }
 
     @inline(__always)
@@ -21,23 +21,23 @@ public enum Elementwise {
         while i < n { a[i] += b[i]; i += 1 }
     }
 
-    /// Applies `f` lane-wise in place, in parallel.
-    public static func mapInPlace(_ t: Tensor, _ f: @escaping (Vec) -> Vec) {
+    /// Runs a single-threaded C kernel over slices of `t`, in parallel, in place.
+    static func inPlace(_ t: Tensor, _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
         let p = t.data, n = t.count
-        Parallel.chunks(n / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+        Profiler.measure(.elementwise) { Parallel.chunks(n / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
             let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, n)
-            if lo < hi { vmap(p + lo, p + lo, hi - lo, f) }
-        }
+            if lo < hi { kernel(p + lo, hi - lo) }
+        } }
     }
 
     /// SiLU: x * sigmoid(x), in place.
-    public static func silu(_ t: Tensor) { mapInPlace(t) { $0 * vsigmoid($0) } }
+    public static func silu(_ t: Tensor) { inPlace(t) { dato_silu($0, $1) } }
 
     /// GELU in the exact erf form (as torch's default), in place.
-    public static func gelu(_ t: Tensor) { mapInPlace(t) { 0.5 * $0 * (1 + verf($0 * 0.707_106_781_186_547_6)) } }
+    public static func gelu(_ t: Tensor) { inPlace(t) { dato_gelu($0, $1) } }
 
     /// Quick GELU (CLIP): x * sigmoid(1.702 x), in place.
-    public static func quickGelu(_ t: Tensor) { mapInPlace(t) { $0 * vsigmoid(1.702 * $0) } }
+    public static func quickGelu(_ t: Tensor) { inPlace(t) { dato_quick_gelu($0, $1) } }
 
     /// GEGLU: for x of shape [..., 2F], returns [..., F] = value * GELU(gate), value = first half.
     public static func geglu(_ x: Tensor) -> Tensor {
@@ -48,22 +48,9 @@ public enum Elementwise {
         shape[shape.count - 1] = f
         let out = Tensor(shape: shape, zeroed: false)
         let src = x.data, dst = out.data
-        Parallel.chunks(rows, minimumPerThread: 4) { r in
-            for row in r {
-                let value = src + row * f2, gate = value + f, o = dst + row * f
-                var i = 0
-                while i + vecWidth <= f {
-                    let g = vload(gate + i)
-                    vstore(vload(value + i) * (0.5 * g * (1 + verf(g * 0.707_106_781_186_547_6))), o + i)
-                    i += vecWidth
-                }
-                while i < f {
-                    let g = gate[i]
-                    o[i] = value[i] * (0.5 * g * (1 + Float(erf(Double(g) * 0.707_106_781_186_547_6))))
-                    i += 1
-                }
-            }
-        }
+        Profiler.measure(.elementwise) { Parallel.chunks(rows, minimumPerThread: 4) { r in
+            dato_geglu(src + r.lowerBound * f2, dst + r.lowerBound * f, r.count, f)
+        } }
         return out
     }
 
@@ -73,13 +60,11 @@ public enum Elementwise {
         precondition(v.count == b * c, "broadcast add: \(x.shape) vs \(v.shape)")
         let inner = x.count / (b * c)
         let px = x.data, pv = v.data
-        Parallel.chunks(b * inner, minimumPerThread: 16) { r in
+        Profiler.measure(.elementwise) { Parallel.chunks(b * inner, minimumPerThread: 16) { r in
             for row in r {
                 vmapAdd(px + row * c, pv + (row / inner) * c, c)
             }
-        }
+        } }
     }
 
-    /// Multiplies every element by `s`, in place.
-    public static func scale(_ t: Tensor, by s: Float) { mapInPlace(t) { $0 * s } }
 }

@@ -51,6 +51,8 @@ public final class Linear: @unchecked Sendable {
             }
             ops[key] = op
         }
-        try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+        try Profiler.measure(.linear) {
+            try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+        }
     }
 }

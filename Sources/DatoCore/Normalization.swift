@@ -1,3 +1,4 @@
+import CDatoKernels
 import Foundation
 
 /// Group and layer normalisation kernels (statistics in double precision where they are reduced).
@@ -6,6 +7,10 @@ public enum Normalization {
     /// Optionally fuses a SiLU after the affine transform. Returns a new tensor.
     public static func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float,
                                  silu: Bool = false) -> Tensor {
+        Profiler.measure(.groupNorm) { groupNormKernel(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu) }
+    }
+
+    static func groupNormKernel(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float, silu: Bool) -> Tensor {
         let b = x.dim(0), c = x.dim(-1)
         precondition(c % groups == 0, "group norm: \(c) channels in \(groups) groups")
         precondition(gamma.count == c && beta.count == c, "group norm: affine size")
@@ -113,22 +118,12 @@ public enum Normalization {
                 let sc = scp.baseAddress!, sh = shp.baseAddress!
                 let src = x.data, dst = out.data
                 Parallel.chunks(total, minimumPerThread: 16) { r in
-                    for row in r {
-                        let a = sc + (row / rows) * c, bsh = sh + (row / rows) * c
-                        let p = src + row * c, o = dst + row * c
-                        var i = 0
-                        while i + vecWidth <= c {
-                            var y = vload(p + i) * vload(a + i) + vload(bsh + i)
-                            if silu { y = y * vsigmoid(y) }
-                            vstore(y, o + i)
-                            i += vecWidth
-                        }
-                        while i < c {
-                            var y = p[i] * a[i] + bsh[i]
-                            if silu { y = y / (1 + Foundation.exp(-y)) }
-                            o[i] = y
-                            i += 1
-                        }
+                    // Rows of one batch share the affine parameters: run the kernel batch by batch.
+                    var row = r.lowerBound
+                    while row < r.upperBound {
+                        let b = row / rows, end = min(r.upperBound, (b + 1) * rows)
+                        dato_affine_rows(src + row * c, dst + row * c, end - row, c, sc + b * c, sh + b * c, silu ? 1 : 0)
+                        row = end
                     }
                 }
             }
@@ -142,7 +137,7 @@ public enum Normalization {
         let rows = x.count / c
         let out = Tensor(shape: x.shape, zeroed: false)
         let src = x.data, dst = out.data, g = gamma.data, bt = beta.data
-        Parallel.chunks(rows, minimumPerThread: 8) { r in
+        Profiler.measure(.layerNorm) { Parallel.chunks(rows, minimumPerThread: 8) { r in
             for row in r {
                 let p = src + row * c, o = dst + row * c
                 let mean = rowSum(p, c, center: 0) / Float(c)
@@ -156,7 +151,7 @@ public enum Normalization {
                 }
                 while i < c { o[i] = (p[i] - m) * rstd * g[i] + bt[i]; i += 1 }
             }
-        }
+        } }
         return out
     }
 

@@ -11,7 +11,7 @@ public enum TokenOps {
             outSize == 2 * i ? o >> 1 : min(Int((Float(o) * s).rounded(.down)), i - 1)
         }
         let src = x.data, dst = out.data
-        Parallel.chunks(n * oh, minimumPerThread: 4) { r in
+        Profiler.measure(.layout) { Parallel.chunks(n * oh, minimumPerThread: 4) { r in
             for row in r {
                 let b = row / oh, y = row % oh
                 let sy = source(y, ih, oh, sh)
@@ -20,7 +20,7 @@ public enum TokenOps {
                     (dst + (row * ow + xo) * c).update(from: src + ((b * ih + sy) * iw + sx) * c, count: c)
                 }
             }
-        }
+        } }
         return out
     }
 
@@ -34,7 +34,7 @@ public enum TokenOps {
         shape[shape.count - 1] = total
         let out = Tensor(shape: shape, zeroed: false)
         let dst = out.data
-        Parallel.chunks(rows, minimumPerThread: 64) { r in
+        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
             for row in r {
                 var offset = 0
                 for p in parts {
@@ -43,7 +43,7 @@ public enum TokenOps {
                     offset += c
                 }
             }
-        }
+        } }
         return out
     }
 
@@ -58,9 +58,9 @@ public enum TokenOps {
         for bi in 0..<b {
             let src = x.data + bi * n * c, dst = out.data + bi * k * c
             let idx = index[bi]
-            Parallel.chunks(k, minimumPerThread: 64) { r in
+            Profiler.measure(.layout) { Parallel.chunks(k, minimumPerThread: 64) { r in
                 for i in r { (dst + i * c).update(from: src + idx[i] * c, count: c) }
-            }
+            } }
         }
         return out
     }
@@ -74,9 +74,9 @@ public enum TokenOps {
         for bi in 0..<b {
             let src = rows.data + bi * k * c, dst = x.data + bi * n * c
             let idx = index[bi]
-            Parallel.chunks(k, minimumPerThread: 64) { r in
+            Profiler.measure(.layout) { Parallel.chunks(k, minimumPerThread: 64) { r in
                 for i in r { (dst + idx[i] * c).update(from: src + i * c, count: c) }
-            }
+            } }
         }
     }
 }

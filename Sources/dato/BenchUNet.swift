@@ -1,0 +1,74 @@
+import ArgumentParser
+import DatoCore
+import DatoModels
+import Foundation
+
+/// `dato bench unet`: one UNet call of the SD 1.5 architecture with random weights.
+struct BenchUNet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unet",
+        abstract: "Time one SD 1.5 UNet call (random weights): median of repeats after warm-up, peak memory."
+    )
+
+    @Option(help: "Latent side (64 = 512 px).") var latent = 64
+    @Option(help: "Batch size (2 = classifier-free guidance).") var batch = 2
+    @Option(help: "Timed repeats.") var repeats = 5
+    @Option(help: "Untimed warm-up calls.") var warmup = 1
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print the time per operation kind.") var profile = false
+    @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
+
+    func validate() throws {
+        guard latent >= 8, latent <= 256 else { throw ValidationError("--latent must be in 8...256") }
+        guard batch >= 1, batch <= 16 else { throw ValidationError("--batch must be in 1...16") }
+        guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeats must be >= 1 and --warmup >= 0") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        let config = UNetConfig()
+        let t0 = Date()
+        let params = Parameters(RandomSource(seed: 0))
+        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
+        print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, fp32",
+                     Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount))
+        let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
+        let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
+        let timesteps = [Float](repeating: 500, count: batch)
+        for _ in 0..<warmup { _ = try unet(sample, timesteps: timesteps, context: context) }
+        var times: [Double] = []
+        Profiler.enabled = profile
+        Profiler.reset()
+        var out: Tensor?
+        for i in 0..<repeats {
+            let s = Date()
+            out = try unet(sample, timesteps: timesteps, context: context)
+            times.append(Date().timeIntervalSince(s))
+            print(String(format: "  call %d: %.3f s", i + 1, times.last ?? 0))
+        }
+        let sorted = times.sorted()
+        let median = sorted[sorted.count / 2]
+        guard let out, out.allFinite else { throw ValidationError("UNet output is not finite") }
+        let peak = PeakMemory.residentBytes()
+        print(String(format: "median %.3f s, min %.3f s; peak resident memory %.2f GiB", median, sorted[0], Double(peak) / 1_073_741_824))
+        if profile {
+            let total = Profiler.report().reduce(0) { $0 + $1.1 }
+            print("time by operation kind (all timed calls):")
+            for (kind, seconds, calls) in Profiler.report() {
+                print(String(format: "  %-32@ %8.3f s  %5.1f%%  %6d calls", kind.rawValue as NSString, seconds, 100 * seconds / max(total, 1e-9), calls))
+            }
+        }
+        if json {
+            print("{\"median_s\": \(median), \"min_s\": \(sorted[0]), \"peak_rss_bytes\": \(peak), \"threads\": \(Parallel.threadCount)}")
+        }
+    }
+}
+
+/// Peak resident set size of this process.
+enum PeakMemory {
+    static func residentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The `dato` command line.
+@main
+struct Dato: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dato",
+        abstract: "Stable Diffusion 1.x on the CPU, accelerated without retraining.",
+        version: "0.1.0",
+        subcommands: [Bench.self]
+    )
+}
+
+/// Benchmarks of the engine.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the networks (full SD 1.5 architecture, random weights).",
+        subcommands: [BenchUNet.self]
+    )
+}
