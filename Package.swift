@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "CDatoKernels", cSettings: [.unsafeFlags(["-O3", "-ffast-math", "-fno-finite-math-only", "-mprefer-vector-width=512"])]),
         // Compute core: tensors, oneDNN/BLAS glue, SIMD kernels, safetensors.
         .target(name: "DatoCore", dependencies: ["CDatoDNNL", "CDatoKernels", "COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
         .target(name: "DatoModels", dependencies: ["DatoCore"]),
         // Thin command-line interface.

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages swift-dato builds against (oneDNN and OpenBLAS), if they are missing.
+# Needs root (or sudo) on a Debian 12 machine with Swift 6 already installed.
+set -euo pipefail
+packages=(libdnnl-dev libopenblas-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
