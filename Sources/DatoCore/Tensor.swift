@@ -18,9 +18,8 @@ public final class Tensor: @unchecked Sendable {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
-        let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) & ~63)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        data = BufferPool.shared.take(bytes: count * MemoryLayout<Float>.stride)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { data.initialize(repeating: 0, count: count) }
     }
 
@@ -31,7 +30,7 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { UnsafeMutableRawPointer(data).deallocate() }
+    deinit { BufferPool.shared.give(UnsafeMutableRawPointer(data), bytes: count * MemoryLayout<Float>.stride) }
 
     /// The size of dimension `i`; negative indices count from the end.
     public func dim(_ i: Int) -> Int { shape[i < 0 ? shape.count + i : i] }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import DatoCore
+import DatoModels
+import Foundation
+
+/// `dato bench ops`: the UNet's dominant operations at SD 1.5 sizes, each timed alone (best of N).
+struct BenchOps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops",
+        abstract: "Time the UNet's dominant operations at SD 1.5 sizes (best of repeats, GFLOP/s)."
+    )
+
+    @Option(help: "Repeats per operation.") var repeats = 10
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        let rnd = RandomSource(seed: 3)
+        func time(_ name: String, flops: Double, _ body: () throws -> Void) rethrows {
+            try body()
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let s = Date()
+                try body()
+                best = min(best, Date().timeIntervalSince(s))
+            }
+            print(String(format: "%-44@ %9.2f ms %8.1f GFLOP/s", name as NSString, best * 1e3, flops / best / 1e9))
+        }
+        let x320 = try rnd.load("x", shape: [2, 64, 64, 320])
+        let conv = try Conv2D(weight: rnd.load("w", shape: [320, 320, 3, 3]), bias: rnd.load("b", shape: [320]), padding: 1)
+        try time("conv 3x3 320->320, 64x64, batch 2", flops: 2 * 8192 * 320 * 320 * 9) { _ = try conv(x320) }
+        let x1280 = try rnd.load("x", shape: [2, 16, 16, 1280])
+        let conv2 = try Conv2D(weight: rnd.load("w", shape: [1280, 1280, 3, 3]), bias: rnd.load("b", shape: [1280]), padding: 1)
+        try time("conv 3x3 1280->1280, 16x16, batch 2", flops: 2 * 512 * 1280 * 1280 * 9) { _ = try conv2(x1280) }
+        let tokens = x320.copy().reshape([2, 4096, 320])
+        let lin = try Linear(weight: rnd.load("w", shape: [320, 320]), bias: nil)
+        try time("linear 8192x320 -> 320", flops: 2 * 8192 * 320 * 320) { _ = try lin(tokens) }
+        let ff = try Linear(weight: rnd.load("w", shape: [2560, 320]), bias: rnd.load("b", shape: [2560]))
+        try time("linear 8192x320 -> 2560 (GEGLU proj)", flops: 2 * 8192 * 320 * 2560) { _ = try ff(tokens) }
+        let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil)
+        let xb = try rnd.load("x", shape: [2048, 2048])
+        try time("linear 2048x2048 -> 2048", flops: 2 * 2048 * 2048 * 2048) { _ = try big(xb) }
+        for backend in Attention.GEMMBackend.allCases {
+            Attention.gemmBackend = backend
+            for chunk in [64, 128, 256] {
+                try time("attention 4096 tok, 8x40, b2, chunk \(chunk), \(backend)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
+                    _ = Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk)
+                }
+            }
+        }
+        Attention.gemmBackend = .onednn
+        let ctx = try rnd.load("c", shape: [2, 77, 320])
+        try time("cross-attention 4096 x 77 tokens, 8 heads", flops: 2 * 2 * 2 * 4096 * 77 * 320) {
+            _ = Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8)
+        }
+        let g = try rnd.load("g.weight", shape: [320]), b = try rnd.load("g.bias", shape: [320])
+        try time("group norm + SiLU [2, 64, 64, 320]", flops: 0) {
+            _ = Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
+        }
+    }
+}
