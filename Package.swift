@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "dato", targets: ["dato"]),
         .library(name: "DatoCore", targets: ["DatoCore"]),
         .library(name: "DatoModels", targets: ["DatoModels"]),
+        .library(name: "DatoPipeline", targets: ["DatoPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,13 +27,17 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
         .target(name: "DatoModels", dependencies: ["DatoCore"]),
+        // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
+        .target(name: "DatoPipeline", dependencies: ["DatoModels"]),
         // Thin command-line interface.
         .executableTarget(name: "dato", dependencies: [
-            "DatoCore", "DatoModels",
+            "DatoCore", "DatoModels", "DatoPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore"]),
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
