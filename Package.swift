@@ -17,6 +17,7 @@ let package = Package(
         // System libraries from Debian: libdnnl-dev (oneDNN 2.6) and libopenblas-dev.
         .systemLibrary(name: "CDNNL", pkgConfig: nil, providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: nil, providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: nil, providers: [.apt(["zlib1g-dev"])]),
         // A small C shim over oneDNN's C API that compiles against both the 2.x and the 3.x API.
         .target(name: "CDatoDNNL", dependencies: ["CDNNL"],
                 linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
@@ -28,7 +29,8 @@ let package = Package(
         // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
         .target(name: "DatoModels", dependencies: ["DatoCore"]),
         // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
-        .target(name: "DatoPipeline", dependencies: ["DatoModels"]),
+        .target(name: "DatoPipeline", dependencies: ["DatoModels", "CZlib"],
+                resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt")]),
         // Thin command-line interface.
         .executableTarget(name: "dato", dependencies: [
             "DatoCore", "DatoModels", "DatoPipeline",

@@ -1,0 +1,158 @@
+import DatoModels
+import Foundation
+
+/// The CLIP BPE tokenizer SD 1.x uses (transformers `CLIPTokenizer`): byte-level BPE with `</w>` word
+/// ends, begin/end-of-text ids around the prompt, end-of-text padding to 77, truncation to 75 tokens.
+public final class CLIPTokenizer: @unchecked Sendable {
+    public let vocab: [String: Int]
+    private let ranks: [String: Int]          // "a b" -> merge rank
+    private let idToToken: [Int: String]
+    private var cache: [Substring: [Int]] = [:]
+    private let lock = NSLock()
+    public let bosId: Int
+    public let eosId: Int
+    /// Sequence length including begin/end tokens.
+    public let maxLength: Int
+
+    /// The result of tokenising one prompt.
+    public struct Encoding: Sendable, Equatable {
+        /// Exactly `maxLength` ids: BOS, up to maxLength - 2 tokens, EOS, EOS padding.
+        public let ids: [Int]
+        /// The text that did not fit, when the prompt was truncated.
+        public let truncatedText: String?
+    }
+
+    /// Builds a tokenizer from a vocabulary (token -> id) and a merge list in priority order.
+    public init(vocab: [String: Int], merges: [(String, String)], maxLength: Int = 77) throws {
+        self.vocab = vocab
+        var r: [String: Int] = [:]
+        for (i, m) in merges.enumerated() where r["\(m.0) \(m.1)"] == nil { r["\(m.0) \(m.1)"] = i }
+        ranks = r
+        var inverse: [Int: String] = [:]
+        for (k, v) in vocab { inverse[v] = k }
+        idToToken = inverse
+        guard let bos = vocab["<|startoftext|>"], let eos = vocab["<|endoftext|>"] else {
+            throw ModelError.config(file: "tokenizer vocabulary", field: "<|startoftext|>/<|endoftext|>", message: "missing special tokens")
+        }
+        bosId = bos
+        eosId = eos
+        self.maxLength = maxLength
+    }
+
+    /// Loads `vocab.json` and `merges.txt` from a diffusers `tokenizer/` folder.
+    public convenience init(folder: String) throws {
+        let vocabPath = "\(folder)/vocab.json", mergesPath = "\(folder)/merges.txt"
+        guard let vData = FileManager.default.contents(atPath: vocabPath) else {
+            throw ModelError.layout(path: vocabPath, message: "cannot read the tokenizer vocabulary")
+        }
+        guard let vocab = try? JSONDecoder().decode([String: Int].self, from: vData) else {
+            throw ModelError.config(file: vocabPath, field: "(root)", message: "not a JSON object of token ids")
+        }
+        guard let mData = FileManager.default.contents(atPath: mergesPath), let text = String(data: mData, encoding: .utf8) else {
+            throw ModelError.layout(path: mergesPath, message: "cannot read the tokenizer merges")
+        }
+        try self.init(vocab: vocab, merges: try Self.parseMerges(text, file: mergesPath, skipHeader: true))
+    }
+
+    /// The standard CLIP vocabulary (49,408 ids) rebuilt from the bundled merge list, for models that
+    /// carry no tokenizer (single-file checkpoints).
+    public static func builtin() throws -> CLIPTokenizer {
+        guard let url = Bundle.module.url(forResource: "bpe_simple_vocab_16e6.txt", withExtension: "gz") else {
+            throw ModelError.layout(path: "bpe_simple_vocab_16e6.txt.gz", message: "built-in CLIP vocabulary missing from the bundle")
+        }
+        let text = String(decoding: try Gzip.decompress(Data(contentsOf: url)), as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Line 0 is a version header; the vocabulary uses the first 49152 - 256 - 2 merges.
+        let mergeLines = lines[1..<(49152 - 256 - 2 + 1)].joined(separator: "\n")
+        let merges = try parseMerges(mergeLines, file: url.path, skipHeader: false)
+        var tokens = ByteLevel.vocabularyOrder.map { String($0) }
+        tokens += tokens.map { $0 + "</w>" }
+        tokens += merges.map { $0.0 + $0.1 }
+        tokens += ["<|startoftext|>", "<|endoftext|>"]
+        var vocab: [String: Int] = [:]
+        for (i, t) in tokens.enumerated() { vocab[t] = i }
+        return try CLIPTokenizer(vocab: vocab, merges: merges)
+    }
+
+    static func parseMerges(_ text: String, file: String, skipHeader: Bool) throws -> [(String, String)] {
+        var out: [(String, String)] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            if skipHeader && n == 0 && line.hasPrefix("#version") { continue }
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else {
+                throw ModelError.config(file: file, field: "line \(n + 1)", message: "expected two symbols, got '\(line)'")
+            }
+            out.append((String(parts[0]), String(parts[1])))
+        }
+        return out
+    }
+
+    /// The token ids of `text` without begin/end tokens, padding or truncation.
+    public func encode(_ text: String) -> [Int] {
+        PreTokenizer.split(PreTokenizer.normalize(text)).flatMap { piece -> [Int] in
+            if PreTokenizer.specials.contains(String(piece)), let id = vocab[String(piece)] { return [id] }
+            return bpe(piece)
+        }
+    }
+
+    /// Tokenises a prompt as diffusers' pipelines do: BOS, at most maxLength - 2 tokens, EOS, then EOS
+    /// padding to maxLength. The dropped text, if any, is returned for a warning.
+    public func callAsFunction(_ prompt: String) -> Encoding {
+        let tokens = encode(prompt)
+        let room = maxLength - 2
+        let kept = Array(tokens.prefix(room))
+        let dropped = tokens.count > room ? decode(Array(tokens[room...])) : nil
+        var ids = [bosId] + kept + [eosId]
+        ids += Array(repeating: eosId, count: maxLength - ids.count)
+        return Encoding(ids: ids, truncatedText: dropped)
+    }
+
+    /// Text of token ids (word ends become spaces).
+    public func decode(_ ids: [Int]) -> String {
+        var bytes: [UInt8] = []
+        for id in ids {
+            guard let token = idToToken[id] else { continue }
+            for ch in token.replacingOccurrences(of: "</w>", with: " ") {
+                if ch == " " { bytes.append(32) } else if let b = ByteLevel.decoder[ch] { bytes.append(b) }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Byte-pair encoding of one pre-token (cached).
+    private func bpe(_ piece: Substring) -> [Int] {
+        lock.lock()
+        if let hit = cache[piece] { lock.unlock(); return hit }
+        lock.unlock()
+        var word = ByteLevel.encode(piece)
+        guard !word.isEmpty else { return [] }
+        word[word.count - 1] += "</w>"
+        while word.count > 1 {
+            var best: (rank: Int, index: Int)?
+            for i in 0..<(word.count - 1) {
+                if let r = ranks["\(word[i]) \(word[i + 1])"], r < (best?.rank ?? Int.max) { best = (r, i) }
+            }
+            guard let best else { break }
+            let first = word[best.index], second = word[best.index + 1]
+            // Merge every occurrence of the pair, left to right.
+            var merged: [String] = []
+            var i = 0
+            while i < word.count {
+                if i < word.count - 1, word[i] == first, word[i + 1] == second {
+                    merged.append(first + second)
+                    i += 2
+                } else {
+                    merged.append(word[i])
+                    i += 1
+                }
+            }
+            word = merged
+        }
+        let unk = eosId
+        let ids = word.map { vocab[$0] ?? unk }
+        lock.lock()
+        cache[piece] = ids
+        lock.unlock()
+        return ids
+    }
+}
