@@ -65,7 +65,10 @@ public struct SchedulerConfig: Codable, Sendable, Equatable {
             throw ModelError.config(file: path, field: "(file)", message: "cannot read the file")
         }
         do {
-            return try JSONDecoder().decode(SchedulerConfig.self, from: data)
+            // diffusers writes Python's -Infinity (lambda_min_clipped); JSON5 parsing accepts it.
+            let decoder = JSONDecoder()
+            decoder.allowsJSON5 = true
+            return try decoder.decode(SchedulerConfig.self, from: data)
         } catch {
             throw ModelError.config(file: path, field: "(root)", message: "not a valid scheduler config: \(error)")
         }

@@ -1,0 +1,78 @@
+/// What to generate: one image per seed, as diffusers' `StableDiffusionPipeline.__call__` takes it.
+public struct GenerationRequest: Sendable, Equatable {
+    public var prompt: String
+    public var negativePrompt: String = ""
+    /// Image size in pixels; both must be positive multiples of 8.
+    public var width: Int = 512
+    public var height: Int = 512
+    public var steps: Int = 50
+    /// Classifier-free guidance scale; at or below 1 the unconditional pass is skipped.
+    public var guidanceScale: Float = 7.5
+    public var seed: UInt64 = 0
+    /// The sampler; nil means the one named by the model's scheduler config.
+    public var scheduler: SchedulerKind? = nil
+    /// DDIM's eta (0 = deterministic).
+    public var eta: Float = 0
+
+    public init(prompt: String) { self.prompt = prompt }
+
+    /// Checks sizes and counts, naming the bad field.
+    public func validate() throws {
+        for (name, v) in [("width", width), ("height", height)] where v <= 0 || v % 8 != 0 || v > 4096 {
+            throw PipelineError.invalidRequest(field: name, message: "\(v) must be a positive multiple of 8 (at most 4096)")
+        }
+        guard steps >= 1, steps <= 1000 else {
+            throw PipelineError.invalidRequest(field: "steps", message: "\(steps) must be in 1...1000")
+        }
+        guard guidanceScale.isFinite, guidanceScale >= 0 else {
+            throw PipelineError.invalidRequest(field: "cfg-scale", message: "\(guidanceScale) must be a finite number >= 0")
+        }
+        guard eta.isFinite, eta >= 0 else { throw PipelineError.invalidRequest(field: "eta", message: "must be >= 0") }
+    }
+}
+
+/// Progress of a run, handed to the per-step callback.
+public struct StepProgress: Sendable {
+    /// UNet call index (0-based) and the number of calls.
+    public let call: Int
+    public let callCount: Int
+    public let timestep: Float
+    /// Latents after this call's scheduler step, [1, h, w, 4] channels-last.
+    public let latents: Tensor
+    /// Wall time of this call (UNet and scheduler), seconds.
+    public let seconds: Double
+}
+
+/// A generated image with what produced it.
+public struct GeneratedImage: Sendable {
+    /// RGB bytes, row-major, `height x width x 3`.
+    public let pixels: [UInt8]
+    public let width: Int
+    public let height: Int
+    /// Final latents (before VAE scaling), [1, h, w, 4].
+    public let latents: Tensor
+    /// Decoded image in [-1, 1] before 8-bit conversion, [1, H, W, 3].
+    public let decoded: Tensor
+    public let request: GenerationRequest
+    /// The scheduler actually used (diffusers class name).
+    public let schedulerName: String
+    /// Seconds per UNet call.
+    public let callSeconds: [Double]
+    /// Seconds spent on text encoding, the denoising loop and VAE decoding.
+    public let textSeconds: Double, loopSeconds: Double, decodeSeconds: Double
+}
+
+import DatoCore
+
+/// Errors of the text-to-image pipeline.
+public enum PipelineError: Error, CustomStringConvertible {
+    case invalidRequest(field: String, message: String)
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case let .invalidRequest(field, message): return "invalid \(field): \(message)"
+        case .cancelled: return "generation cancelled"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import DatoCore
+import DatoModels
+import Foundation
+
+/// Text to image with SD 1.x, step for step as diffusers' `StableDiffusionPipeline` with a CPU generator:
+/// the same prompt, seed and scheduler give the same latents and image.
+public final class StableDiffusionPipeline {
+    public let models: StableDiffusionModels
+    public let tokenizer: CLIPTokenizer
+    public let schedulerConfig: SchedulerConfig
+    /// A short name for the model (folder or file name), recorded in image metadata.
+    public let modelName: String
+    /// Warnings about the last prompt(s) encoded (e.g. truncation), for the caller to show.
+    public private(set) var warnings: [String] = []
+
+    public init(models: StableDiffusionModels, tokenizer: CLIPTokenizer, schedulerConfig: SchedulerConfig, modelName: String) {
+        self.models = models
+        self.tokenizer = tokenizer
+        self.schedulerConfig = schedulerConfig
+        self.modelName = modelName
+    }
+
+    /// Loads a diffusers folder or an original single-file `.safetensors` checkpoint (SD 1.x configs,
+    /// built-in tokenizer and SD 1.x scheduler config for the latter).
+    public static func load(path: String) throws -> StableDiffusionPipeline {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw ModelError.layout(path: path, message: "no such model folder or file")
+        }
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if isDir.boolValue {
+            let models = try StableDiffusionModels(diffusersFolder: path)
+            let tokenizer = try CLIPTokenizer(folder: "\(path)/tokenizer")
+            let schedulerPath = "\(path)/scheduler/scheduler_config.json"
+            let config = FileManager.default.fileExists(atPath: schedulerPath) ? try SchedulerConfig.load(schedulerPath) : .sd15
+            return StableDiffusionPipeline(models: models, tokenizer: tokenizer, schedulerConfig: config, modelName: name)
+        }
+        guard path.hasSuffix(".safetensors") else {
+            throw ModelError.layout(path: path, message: "expected a diffusers folder or a .safetensors checkpoint")
+        }
+        let models = try StableDiffusionModels(singleFile: path)
+        return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer.builtin(), schedulerConfig: .sd15, modelName: name)
+    }
+
+    /// Text states [1, 77, D] for a prompt; truncation is recorded in `warnings`.
+    public func encode(_ prompt: String) throws -> Tensor {
+        let enc = tokenizer(prompt)
+        if let dropped = enc.truncatedText {
+            warnings.append("the prompt was truncated to \(tokenizer.maxLength - 2) tokens; dropped: \"\(dropped)\"")
+        }
+        return try models.textEncoder([enc.ids]).lastHiddenState
+    }
+
+    /// Generates one image. `progress` is called after every UNet call; returning false cancels the run.
+    public func generate(_ request: GenerationRequest, progress: ((StepProgress) -> Bool)? = nil) throws -> GeneratedImage {
+        try request.validate()
+        warnings = []
+        let kind = request.scheduler ?? SchedulerKind(config: schedulerConfig) ?? .pndm
+        let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
+        let cfg = request.guidanceScale > 1
+        let t0 = Date()
+        let cond = try encode(request.prompt)
+        let context: Tensor
+        if cfg {
+            let uncond = try encode(request.negativePrompt)
+            context = Tensor(shape: [2, cond.dim(1), cond.dim(2)], zeroed: false)
+            context.data.update(from: uncond.data, count: uncond.count)
+            (context.data + uncond.count).update(from: cond.data, count: cond.count)
+        } else {
+            context = cond
+        }
+        let textSeconds = Date().timeIntervalSince(t0)
+        let channels = models.unet.config.inChannels
+        var generator = TorchGenerator(seed: request.seed)
+        var latents = generator.randnNHWC([1, request.height / 8, request.width / 8, channels])
+        let sigma = scheduler.initNoiseSigma
+        if sigma != 1 { latents = LatentMath.map(latents) { $0 * sigma } }
+        var callSeconds: [Double] = []
+        let loopStart = Date()
+        for k in 0..<scheduler.callCount {
+            let s = Date()
+            let input = scheduler.scaleModelInput(latents, call: k)
+            let t = scheduler.timesteps[k]
+            let unetIn = cfg ? Self.repeatBatch(input, 2) : input
+            let out = try models.unet(unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
+            let guided = cfg ? Self.guide(out, scale: request.guidanceScale) : out
+            latents = try scheduler.step(guided, call: k, sample: latents, noise: &generator)
+            callSeconds.append(Date().timeIntervalSince(s))
+            if let progress, !progress(StepProgress(call: k, callCount: scheduler.callCount, timestep: t,
+                                                    latents: latents, seconds: callSeconds[k])) {
+                throw PipelineError.cancelled
+            }
+        }
+        let loopSeconds = Date().timeIntervalSince(loopStart)
+        let d0 = Date()
+        let factor = models.vae.config.scalingFactor
+        let decoded = try models.vae.decode(LatentMath.map(latents) { $0 / factor })
+        let pixels = Self.toBytes(decoded)
+        return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
+                              decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
+                              textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0))
+    }
+
+    /// [x; x; ...] along the batch axis.
+    static func repeatBatch(_ x: Tensor, _ n: Int) -> Tensor {
+        var shape = x.shape
+        shape[0] *= n
+        let out = Tensor(shape: shape, zeroed: false)
+        for i in 0..<n { (out.data + i * x.count).update(from: x.data, count: x.count) }
+        return out
+    }
+
+    /// uncond + scale * (cond - uncond) from a [2, ...] prediction.
+    static func guide(_ out: Tensor, scale: Float) -> Tensor {
+        let half = out.count / 2
+        var shape = out.shape
+        shape[0] /= 2
+        let g = Tensor(shape: shape, zeroed: false)
+        for i in 0..<half {
+            let u = out[i], c = out[half + i]
+            g[i] = u + scale * (c - u)
+        }
+        return g
+    }
+
+    /// diffusers' postprocess: (x / 2 + 0.5) clamped to [0, 1], times 255, rounded.
+    static func toBytes(_ image: Tensor) -> [UInt8] {
+        (0..<image.count).map { i in
+            let v = min(max(image[i] / 2 + 0.5, 0), 1)
+            return UInt8((v * 255).rounded(.toNearestOrEven))
+        }
+    }
+}

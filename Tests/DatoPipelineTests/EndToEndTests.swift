@@ -1,0 +1,69 @@
+import DatoCore
+@testable import DatoPipeline
+import Foundation
+import XCTest
+
+/// The whole pipeline against diffusers' StableDiffusionPipeline on a seeded tiny random model:
+/// same prompt, negative prompt, seed and scheduler give the same latents and image.
+final class EndToEndTests: XCTestCase {
+    struct Reference: Decodable {
+        let prompt: String
+        let negative_prompt: String
+        let seed: UInt64
+        let steps: Int
+        let guidance_scale: Float
+        let width: Int
+        let height: Int
+        let schedulers: [String]
+    }
+
+    func testMatchesDiffusers() throws {
+        let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: root.appendingPathComponent("tiny-sd-reference.json")))
+        let io = try SafetensorsFile(path: root.appendingPathComponent("tiny-sd-reference.safetensors").path)
+        let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
+        XCTAssertEqual(pipe.schedulerConfig.className, "PNDMScheduler")
+        for cls in ref.schedulers {
+            var config = SchedulerConfig()
+            config.className = cls
+            guard let kind = SchedulerKind(config: config) else { XCTFail("no scheduler for \(cls)"); continue }
+            var request = GenerationRequest(prompt: ref.prompt)
+            request.negativePrompt = ref.negative_prompt
+            request.seed = ref.seed
+            request.steps = ref.steps
+            request.guidanceScale = ref.guidance_scale
+            request.width = ref.width
+            request.height = ref.height
+            request.scheduler = kind
+            var calls = 0
+            let image = try pipe.generate(request) { _ in calls += 1; return true }
+            XCTAssertEqual(calls, kind == .pndm ? ref.steps + 1 : ref.steps, cls)
+            let latents = try io.tensor("\(cls).latents")
+            var worst: Float = 0
+            for i in 0..<latents.count { worst = max(worst, abs(image.latents[i] - latents[i])) }
+            XCTAssertLessThanOrEqual(worst, 1e-3 * latents.maxAbs, "\(cls): latent max error \(worst)")
+            let expected = try io.tensor("\(cls).image")
+            var mse = 0.0
+            for i in 0..<expected.count {
+                let a = Double(image.pixels[i]), b = (Double(expected[i]) * 255).rounded()
+                mse += (a - b) * (a - b)
+            }
+            mse /= Double(expected.count)
+            let psnr = mse == 0 ? Double.infinity : 10 * log10(255 * 255 / mse)
+            XCTAssertGreaterThanOrEqual(psnr, 40, "\(cls): PSNR \(psnr) dB")
+            print("\(cls): latent max abs error \(worst) (max |latent| \(latents.maxAbs)), image PSNR \(psnr) dB")
+        }
+    }
+
+    func testCancelAndBadSizes() throws {
+        let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+        let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
+        var request = GenerationRequest(prompt: "x")
+        request.width = 64
+        request.height = 64
+        request.steps = 3
+        XCTAssertThrowsError(try pipe.generate(request) { $0.call < 1 }) { XCTAssertTrue("\($0)".contains("cancelled")) }
+        request.width = 50
+        XCTAssertThrowsError(try pipe.generate(request)) { XCTAssertTrue("\($0)".contains("width")) }
+    }
+}
