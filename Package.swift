@@ -33,13 +33,13 @@ let package = Package(
                 resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt")]),
         // Thin command-line interface.
         .executableTarget(name: "dato", dependencies: [
-            "DatoCore", "DatoModels", "DatoPipeline",
+            "DatoCore", "DatoModels", "DatoPipeline", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore"]),
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline"],
+        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

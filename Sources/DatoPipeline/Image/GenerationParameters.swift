@@ -1,0 +1,65 @@
+import Foundation
+
+/// The `parameters` text that AUTOMATIC1111 and compatible tools read from a PNG, e.g.
+///
+///     a photo of a cat
+///     Negative prompt: blurry
+///     Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 42, Size: 512x512, Model hash: 6ce0161689, Model: v1-5
+public enum GenerationParameters {
+    /// AUTOMATIC1111's names for the samplers.
+    public static func samplerName(_ kind: SchedulerKind) -> String {
+        switch kind {
+        case .ddim: return "DDIM"
+        case .pndm: return "PLMS"
+        case .euler: return "Euler"
+        case .eulerAncestral: return "Euler a"
+        case .dpmpp2m: return "DPM++ 2M"
+        case .dpmpp2mKarras: return "DPM++ 2M Karras"
+        }
+    }
+
+    /// The text for one generated image. `extra` fields are appended in order (later issues add the plan).
+    public static func text(request r: GenerationRequest, sampler: SchedulerKind, modelName: String, modelHash: String?,
+                            extra: [(String, String)] = []) -> String {
+        var fields: [(String, String)] = [
+            ("Steps", "\(r.steps)"), ("Sampler", samplerName(sampler)), ("CFG scale", format(r.guidanceScale)),
+            ("Seed", "\(r.seed)"), ("Size", "\(r.width)x\(r.height)"),
+        ]
+        if let modelHash { fields.append(("Model hash", modelHash)) }
+        fields.append(("Model", modelName))
+        if sampler == .ddim && r.eta != 0 { fields.append(("Eta", format(r.eta))) }
+        fields += extra
+        var lines = [r.prompt]
+        if !r.negativePrompt.isEmpty { lines.append("Negative prompt: \(r.negativePrompt)") }
+        lines.append(fields.map { "\($0.0): \(quoted($0.1))" }.joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+
+    static func format(_ v: Float) -> String {
+        v == v.rounded() ? String(format: "%.1f", v) : String(v)
+    }
+
+    /// Values holding commas or colons are quoted, as AUTOMATIC1111 does.
+    static func quoted(_ v: String) -> String {
+        guard v.contains(",") || v.contains(":") || v.contains("\"") else { return v }
+        return "\"" + v.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// AUTOMATIC1111's short model hash: the first 10 hex digits of the SHA-256 of the weights file.
+    /// For a diffusers folder the UNet weights file stands for the model.
+    public static func modelHash(path: String) -> String? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return nil }
+        var file = path
+        if isDir.boolValue {
+            let candidates = ["unet/diffusion_pytorch_model.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors"]
+            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: "\(path)/\($0)") }) else { return nil }
+            file = "\(path)/\(found)"
+        }
+        guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+        defer { try? handle.close() }
+        var sha = SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 22), !chunk.isEmpty { sha.update(chunk) }
+        return String(sha.finalize().map { String(format: "%02x", $0) }.joined().prefix(10))
+    }
+}

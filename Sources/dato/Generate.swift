@@ -1,0 +1,138 @@
+import ArgumentParser
+import DatoCore
+import DatoModels
+import DatoPipeline
+import Foundation
+
+/// `dato generate`: text to image.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate images from a text prompt.",
+        discussion: """
+            The same model, prompt, seed, size, steps, guidance scale and scheduler give the same image as \
+            diffusers' StableDiffusionPipeline with a CPU generator. The PNG carries the settings in an \
+            AUTOMATIC1111-style 'parameters' text chunk.
+            """
+    )
+
+    @Option(name: [.short, .customLong("model")], help: "A diffusers folder or an original single-file .safetensors checkpoint.")
+    var model: String
+
+    @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
+    var prompt: String?
+
+    @Option(name: .customLong("prompt-file"), help: "A UTF-8 text file with one prompt per line (instead of -p).")
+    var promptFile: String?
+
+    @Option(name: [.short, .customLong("negative-prompt")], help: "What the image should not show.")
+    var negativePrompt = ""
+
+    @Option(help: "Denoising steps.")
+    var steps = 50
+
+    @Option(name: .customLong("cfg-scale"), help: "Classifier-free guidance scale (<= 1 disables the unconditional pass).")
+    var cfgScale: Float = 7.5
+
+    @Option(name: [.short, .customLong("seed")], help: "Random seed; negative or omitted picks one (always printed).")
+    var seed: Int64?
+
+    @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model's).")
+    var scheduler: String?
+
+    @Option(help: "DDIM eta (0 = deterministic).")
+    var eta: Float = 0
+
+    @Option(name: [.customShort("W"), .customLong("width")], help: "Width in pixels, a multiple of 8 (default: the model's native size).")
+    var width: Int?
+
+    @Option(name: [.customShort("H"), .customLong("height")], help: "Height in pixels, a multiple of 8 (default: the model's native size).")
+    var height: Int?
+
+    @Option(name: [.short, .customLong("batch-count")], help: "Images per prompt; image i uses seed + i.")
+    var batchCount = 1
+
+    @Option(name: [.short, .customLong("output")], help: "Output PNG. '%d' is replaced by the image number; without it, several images get -1, -2, ... before the extension.")
+    var output = "output.png"
+
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(name: [.short, .customLong("verbose")], help: "Print system information (CPU features, library versions, threads).")
+    var verbose = false
+
+    func validate() throws {
+        guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give exactly one of -p/--prompt and --prompt-file") }
+        guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps must be in 1...1000") }
+        guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be at least 1") }
+        if let scheduler, SchedulerKind(rawValue: scheduler) == nil {
+            throw ValidationError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for (flag, v) in [("-W/--width", width), ("-H/--height", height)] {
+            if let v, v <= 0 || v % 8 != 0 { throw ValidationError("\(flag) \(v) must be a positive multiple of 8") }
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        if verbose { SystemInfo.print() }
+        let prompts = try loadPrompts()
+        let outputDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outputDir, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("output folder '\(outputDir)' does not exist")
+        }
+        let t0 = Date()
+        let pipe = try StableDiffusionPipeline.load(path: model)
+        let hash = GenerationParameters.modelHash(path: model)
+        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model, Date().timeIntervalSince(t0)))
+        let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
+        let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
+        let baseSeed: UInt64 = (seed.map { $0 < 0 ? nil : UInt64($0) } ?? nil) ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        let total = prompts.count * batchCount
+        var index = 0
+        for text in prompts {
+            for i in 0..<batchCount {
+                index += 1
+                var request = GenerationRequest(prompt: text)
+                request.negativePrompt = negativePrompt
+                request.steps = steps
+                request.guidanceScale = cfgScale
+                request.seed = baseSeed &+ UInt64(i)
+                request.scheduler = kind
+                request.eta = eta
+                request.width = width ?? native
+                request.height = height ?? native
+                print("image \(index)/\(total): seed \(request.seed), \(request.width)x\(request.height), \(steps) steps, \(kind.rawValue), cfg \(cfgScale)")
+                let bar = ProgressBar()
+                let image = try pipe.generate(request) { p in
+                    bar.update(done: p.call + 1, total: p.callCount, seconds: p.seconds)
+                    return true
+                }
+                bar.finish()
+                for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }
+                let path = OutputNaming.path(output, index: index, total: total)
+                let params = GenerationParameters.text(request: request, sampler: kind, modelName: pipe.modelName, modelHash: hash)
+                try PNGWriter.write(pixels: image.pixels, width: image.width, height: image.height,
+                                    text: [("parameters", params)], to: path)
+                print(String(format: "wrote %@ (text %.2f s, denoising %.2f s = %.3f s/call, decode %.2f s)", path,
+                             image.textSeconds, image.loopSeconds, image.loopSeconds / Double(max(image.callSeconds.count, 1)),
+                             image.decodeSeconds))
+            }
+        }
+    }
+
+    func loadPrompts() throws -> [String] {
+        if let prompt { return [prompt] }
+        guard let promptFile else { return [] }
+        guard let data = FileManager.default.contents(atPath: promptFile) else {
+            throw ValidationError("cannot read prompt file '\(promptFile)'")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("prompt file '\(promptFile)' is not UTF-8 text")
+        }
+        let prompts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !prompts.isEmpty else { throw ValidationError("prompt file '\(promptFile)' holds no prompt") }
+        return prompts
+    }
+}
