@@ -41,9 +41,17 @@ public final class UNet2DConditionModel {
         convOut = try params["conv_out"].conv(c0, config.outChannels, kernel: 3)
     }
 
+    /// Number of skip tensors (12 for SD 1.x): down units D_0..D_{n-1} and up units U_{n-1}..U_0.
+    public var unitCount: Int { 1 + downBlocks.reduce(0) { $0 + $1.unitCount } }
+
     /// Predicts noise (or v) for `sample` [B, H, W, in_channels] at `timesteps` (one per batch row)
     /// given text states `context` [B, T, cross_attention_dim].
-    public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor) throws -> Tensor {
+    ///
+    /// `depth` d < `unitCount` runs a partial call (shared/spec/caching.md): D_0..D_{d-1}, no mid block,
+    /// and U_{d-1}..U_0, where U_{d-1} takes the output U_d produced earlier, read from `features`.
+    /// Every computed up unit U_k (k >= 1) is written to `features`. nil or d >= unitCount is a full call.
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor, depth: Int? = nil,
+                               features: UNetFeatureStore? = nil) throws -> Tensor {
         guard sample.shape.count == 4, sample.dim(3) == config.inChannels, sample.dim(1) > 0, sample.dim(2) > 0 else {
             throw ModelError.input("UNet sample must be [B, H, W, \(config.inChannels)], got \(sample.shape)")
         }
@@ -54,24 +62,56 @@ public final class UNet2DConditionModel {
         guard context.shape.count == 3, context.dim(0) == b, context.dim(2) == config.crossAttentionDim else {
             throw ModelError.input("UNet context must be [\(b), T, \(config.crossAttentionDim)], got \(context.shape)")
         }
+        let units = unitCount
+        let d = min(depth ?? units, units)
+        guard d >= 1 else { throw ModelError.input("UNet depth \(d) must be at least 1 (depth 0 is handled by the caller)") }
         let temb = try timeEmbedding(timesteps)
         observer?("time_embedding", temb)
         Elementwise.silu(temb)  // every resnet applies SiLU to temb before its projection
+        // Down path: D_0 = conv_in, then the down blocks' units, while their skip id is below d.
         var h = try convIn(sample)
         observer?("conv_in", h)
         var skips = [h]
-        for (i, block) in downBlocks.enumerated() {
-            let before = skips.count
-            h = try block(h, tembAct: temb, context: context, skips: &skips)
-            observer?("down_blocks.\(i)", h)
-            if let observer { for (j, s) in skips[before...].enumerated() { observer("down_blocks.\(i).res.\(j)", s) } }
+        for (i, block) in downBlocks.enumerated() where skips.count < d {
+            for j in 0..<block.unitCount where skips.count < d {
+                h = try block.unit(j, h, tembAct: temb, context: context)
+                skips.append(h)
+                observer?("down_blocks.\(i).res.\(j)", h)
+                if j == block.unitCount - 1 { observer?("down_blocks.\(i)", h) }
+            }
         }
-        h = try midBlock(h, tembAct: temb, context: context)
-        observer?("mid_block", h)
+        // Mid block on full calls; otherwise the cached output of U_d.
+        if d == units {
+            h = try midBlock(h, tembAct: temb, context: context)
+            observer?("mid_block", h)
+        } else {
+            guard let cached = features?.output(ofUpUnit: d) else {
+                throw ModelError.input("partial UNet call at depth \(d) needs a cached output of up unit U_\(d)")
+            }
+            h = cached
+        }
+        // Up path: U_{units-1} ... U_0 in execution order, running only those below d.
+        var k = units
         for (i, block) in upBlocks.enumerated() {
-            h = try block(h, tembAct: temb, context: context, skips: &skips)
-            observer?("up_blocks.\(i)", h)
+            for j in 0..<block.unitCount {
+                k -= 1
+                guard k < d else { continue }
+                guard let skip = skips.popLast() else { throw ModelError.input("UNet skip stack exhausted") }
+                h = try block.unit(j, h, skip: skip, nextSkipSize: skips.last.map { ($0.dim(1), $0.dim(2)) },
+                                   tembAct: temb, context: context)
+                if k >= 1 { features?.store(h, ofUpUnit: k) }
+                if j == block.unitCount - 1 { observer?("up_blocks.\(i)", h) }
+            }
         }
         return try convOut(convNormOut(h, silu: true))
     }
+}
+
+/// Where a caching policy keeps up-unit outputs between UNet calls (the hook the UNet exposes for
+/// feature caching; the policy itself lives in the acceleration module).
+public protocol UNetFeatureStore: AnyObject {
+    /// Records the output of up unit U_k (k >= 1) computed in this call.
+    func store(_ output: Tensor, ofUpUnit k: Int)
+    /// The most recent output of up unit U_k, if any.
+    func output(ofUpUnit k: Int) -> Tensor?
 }

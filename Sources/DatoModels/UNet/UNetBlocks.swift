@@ -23,19 +23,17 @@ public final class UNetDownBlock {
         downsampler = last ? nil : try s["downsamplers"][0]["conv"].conv(out, out, kernel: 3, stride: 2, padding: 1)
     }
 
-    /// Runs the block, appending its skip tensors to `skips`.
-    func callAsFunction(_ x: Tensor, tembAct: Tensor, context: Tensor, skips: inout [Tensor]) throws -> Tensor {
-        var h = x
-        for (j, resnet) in resnets.enumerated() {
-            h = try resnet(h, tembAct: tembAct)
-            if j < attentions.count { h = try attentions[j](h, context: context) }
-            skips.append(h)
+    /// Units in this block: one per layer, plus the downsampler. Each produces one skip tensor.
+    public var unitCount: Int { resnets.count + (downsampler == nil ? 0 : 1) }
+
+    /// Runs unit `j`: resnet j (+ attention j), or the downsampler for the last unit.
+    func unit(_ j: Int, _ x: Tensor, tembAct: Tensor, context: Tensor) throws -> Tensor {
+        guard j < resnets.count else {
+            guard let downsampler else { throw ModelError.input("down block has no unit \(j)") }
+            return try downsampler(x)
         }
-        if let downsampler {
-            h = try downsampler(h)
-            skips.append(h)
-        }
-        return h
+        let h = try resnets[j](x, tembAct: tembAct)
+        return j < attentions.count ? try attentions[j](h, context: context) : h
     }
 }
 
@@ -91,18 +89,16 @@ public final class UNetUpBlock {
         upsamplerConv = i == n - 1 ? nil : try s["upsamplers"][0]["conv"].conv(out, out, kernel: 3)
     }
 
-    /// Runs the block, popping its skip tensors from the end of `skips`.
-    func callAsFunction(_ x: Tensor, tembAct: Tensor, context: Tensor, skips: inout [Tensor]) throws -> Tensor {
-        var h = x
-        for (j, resnet) in resnets.enumerated() {
-            guard let skip = skips.popLast() else { throw ModelError.input("UNet skip stack exhausted") }
-            h = try resnet(TokenOps.concatChannels([h, skip]), tembAct: tembAct)
-            if j < attentions.count { h = try attentions[j](h, context: context) }
-        }
-        if let upsamplerConv {
-            // diffusers forwards the next skip's size so odd latent sides round-trip exactly.
-            let size = skips.last.map { ($0.dim(1), $0.dim(2)) } ?? (h.dim(1) * 2, h.dim(2) * 2)
-            h = try upsamplerConv(TokenOps.upsampleNearest(h, to: size))
+    /// Units in this block: one per layer; the last one includes the upsampler.
+    public var unitCount: Int { resnets.count }
+
+    /// Runs unit `j` on cat([x, skip]): resnet j (+ attention j), then for the last unit the upsampler,
+    /// which resizes to `nextSkipSize` (diffusers forwards it so odd latent sides round-trip exactly).
+    func unit(_ j: Int, _ x: Tensor, skip: Tensor, nextSkipSize: (Int, Int)?, tembAct: Tensor, context: Tensor) throws -> Tensor {
+        var h = try resnets[j](TokenOps.concatChannels([x, skip]), tembAct: tembAct)
+        if j < attentions.count { h = try attentions[j](h, context: context) }
+        if j == resnets.count - 1, let upsamplerConv {
+            h = try upsamplerConv(TokenOps.upsampleNearest(h, to: nextSkipSize ?? (h.dim(1) * 2, h.dim(2) * 2)))
         }
         return h
     }
