@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "dato", targets: ["dato"]),
         .library(name: "DatoCore", targets: ["DatoCore"]),
         .library(name: "DatoModels", targets: ["DatoModels"]),
+        .library(name: "DatoAccel", targets: ["DatoAccel"]),
         .library(name: "DatoPipeline", targets: ["DatoPipeline"]),
     ],
     dependencies: [
@@ -28,17 +29,20 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
         .target(name: "DatoModels", dependencies: ["DatoCore"]),
+        // Acceleration policies (feature caching; token pruning later) behind the model's hooks; plans; FLOPs.
+        .target(name: "DatoAccel", dependencies: ["DatoModels"]),
         // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
-        .target(name: "DatoPipeline", dependencies: ["DatoModels", "CZlib"],
+        .target(name: "DatoPipeline", dependencies: ["DatoModels", "DatoAccel", "CZlib"],
                 resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt")]),
         // Thin command-line interface.
         .executableTarget(name: "dato", dependencies: [
-            "DatoCore", "DatoModels", "DatoPipeline", "CDNNL", "COpenBLAS",
+            "DatoCore", "DatoModels", "DatoAccel", "DatoPipeline", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore"]),
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline"]),
         .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib"],
                     resources: [.copy("Fixtures")]),
     ],
