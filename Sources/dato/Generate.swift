@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatoAccel
 import DatoCore
 import DatoModels
 import DatoPipeline
@@ -54,6 +55,9 @@ struct Generate: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output PNG. '%d' is replaced by the image number; without it, several images get -1, -2, ... before the extension.")
     var output = "output.png"
 
+    @Option(help: ArgumentHelp("Acceleration plan: none, deepcache:N[,branch=B], deepcache:N,nonuniform,center=C,power=P, dato-reference, a compact plan (d:12,2*4,...), JSON, or a JSON file.", valueName: "plan"))
+    var accel: String?
+
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).")
     var threads: Int?
 
@@ -103,6 +107,7 @@ struct Generate: ParsableCommand {
                 request.eta = eta
                 request.width = width ?? native
                 request.height = height ?? native
+                request.plan = accel
                 print("image \(index)/\(total): seed \(request.seed), \(request.width)x\(request.height), \(steps) steps, \(kind.rawValue), cfg \(cfgScale)")
                 let bar = ProgressBar()
                 let image = try pipe.generate(request) { p in
@@ -112,7 +117,15 @@ struct Generate: ParsableCommand {
                 bar.finish()
                 for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }
                 let path = OutputNaming.path(output, index: index, total: total)
-                let params = GenerationParameters.text(request: request, sampler: kind, modelName: pipe.modelName, modelHash: hash)
+                let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth }
+                if accelerated || accel != nil {
+                    print(String(format: "plan %@ (%@): %.4g GMAC per image, %.3f of the full model (%.2fx fewer)",
+                                 image.plan.description, image.plan.summary, image.macs / 1e9, image.macs / image.fullMACs,
+                                 image.fullMACs / max(image.macs, 1)))
+                }
+                let extra = accelerated ? [("Accel", image.plan.description)] : []
+                let params = GenerationParameters.text(request: request, sampler: kind, modelName: pipe.modelName,
+                                                       modelHash: hash, extra: extra)
                 try PNGWriter.write(pixels: image.pixels, width: image.width, height: image.height,
                                     text: [("parameters", params)], to: path)
                 print(String(format: "wrote %@ (text %.2f s, denoising %.2f s = %.3f s/call, decode %.2f s)", path,

@@ -13,6 +13,8 @@ public struct GenerationRequest: Sendable, Equatable {
     public var scheduler: SchedulerKind? = nil
     /// DDIM's eta (0 = deterministic).
     public var eta: Float = 0
+    /// Acceleration plan (a preset, compact string, JSON or file; see `PlanPresets`); nil runs every call in full.
+    public var plan: String? = nil
 
     public init(prompt: String) { self.prompt = prompt }
 
@@ -30,6 +32,8 @@ public struct GenerationRequest: Sendable, Equatable {
         guard eta.isFinite, eta >= 0 else { throw PipelineError.invalidRequest(field: "eta", message: "must be >= 0") }
     }
 }
+
+import DatoAccel
 
 /// Progress of a run, handed to the per-step callback.
 public struct StepProgress: Sendable {
@@ -60,6 +64,10 @@ public struct GeneratedImage: Sendable {
     public let callSeconds: [Double]
     /// Seconds spent on text encoding, the denoising loop and VAE decoding.
     public let textSeconds: Double, loopSeconds: Double, decodeSeconds: Double
+    /// The resolved acceleration plan (all calls full when none was requested).
+    public let plan: AccelerationPlan
+    /// UNet multiply-accumulates of the run per image row, and of the same run without acceleration.
+    public let macs: Double, fullMACs: Double
 }
 
 import DatoCore

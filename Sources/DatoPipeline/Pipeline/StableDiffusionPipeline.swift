@@ -1,3 +1,4 @@
+import DatoAccel
 import DatoCore
 import DatoModels
 import Foundation
@@ -57,6 +58,9 @@ public final class StableDiffusionPipeline {
         warnings = []
         let kind = request.scheduler ?? SchedulerKind(config: schedulerConfig) ?? .pndm
         let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
+        let plan = try request.plan.map { try PlanPresets.resolve($0, calls: scheduler.callCount, steps: request.steps) }
+            ?? .full(calls: scheduler.callCount)
+        let unet = CachedUNet(unet: models.unet, plan: plan)   // new per run: no state crosses runs
         let cfg = request.guidanceScale > 1
         let t0 = Date()
         let cond = try encode(request.prompt)
@@ -82,7 +86,7 @@ public final class StableDiffusionPipeline {
             let input = scheduler.scaleModelInput(latents, call: k)
             let t = scheduler.timesteps[k]
             let unetIn = cfg ? Self.repeatBatch(input, 2) : input
-            let out = try models.unet(unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
+            let out = try unet(call: k, unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
             let guided = cfg ? Self.guide(out, scale: request.guidanceScale) : out
             latents = try scheduler.step(guided, call: k, sample: latents, noise: &generator)
             callSeconds.append(Date().timeIntervalSince(s))
@@ -96,9 +100,14 @@ public final class StableDiffusionPipeline {
         let factor = models.vae.config.scalingFactor
         let decoded = try models.vae.decode(LatentMath.map(latents) { $0 / factor })
         let pixels = Self.toBytes(decoded)
+        let cost = UNetCost(config: models.unet.config, height: request.height / 8, width: request.width / 8,
+                            contextTokens: context.dim(1))
+        let rows = Double(cfg ? 2 : 1)
         return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
                               decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
-                              textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0))
+                              textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
+                              plan: plan, macs: rows * cost.macs(plan: plan),
+                              fullMACs: rows * cost.macs(plan: .full(calls: scheduler.callCount)))
     }
 
     /// [x; x; ...] along the batch axis.
