@@ -24,7 +24,7 @@ struct BenchOps: ParsableCommand {
                 try body()
                 best = min(best, Date().timeIntervalSince(s))
             }
-            print(String(format: "%-44@ %9.2f ms %8.1f GFLOP/s", name as NSString, best * 1e3, flops / best / 1e9))
+            print(name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: " %9.2f ms %8.1f GFLOP/s", best * 1e3, flops / best / 1e9))
         }
         let x320 = try rnd.load("x", shape: [2, 64, 64, 320])
         let conv = try Conv2D(weight: rnd.load("w", shape: [320, 320, 3, 3]), bias: rnd.load("b", shape: [320]), padding: 1)

@@ -55,7 +55,8 @@ struct BenchUNet: ParsableCommand {
             let total = Profiler.report().reduce(0) { $0 + $1.1 }
             print("time by operation kind (all timed calls):")
             for (kind, seconds, calls) in Profiler.report() {
-                print(String(format: "  %-32@ %8.3f s  %5.1f%%  %6d calls", kind.rawValue as NSString, seconds, 100 * seconds / max(total, 1e-9), calls))
+                let name = kind.rawValue.padding(toLength: 32, withPad: " ", startingAt: 0)
+                print("  " + name + String(format: " %8.3f s  %5.1f%%  %6d calls", seconds, 100 * seconds / max(total, 1e-9), calls))
             }
         }
         if json {

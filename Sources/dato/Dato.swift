@@ -7,7 +7,7 @@ struct Dato: ParsableCommand {
         commandName: "dato",
         abstract: "Stable Diffusion 1.x on the CPU, accelerated without retraining.",
         version: "0.1.0",
-        subcommands: [Generate.self, Bench.self]
+        subcommands: [Generate.self, Compare.self, Bench.self]
     )
 }
 

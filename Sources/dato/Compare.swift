@@ -1,0 +1,120 @@
+import ArgumentParser
+import DatoAccel
+import DatoCore
+import DatoPipeline
+import Foundation
+
+/// `dato compare`: speed and fidelity of acceleration plans against the unaccelerated run.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare acceleration plans with the unaccelerated run: time, speed-up, MACs, PSNR, SSIM.",
+        discussion: "Every prompt/seed pair is generated without a plan and with each --accel plan; fidelity is measured against the unaccelerated image of the same prompt and seed."
+    )
+
+    @Option(name: [.short, .customLong("model")], help: "A diffusers folder or a single-file .safetensors checkpoint.")
+    var model: String
+
+    @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
+    var prompt: String?
+
+    @Option(name: .customLong("prompt-file"), help: "A UTF-8 text file with one prompt per line (instead of -p).")
+    var promptFile: String?
+
+    @Option(name: [.short, .customLong("negative-prompt")], help: "Negative prompt.")
+    var negativePrompt = ""
+
+    @Option(help: "Comma-separated seeds.")
+    var seeds = "0"
+
+    @Option(name: .customLong("accel"), help: "A plan to compare (repeat for several); same forms as dato generate --accel.")
+    var plans: [String] = []
+
+    @Option(help: "Denoising steps.") var steps = 50
+    @Option(name: .customLong("cfg-scale"), help: "Guidance scale.") var cfgScale: Float = 7.5
+    @Option(help: "Scheduler (default: the model's).") var scheduler: String?
+    @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
+    @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
+    @Option(help: "Timed repeats per run (the median is reported).") var repeats = 1
+    @Option(name: [.short, .customLong("output")], help: "Side-by-side grid PNG.") var output = "compare.png"
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+
+    func validate() throws {
+        guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give exactly one of -p/--prompt and --prompt-file") }
+        guard !plans.isEmpty else { throw ValidationError("give at least one --accel plan to compare") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard parsedSeeds != nil else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
+        if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
+    }
+
+    var parsedSeeds: [UInt64]? {
+        let parts = seeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        return parts.isEmpty || parts.contains(nil) ? nil : parts.compactMap { $0 }
+    }
+
+    struct Row { var seconds: [Double] = []; var macs = 0.0, fullMACs = 0.0; var psnr: [Double] = [], ssim: [Double] = [], latent: [Double] = [] }
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        let prompts: [String]
+        if let prompt { prompts = [prompt] } else {
+            guard let file = promptFile, let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("cannot read prompt file '\(promptFile ?? "")'")
+            }
+            prompts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !prompts.isEmpty else { throw ValidationError("prompt file '\(file)' holds no prompt") }
+        }
+        let pipe = try StableDiffusionPipeline.load(path: model)
+        let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
+        let labels = ["none"] + plans
+        var rows = [Row](repeating: Row(), count: labels.count)
+        let cases = prompts.flatMap { p in (parsedSeeds ?? [0]).map { (p, $0) } }
+        var grid: ImageGrid?
+        for (ci, (text, seed)) in cases.enumerated() {
+            var baseline: GeneratedImage?
+            for (pi, plan) in labels.enumerated() {
+                var request = GenerationRequest(prompt: text)
+                request.negativePrompt = negativePrompt
+                request.steps = steps
+                request.guidanceScale = cfgScale
+                request.seed = seed
+                request.scheduler = scheduler.flatMap(SchedulerKind.init(rawValue:))
+                request.width = width ?? native
+                request.height = height ?? native
+                request.plan = pi == 0 ? nil : plan
+                var image: GeneratedImage?
+                for _ in 0..<repeats {
+                    let img = try pipe.generate(request)
+                    rows[pi].seconds.append(img.loopSeconds)
+                    image = img
+                }
+                guard let image else { continue }
+                rows[pi].macs += image.macs
+                rows[pi].fullMACs += image.fullMACs
+                if pi == 0 { baseline = image }
+                if let base = baseline {
+                    rows[pi].psnr.append(ImageMetrics.psnr(image.pixels, base.pixels))
+                    rows[pi].ssim.append(ImageMetrics.ssim(image.pixels, base.pixels, width: image.width, height: image.height))
+                    rows[pi].latent.append(ImageMetrics.relativeError(image.latents, base.latents))
+                }
+                if grid == nil { grid = ImageGrid(rows: cases.count, columns: labels.count, cellWidth: image.width, cellHeight: image.height) }
+                grid?.place(image.pixels, row: ci, column: pi, label: pi == 0 ? "full seed \(seed)" : plan)
+                FileHandle.standardError.write("  \(text.prefix(40)) seed \(seed), \(labels[pi]): \(String(format: "%.2f", image.loopSeconds)) s\n")
+            }
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+        func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
+        let baseTime = median(rows[0].seconds)
+        print("\(cases.count) prompt/seed pair(s), \(steps) steps, \(repeats) repeat(s); times are the denoising loop (median)")
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
+        print(pad("plan", 40) + "    time s  speedup  MAC ratio  PSNR dB     SSIM  latent err")
+        for (i, r) in rows.enumerated() {
+            let t = median(r.seconds)
+            print(pad(labels[i], 40) + String(format: " %9.3f %8.2f %10.3f %8.2f %8.4f %11.2e", t, baseTime / max(t, 1e-9),
+                                              r.macs / max(r.fullMACs, 1), min(mean(r.psnr), 999), mean(r.ssim), mean(r.latent)))
+        }
+        if let grid {
+            try PNGWriter.write(pixels: grid.pixels, width: grid.width, height: grid.height, to: output)
+            print("wrote \(output)")
+        }
+    }
+}
