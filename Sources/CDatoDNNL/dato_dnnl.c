@@ -152,26 +152,6 @@ static int weights_prepare(dato_weights *w, md_ref want, char *err, size_t errle
     return 0;
 }
 
-int dato_weights_read(dato_weights *w, float *dst, char *err, size_t errlen) {
-    md_t md = {0};
-    dnnl_memory_t user = NULL, tmp = NULL;
-    CHECK(plain_md(w, &md), "weights descriptor");
-    CHECK(dnnl_memory_create(&user, MD(md), g_engine, dst), "weights view");
-    if (reorder_to(w->mem, MD(md), &tmp, err, errlen)) goto bad;
-    void *h = NULL;
-    CHECK(dnnl_memory_get_data_handle(tmp, &h), "weights handle");
-    memcpy(dst, h, dnnl_memory_desc_get_size(MD(md)));
-    dnnl_memory_destroy(tmp);
-    dnnl_memory_destroy(user);
-    md_free(md);
-    return 0;
-bad:
-    if (tmp) dnnl_memory_destroy(tmp);
-    if (user) dnnl_memory_destroy(user);
-    md_free(md);
-    return 1;
-}
-
 struct dato_op {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;

@@ -23,12 +23,6 @@ final class DNNLWeights: @unchecked Sendable {
         handle = h
     }
 
-    /// Copies the weights back out in PyTorch layout.
-    func read(into t: Tensor) throws {
-        var err = [CChar](repeating: 0, count: 256)
-        if dato_weights_read(handle, t.data, &err, err.count) != 0 { throw ComputeError.backend(String(cString: err)) }
-    }
-
     deinit { dato_weights_destroy(handle) }
 }
 

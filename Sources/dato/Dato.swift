@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `dato` command line.
 @main
@@ -9,12 +10,18 @@ struct Dato: ParsableCommand {
         version: "0.1.0",
         subcommands: [Generate.self, Compare.self, Bench.self]
     )
+
+    /// Line-buffered output, so progress reaches pipes and log files as it happens.
+    static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        Self.main(nil)
+    }
 }
 
 /// Benchmarks of the engine.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the networks (full SD 1.5 architecture, random weights).",
-        subcommands: [BenchUNet.self, BenchOps.self]
+        subcommands: [BenchUNet.self, BenchOps.self, BenchPlans.self]
     )
 }

@@ -118,11 +118,9 @@ struct Generate: ParsableCommand {
                 for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }
                 let path = OutputNaming.path(output, index: index, total: total)
                 let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth }
-                if accelerated || accel != nil {
-                    print(String(format: "plan %@ (%@): %.4g GMAC per image, %.3f of the full model (%.2fx fewer)",
-                                 image.plan.description, image.plan.summary, image.macs / 1e9, image.macs / image.fullMACs,
-                                 image.fullMACs / max(image.macs, 1)))
-                }
+                print(String(format: "plan %@ (%@): %.4g GMAC per image, %.3f of the full model (%.2fx fewer)",
+                             accelerated ? image.plan.description : "none", image.plan.summary, image.macs / 1e9,
+                             image.macs / image.fullMACs, image.fullMACs / max(image.macs, 1)))
                 let extra = accelerated ? [("Accel", image.plan.description)] : []
                 let params = GenerationParameters.text(request: request, sampler: kind, modelName: pipe.modelName,
                                                        modelHash: hash, extra: extra)

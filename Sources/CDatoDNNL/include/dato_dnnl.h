@@ -20,8 +20,6 @@ dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long
 dato_weights *dato_weights_create_linear(const float *out_in, long out, long in,
                                          char *err, size_t errlen);
 void dato_weights_destroy(dato_weights *w);
-/// Copies the weights back out in PyTorch layout (OIHW or [out, in]); returns 0 on success.
-int dato_weights_read(dato_weights *w, float *dst, char *err, size_t errlen);
 
 /// NHWC convolution [n, ih, iw, ic] -> [n, oh, ow, oc]. With accumulate = 1 the result is added to dst.
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,

@@ -47,6 +47,14 @@ struct SigmaSchedule {
         return ["linspace", "trailing"].contains(spacing) ? m : (m * m + 1).squareRoot()
     }
 
+    /// The denoised estimate x0 at step k from an epsilon or v prediction.
+    func originalSample(_ sample: Tensor, _ out: Tensor, step k: Int, prediction: String) -> Tensor {
+        let sigma = sigmas[k]
+        if prediction == "epsilon" { return LatentMath.map(sample, out) { $0 - sigma * $1 } }
+        let a = -sigma / (sigma * sigma + 1).squareRoot(), b = sigma * sigma + 1
+        return LatentMath.map(out, sample) { $0 * a + $1 / b }
+    }
+
     func scale(_ sample: Tensor, step k: Int) -> Tensor {
         let s = sigmas[k]
         let d = (s * s + 1).squareRoot()
@@ -77,13 +85,7 @@ public final class EulerDiscreteScheduler: Scheduler {
 
     public func step(_ out: Tensor, call k: Int, sample: Tensor, noise: inout TorchGenerator) throws -> Tensor {
         let sigma = sigmas.sigmas[k], next = sigmas.sigmas[k + 1]
-        let x0: Tensor
-        if prediction == "epsilon" {
-            x0 = LatentMath.map(sample, out) { $0 - sigma * $1 }
-        } else {
-            let a = -sigma / (sigma * sigma + 1).squareRoot(), b = sigma * sigma + 1
-            x0 = LatentMath.map(out, sample) { $0 * a + $1 / b }
-        }
+        let x0 = sigmas.originalSample(sample, out, step: k, prediction: prediction)
         let dt = next - sigma
         return LatentMath.map(sample, x0) { s, x in s + (s - x) / sigma * dt }
     }
@@ -113,13 +115,7 @@ public final class EulerAncestralDiscreteScheduler: Scheduler {
 
     public func step(_ out: Tensor, call k: Int, sample: Tensor, noise: inout TorchGenerator) throws -> Tensor {
         let sigma = sigmas.sigmas[k], next = sigmas.sigmas[k + 1]
-        let x0: Tensor
-        if prediction == "epsilon" {
-            x0 = LatentMath.map(sample, out) { $0 - sigma * $1 }
-        } else {
-            let a = -sigma / (sigma * sigma + 1).squareRoot(), b = sigma * sigma + 1
-            x0 = LatentMath.map(out, sample) { $0 * a + $1 / b }
-        }
+        let x0 = sigmas.originalSample(sample, out, step: k, prediction: prediction)
         let up = (next * next * (sigma * sigma - next * next) / (sigma * sigma)).squareRoot()
         let down = (next * next - up * up).squareRoot()
         let dt = down - sigma

@@ -1,0 +1,70 @@
+import ArgumentParser
+import DatoAccel
+import DatoCore
+import DatoModels
+import DatoPipeline
+import Foundation
+
+/// `dato bench plans`: feature caching on the SD 1.5 architecture (random weights): time per UNet call at
+/// several depths, then whole sampling runs with plans, as speed-up over our own full run.
+struct BenchPlans: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plans",
+        abstract: "Time UNet calls per depth and whole runs with acceleration plans (SD 1.5 architecture, random weights)."
+    )
+
+    @Option(help: "Latent side (64 = 512 px).") var latent = 64
+    @Option(help: "Denoising steps.") var steps = 50
+    @Option(help: "Scheduler for the whole runs.") var scheduler = "pndm"
+    @Option(name: .customLong("accel"), help: "Plans to run (repeatable).")
+    var plans: [String] = ["deepcache:3", "deepcache:5", "dato-reference"]
+    @Option(help: "Depths to time one call at.") var depths = "12,3,2,1,0"
+    @Option(help: "Repeats per depth (median).") var repeats = 3
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        guard let kind = SchedulerKind(rawValue: scheduler) else { throw ValidationError("unknown scheduler '\(scheduler)'") }
+        let config = UNetConfig()
+        let params = Parameters(RandomSource(seed: 0))
+        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
+        var g = TorchGenerator(seed: 1)
+        let context = Tensor(shape: [2, 77, 768], values: g.randn(2 * 77 * 768))
+        let x = g.randnNHWC([2, latent, latent, 4])
+        let cost = UNetCost(config: config, height: latent, width: latent)
+        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads")
+        print("per-call time by depth (median of \(repeats), after a full call filled the cache):")
+        for d in depths.split(separator: ",").compactMap({ Int($0) }) {
+            let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))
+            _ = try cached(call: 0, x, timesteps: [500, 500], context: context)
+            var times: [Double] = []
+            for k in 1...repeats {
+                let s = Date()
+                _ = try cached(call: k, x, timesteps: [500, 500], context: context)
+                times.append(Date().timeIntervalSince(s))
+            }
+            let m = times.sorted()[times.count / 2]
+            print(String(format: "  depth %2d: %8.3f s   (%.3f of the full MACs)", d, m, cost.macs(depth: d) / cost.macs(depth: 12)))
+        }
+        print("whole \(kind.rawValue)-\(steps) runs (denoising loop only):")
+        var fullTime = 0.0
+        for spec in ["none"] + plans {
+            let sched = try kind.make(config: .sd15, steps: steps)
+            let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
+            let cached = CachedUNet(unet: unet, plan: plan)
+            var latents = x
+            var noise = TorchGenerator(seed: 2)
+            let s = Date()
+            for k in 0..<sched.callCount {
+                let t = sched.timesteps[k]
+                let out = try cached(call: k, sched.scaleModelInput(latents, call: k), timesteps: [t, t], context: context)
+                latents = try sched.step(out, call: k, sample: latents, noise: &noise)
+            }
+            let seconds = Date().timeIntervalSince(s)
+            if spec == "none" { fullTime = seconds }
+            print("  " + spec.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: " %8.1f s  speed-up %5.2fx  MAC ratio %.3f  (%@)", seconds,
+                         fullTime / seconds, cost.macs(plan: plan) / cost.macs(plan: .full(calls: sched.callCount)),
+                         plan.summary as NSString))
+        }
+    }
+}
