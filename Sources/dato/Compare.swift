@@ -14,6 +14,12 @@ struct Compare: ParsableCommand {
     @Option(name: [.short, .customLong("model")], help: "A diffusers folder or a single-file .safetensors checkpoint.")
     var model: String
 
+    @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
+    var config: String?
+
+    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
+    var ema = false
+
     @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
     var prompt: String?
 
@@ -63,7 +69,8 @@ struct Compare: ParsableCommand {
             prompts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !prompts.isEmpty else { throw ValidationError("prompt file '\(file)' holds no prompt") }
         }
-        let pipe = try StableDiffusionPipeline.load(path: model)
+        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, useEMA: ema)
+        for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
         let labels = ["none"] + plans
         var rows = [Row](repeating: Row(), count: labels.count)

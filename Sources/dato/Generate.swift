@@ -19,6 +19,12 @@ struct Generate: ParsableCommand {
     @Option(name: [.short, .customLong("model")], help: "A diffusers folder or an original single-file .safetensors checkpoint.")
     var model: String
 
+    @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
+    var config: String?
+
+    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
+    var ema = false
+
     @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
     var prompt: String?
 
@@ -87,7 +93,8 @@ struct Generate: ParsableCommand {
             throw ValidationError("output folder '\(outputDir)' does not exist")
         }
         let t0 = Date()
-        let pipe = try StableDiffusionPipeline.load(path: model)
+        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, useEMA: ema)
+        for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         let hash = GenerationParameters.modelHash(path: model)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model, Date().timeIntervalSince(t0)))
         let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm

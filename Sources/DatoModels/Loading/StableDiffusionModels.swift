@@ -6,6 +6,8 @@ public struct StableDiffusionModels {
     public let textEncoder: CLIPTextModel
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
+    /// Things worth telling the user about the weights (e.g. unknown tensors that were skipped).
+    public private(set) var warnings: [String] = []
 
     /// Configs of the three networks (SD 1.5's by default).
     public struct Configs: Sendable {
@@ -37,35 +39,54 @@ public struct StableDiffusionModels {
         vae = try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae")
     }
 
-    /// Loads an original single-file SD 1.x checkpoint (`.safetensors`), with the given configs.
-    public init(singleFile path: String, configs: Configs = Configs()) throws {
+    /// Loads an original single-file SD 1.x checkpoint (`.safetensors`). `configs` nil infers the
+    /// architecture from the tensor shapes (`ArchitectureInference`); `useEMA` loads the UNet from its EMA
+    /// copy when the file has one. Schedule buffers, position ids and unused EMA tensors are skipped; unknown
+    /// tensors are listed in `warnings`; missing or mis-shaped required tensors are an error.
+    public init(singleFile path: String, configs given: Configs? = nil, useEMA: Bool = false) throws {
         let file = try SafetensorsFile(path: path)
+        let layout = SingleFileLayout(names: file.entries.keys)
+        guard !layout.unet.isEmpty || !layout.vae.isEmpty || !layout.textEncoder.isEmpty else {
+            throw ModelError.layout(path: path, message: "not an SD 1.x single-file checkpoint (no model.diffusion_model.*, first_stage_model.* or cond_stage_model.transformer.* tensors)")
+        }
+        let configs = try given ?? ArchitectureInference.configs(shapes: file.entries.mapValues(\.shape), source: path)
         let levels = configs.vae.blockOutChannels.count, l = configs.unet.layersPerBlock
-        func under(_ prefix: String, _ map: @escaping (String) -> String?) -> (String) -> String? {
-            { $0.hasPrefix(prefix) ? map(String($0.dropFirst(prefix.count))) : nil }
+        var warnings: [String] = []
+        if !layout.unknown.isEmpty {
+            let shown = layout.unknown.sorted().prefix(10).joined(separator: ", ")
+            warnings.append("\(path): ignoring \(layout.unknown.count) unknown tensor(s): \(shown)\(layout.unknown.count > 10 ? ", ..." : "")")
         }
-        let unknown = file.entries.keys.filter {
-            !$0.hasPrefix(LDMKeyMap.unetPrefix) && !$0.hasPrefix(LDMKeyMap.vaePrefix) && !$0.hasPrefix(LDMKeyMap.textPrefix)
+        let emaNames = Set(layout.ema)
+        if useEMA && emaNames.isEmpty { warnings.append("\(path): no EMA weights in the file; using the regular UNet weights") }
+        var problems: [String] = []
+        for key in layout.unet where LDMKeyMap.unet(String(key.dropFirst(LDMKeyMap.unetPrefix.count)), layersPerBlock: l) == nil {
+            problems.append("unknown UNet key '\(key)'")
         }
-        let checks: [(String, (String) -> String?)] = [
-            (LDMKeyMap.unetPrefix, { LDMKeyMap.unet($0, layersPerBlock: l) }),
-            (LDMKeyMap.vaePrefix, { LDMKeyMap.vae($0, levels: levels) }),
-        ]
-        var problems = unknown.isEmpty ? [] : ["tensors outside the UNet, VAE and text encoder: \(unknown.sorted().prefix(10).joined(separator: ", "))"]
-        for (prefix, map) in checks {
-            for key in file.entries.keys where key.hasPrefix(prefix) && map(String(key.dropFirst(prefix.count))) == nil {
-                problems.append("unknown key '\(key)'")
-            }
+        for key in layout.vae where LDMKeyMap.vae(String(key.dropFirst(LDMKeyMap.vaePrefix.count)), levels: levels) == nil {
+            problems.append("unknown VAE key '\(key)'")
         }
         if !problems.isEmpty { throw ModelError.weights(source: path, problems: problems.sorted()) }
-        let unetSource = SafetensorsSource(files: [file], rename: under(LDMKeyMap.unetPrefix) { LDMKeyMap.unet($0, layersPerBlock: l) })
-        let vaeSource = SafetensorsSource(files: [file], rename: under(LDMKeyMap.vaePrefix) { LDMKeyMap.vae($0, levels: levels) })
-        let textSource = SafetensorsSource(files: [file], rename: under(LDMKeyMap.textPrefix) { LDMKeyMap.textEncoder($0) })
+        // The UNet source maps diffusers names back to the file's (EMA or regular) names.
+        var unetNames: [String: String] = [:]
+        for key in layout.unet {
+            guard let mapped = LDMKeyMap.unet(String(key.dropFirst(LDMKeyMap.unetPrefix.count)), layersPerBlock: l) else { continue }
+            let ema = SingleFileLayout.emaName(ofUNetKey: key)
+            unetNames[key] = mapped
+            if useEMA && emaNames.contains(ema) { unetNames[ema] = mapped; unetNames[key] = nil }
+        }
+        let unetSource = SafetensorsSource(files: [file], rename: { unetNames[$0] })
+        let vaeSource = SafetensorsSource(files: [file], rename: {
+            $0.hasPrefix(LDMKeyMap.vaePrefix) ? LDMKeyMap.vae(String($0.dropFirst(LDMKeyMap.vaePrefix.count)), levels: levels) : nil
+        })
+        let textSource = SafetensorsSource(files: [file], rename: {
+            $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
+        })
         textEncoder = try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) {
             try CLIPTextModel(config: configs.textEncoder, params: $0)
         }
         unet = try Self.build(unetSource) { try UNet2DConditionModel(config: configs.unet, params: $0) }
         vae = try Self.build(vaeSource) { try AutoencoderKL(config: configs.vae, params: $0) }
+        self.warnings = warnings
     }
 
     /// Builds a model from a source and checks that every tensor was used and matched.

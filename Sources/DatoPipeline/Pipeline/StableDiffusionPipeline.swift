@@ -21,9 +21,12 @@ public final class StableDiffusionPipeline {
         self.modelName = modelName
     }
 
-    /// Loads a diffusers folder or an original single-file `.safetensors` checkpoint (SD 1.x configs,
-    /// built-in tokenizer and SD 1.x scheduler config for the latter).
-    public static func load(path: String) throws -> StableDiffusionPipeline {
+    /// Loads a diffusers folder or an original single-file `.safetensors` checkpoint. For a single file,
+    /// `configFolder` (a diffusers folder whose weights are not needed) supplies the configs, tokenizer and
+    /// scheduler config, as diffusers' `from_single_file(config=...)`; without it the architecture is
+    /// inferred from the shapes, with the built-in tokenizer and SD 1.x's scheduler config. `useEMA` loads
+    /// the UNet's EMA weights when the file has them.
+    public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false) throws -> StableDiffusionPipeline {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.layout(path: path, message: "no such model folder or file")
@@ -31,16 +34,27 @@ public final class StableDiffusionPipeline {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if isDir.boolValue {
             let models = try StableDiffusionModels(diffusersFolder: path)
-            let tokenizer = try CLIPTokenizer(folder: "\(path)/tokenizer")
-            let schedulerPath = "\(path)/scheduler/scheduler_config.json"
-            let config = FileManager.default.fileExists(atPath: schedulerPath) ? try SchedulerConfig.load(schedulerPath) : .sd15
-            return StableDiffusionPipeline(models: models, tokenizer: tokenizer, schedulerConfig: config, modelName: name)
+            return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer(folder: "\(path)/tokenizer"),
+                                           schedulerConfig: try schedulerConfig(in: path), modelName: name)
         }
         guard path.hasSuffix(".safetensors") else {
             throw ModelError.layout(path: path, message: "expected a diffusers folder or a .safetensors checkpoint")
         }
-        let models = try StableDiffusionModels(singleFile: path)
-        return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer.builtin(), schedulerConfig: .sd15, modelName: name)
+        let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
+        let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA)
+        var tokenizer = try CLIPTokenizer.builtin()
+        var scheduler = SchedulerConfig.sd15
+        if let dir = configFolder {
+            if FileManager.default.fileExists(atPath: "\(dir)/tokenizer/vocab.json") { tokenizer = try CLIPTokenizer(folder: "\(dir)/tokenizer") }
+            scheduler = try schedulerConfig(in: dir)
+        }
+        return StableDiffusionPipeline(models: models, tokenizer: tokenizer, schedulerConfig: scheduler, modelName: name)
+    }
+
+    /// `scheduler/scheduler_config.json` of a folder, else SD 1.x's.
+    static func schedulerConfig(in dir: String) throws -> SchedulerConfig {
+        let path = "\(dir)/scheduler/scheduler_config.json"
+        return FileManager.default.fileExists(atPath: path) ? try SchedulerConfig.load(path) : .sd15
     }
 
     /// Text states [1, 77, D] for a prompt; truncation is recorded in `warnings`.
