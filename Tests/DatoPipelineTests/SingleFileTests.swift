@@ -30,6 +30,30 @@ final class SingleFileTests: XCTestCase {
         XCTAssertLessThan(ImageMetrics.psnr(plain.pixels, reference.pixels), 40)
     }
 
+    /// A `torch.save` checkpoint of the same weights loads identically, read without executing anything.
+    func testCkptGivesTheFolderImage() throws {
+        let reference = try StableDiffusionPipeline.load(path: folder).generate(request())
+        let pipe = try StableDiffusionPipeline.load(path: file("tiny-sd.ckpt"), configFolder: folder)
+        XCTAssertEqual(try pipe.generate(request()).pixels, reference.pixels)
+        let ckpt = try PickleCheckpoint(path: file("tiny-sd.ckpt"))
+        let st = try SafetensorsFile(path: file("tiny-sd-fp32.safetensors"))
+        let name = "model.diffusion_model.input_blocks.1.1.proj_in.weight"
+        XCTAssertEqual(ckpt.shapes[name], st.entries[name]?.shape)
+        XCTAssertEqual(try ckpt.tensor(name).array, try st.tensor(name).array)   // the weights are fp16-exact
+    }
+
+    func testForbiddenGlobalIsRefused() {
+        XCTAssertThrowsError(try PickleCheckpoint(path: file("forbidden.ckpt"))) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("refusing global"), text)
+            XCTAssertTrue(text.contains("system"), text)
+            XCTAssertTrue(text.contains("forbidden.ckpt"), text)
+        }
+        XCTAssertThrowsError(try PickleCheckpoint(path: file("tiny-sd-fp32.safetensors"))) { error in
+            XCTAssertTrue("\(error)".contains("zip"), "\(error)")
+        }
+    }
+
     func testInferenceOnTheTinyCheckpoint() throws {
         let f = try SafetensorsFile(path: file("tiny-sd-fp32.safetensors"))
         let c = try ArchitectureInference.configs(shapes: f.entries.mapValues(\.shape), source: f.path)

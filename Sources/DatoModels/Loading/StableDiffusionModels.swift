@@ -39,17 +39,18 @@ public struct StableDiffusionModels {
         vae = try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae")
     }
 
-    /// Loads an original single-file SD 1.x checkpoint (`.safetensors`). `configs` nil infers the
+    /// Loads an original single-file SD 1.x checkpoint (`.safetensors`, or a PyTorch `.ckpt` read by a
+    /// restricted unpickler that never executes code). `configs` nil infers the
     /// architecture from the tensor shapes (`ArchitectureInference`); `useEMA` loads the UNet from its EMA
     /// copy when the file has one. Schedule buffers, position ids and unused EMA tensors are skipped; unknown
     /// tensors are listed in `warnings`; missing or mis-shaped required tensors are an error.
     public init(singleFile path: String, configs given: Configs? = nil, useEMA: Bool = false) throws {
-        let file = try SafetensorsFile(path: path)
-        let layout = SingleFileLayout(names: file.entries.keys)
+        let file = try openCheckpoint(path)
+        let layout = SingleFileLayout(names: file.shapes.keys)
         guard !layout.unet.isEmpty || !layout.vae.isEmpty || !layout.textEncoder.isEmpty else {
             throw ModelError.layout(path: path, message: "not an SD 1.x single-file checkpoint (no model.diffusion_model.*, first_stage_model.* or cond_stage_model.transformer.* tensors)")
         }
-        let configs = try given ?? ArchitectureInference.configs(shapes: file.entries.mapValues(\.shape), source: path)
+        let configs = try given ?? ArchitectureInference.configs(shapes: file.shapes, source: path)
         let levels = configs.vae.blockOutChannels.count, l = configs.unet.layersPerBlock
         var warnings: [String] = []
         if !layout.unknown.isEmpty {
@@ -74,11 +75,11 @@ public struct StableDiffusionModels {
             unetNames[key] = mapped
             if useEMA && emaNames.contains(ema) { unetNames[ema] = mapped; unetNames[key] = nil }
         }
-        let unetSource = SafetensorsSource(files: [file], rename: { unetNames[$0] })
-        let vaeSource = SafetensorsSource(files: [file], rename: {
+        let unetSource = RenamedSource(file, rename: { unetNames[$0] })
+        let vaeSource = RenamedSource(file, rename: {
             $0.hasPrefix(LDMKeyMap.vaePrefix) ? LDMKeyMap.vae(String($0.dropFirst(LDMKeyMap.vaePrefix.count)), levels: levels) : nil
         })
-        let textSource = SafetensorsSource(files: [file], rename: {
+        let textSource = RenamedSource(file, rename: {
             $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
         })
         textEncoder = try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) {

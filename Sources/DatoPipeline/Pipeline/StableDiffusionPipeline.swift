@@ -37,8 +37,8 @@ public final class StableDiffusionPipeline {
             return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer(folder: "\(path)/tokenizer"),
                                            schedulerConfig: try schedulerConfig(in: path), modelName: name)
         }
-        guard path.hasSuffix(".safetensors") else {
-            throw ModelError.layout(path: path, message: "expected a diffusers folder or a .safetensors checkpoint")
+        guard [".safetensors", ".ckpt", ".pt", ".pth"].contains(where: { path.lowercased().hasSuffix($0) }) else {
+            throw ModelError.layout(path: path, message: "expected a diffusers folder, a .safetensors or a .ckpt checkpoint")
         }
         let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
         let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA)
