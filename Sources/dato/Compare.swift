@@ -11,23 +11,8 @@ struct Compare: ParsableCommand {
         discussion: "Every prompt/seed pair is generated without a plan and with each --accel plan; fidelity is measured against the unaccelerated image of the same prompt and seed."
     )
 
-    @Option(name: [.short, .customLong("model")], help: "A diffusers folder or a single-file .safetensors checkpoint.")
-    var model: String
-
-    @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
-    var config: String?
-
-    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
-    var ema = false
-
-    @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
-    var prompt: String?
-
-    @Option(name: .customLong("prompt-file"), help: "A UTF-8 text file with one prompt per line (instead of -p).")
-    var promptFile: String?
-
-    @Option(name: [.short, .customLong("negative-prompt")], help: "Negative prompt.")
-    var negativePrompt = ""
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var promptOptions: PromptOptions
 
     @Option(help: "Comma-separated seeds.")
     var seeds = "0"
@@ -45,7 +30,6 @@ struct Compare: ParsableCommand {
     @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
 
     func validate() throws {
-        guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give exactly one of -p/--prompt and --prompt-file") }
         guard !plans.isEmpty else { throw ValidationError("give at least one --accel plan to compare") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard parsedSeeds != nil else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
@@ -61,16 +45,8 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
-        let prompts: [String]
-        if let prompt { prompts = [prompt] } else {
-            guard let file = promptFile, let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                throw ValidationError("cannot read prompt file '\(promptFile ?? "")'")
-            }
-            prompts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            guard !prompts.isEmpty else { throw ValidationError("prompt file '\(file)' holds no prompt") }
-        }
-        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, useEMA: ema)
-        for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
+        let prompts = try promptOptions.prompts()
+        let pipe = try modelOptions.load()
         let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
         let labels = ["none"] + plans
         var rows = [Row](repeating: Row(), count: labels.count)
@@ -80,7 +56,7 @@ struct Compare: ParsableCommand {
             var baseline: GeneratedImage?
             for (pi, plan) in labels.enumerated() {
                 var request = GenerationRequest(prompt: text)
-                request.negativePrompt = negativePrompt
+                request.negativePrompt = promptOptions.negativePrompt
                 request.steps = steps
                 request.guidanceScale = cfgScale
                 request.seed = seed

@@ -16,23 +16,8 @@ struct Generate: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("model")], help: "A diffusers folder or an original single-file .safetensors checkpoint.")
-    var model: String
-
-    @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
-    var config: String?
-
-    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
-    var ema = false
-
-    @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
-    var prompt: String?
-
-    @Option(name: .customLong("prompt-file"), help: "A UTF-8 text file with one prompt per line (instead of -p).")
-    var promptFile: String?
-
-    @Option(name: [.short, .customLong("negative-prompt")], help: "What the image should not show.")
-    var negativePrompt = ""
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var promptOptions: PromptOptions
 
     @Option(help: "Denoising steps.")
     var steps = 50
@@ -71,7 +56,6 @@ struct Generate: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give exactly one of -p/--prompt and --prompt-file") }
         guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps must be in 1...1000") }
         guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be at least 1") }
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil {
@@ -86,17 +70,16 @@ struct Generate: ParsableCommand {
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
         if verbose { SystemInfo.print() }
-        let prompts = try loadPrompts()
+        let prompts = try promptOptions.prompts()
         let outputDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: outputDir, isDirectory: &isDir), isDir.boolValue else {
             throw ValidationError("output folder '\(outputDir)' does not exist")
         }
         let t0 = Date()
-        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, useEMA: ema)
-        for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
-        let hash = GenerationParameters.modelHash(path: model)
-        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model, Date().timeIntervalSince(t0)))
+        let pipe = try modelOptions.load()
+        let hash = GenerationParameters.modelHash(path: modelOptions.model)
+        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model, Date().timeIntervalSince(t0)))
         let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
         let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
         let baseSeed: UInt64 = (seed.map { $0 < 0 ? nil : UInt64($0) } ?? nil) ?? UInt64.random(in: 0...UInt64(UInt32.max))
@@ -106,7 +89,7 @@ struct Generate: ParsableCommand {
             for i in 0..<batchCount {
                 index += 1
                 var request = GenerationRequest(prompt: text)
-                request.negativePrompt = negativePrompt
+                request.negativePrompt = promptOptions.negativePrompt
                 request.steps = steps
                 request.guidanceScale = cfgScale
                 request.seed = baseSeed &+ UInt64(i)
@@ -138,19 +121,5 @@ struct Generate: ParsableCommand {
                              image.decodeSeconds))
             }
         }
-    }
-
-    func loadPrompts() throws -> [String] {
-        if let prompt { return [prompt] }
-        guard let promptFile else { return [] }
-        guard let data = FileManager.default.contents(atPath: promptFile) else {
-            throw ValidationError("cannot read prompt file '\(promptFile)'")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ValidationError("prompt file '\(promptFile)' is not UTF-8 text")
-        }
-        let prompts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !prompts.isEmpty else { throw ValidationError("prompt file '\(promptFile)' holds no prompt") }
-        return prompts
     }
 }

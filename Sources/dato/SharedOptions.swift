@@ -1,0 +1,53 @@
+import ArgumentParser
+import DatoPipeline
+import Foundation
+
+/// Which model to load (shared by generate and compare).
+struct ModelOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or an original single-file .safetensors / .ckpt checkpoint.")
+    var model: String
+
+    @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
+    var config: String?
+
+    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
+    var ema = false
+
+    /// Loads the pipeline and reports weight warnings on standard error.
+    func load() throws -> StableDiffusionPipeline {
+        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, useEMA: ema)
+        for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
+        return pipe
+    }
+}
+
+/// The prompts of a run (shared by generate and compare).
+struct PromptOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
+    var prompt: String?
+
+    @Option(name: .customLong("prompt-file"), help: "A UTF-8 text file with one prompt per line (instead of -p).")
+    var promptFile: String?
+
+    @Option(name: [.short, .customLong("negative-prompt")], help: "What the image should not show.")
+    var negativePrompt = ""
+
+    func validate() throws {
+        guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give exactly one of -p/--prompt and --prompt-file") }
+    }
+
+    /// The prompt, or the non-empty lines of the prompt file.
+    func prompts() throws -> [String] {
+        if let prompt { return [prompt] }
+        guard let promptFile else { return [] }
+        guard let data = FileManager.default.contents(atPath: promptFile) else {
+            throw ValidationError("cannot read prompt file '\(promptFile)'")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("prompt file '\(promptFile)' is not UTF-8 text")
+        }
+        let prompts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !prompts.isEmpty else { throw ValidationError("prompt file '\(promptFile)' holds no prompt") }
+        return prompts
+    }
+}
