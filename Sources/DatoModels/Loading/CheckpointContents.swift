@@ -20,14 +20,15 @@ public func openCheckpoint(_ path: String) throws -> CheckpointContents {
     return try SafetensorsFile(path: path)
 }
 
-/// A `TensorSource` over checkpoint contents with the file's names mapped to diffusers names.
-final class RenamedSource: TensorSource {
+/// A `TensorSource` over checkpoint contents with the file's names mapped to diffusers names
+/// (`rename` returns nil to leave a tensor out).
+public final class RenamedSource: TensorSource {
     let contents: CheckpointContents
-    let sourceName: String
-    let shapes: [String: [Int]]?
+    public let sourceName: String
+    public let shapes: [String: [Int]]?
     private let stored: [String: String]   // diffusers name -> stored name
 
-    init(_ contents: CheckpointContents, rename: (String) -> String?) {
+    public init(_ contents: CheckpointContents, rename: (String) -> String? = { $0 }) {
         self.contents = contents
         sourceName = contents.path
         var shapes: [String: [Int]] = [:], stored: [String: String] = [:]
@@ -40,8 +41,16 @@ final class RenamedSource: TensorSource {
         self.stored = stored
     }
 
-    func load(_ name: String, shape: [Int]) throws -> Tensor {
+    /// A safetensors file with its names used as they are.
+    public convenience init(path: String) throws {
+        self.init(try SafetensorsFile(path: path))
+    }
+
+    public func load(_ name: String, shape: [Int]) throws -> Tensor {
         guard let s = stored[name] else { throw ModelError.weights(source: sourceName, problems: ["missing tensor '\(name)'"]) }
         return try contents.tensor(s)
     }
 }
+
+/// The source for a diffusers component's safetensors file.
+public typealias SafetensorsSource = RenamedSource

@@ -124,7 +124,7 @@ public struct StableDiffusionModels {
     /// Loads `text_encoder/` of a diffusers folder (with or without the `text_model.` key level).
     public static func loadTextEncoder(config: CLIPTextConfig, folder: String) throws -> CLIPTextModel {
         let file = try SafetensorsFile(path: weightsFile(folder, "model"))
-        let source = SafetensorsSource(files: [file], rename: LDMKeyMap.textEncoder)
+        let source = RenamedSource(file, rename: LDMKeyMap.textEncoder)
         return try build(source, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: config, params: $0) }
     }
 }
