@@ -16,9 +16,17 @@ public final class CrossAttention {
 
     /// Adds attention(x, context) to `residual` in place.
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, addTo residual: Tensor) throws {
+        try toOut.accumulate(try heads(x, context: context), into: residual)
+    }
+
+    /// attention(x, context) as a new tensor.
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+        try toOut(try heads(x, context: context))
+    }
+
+    private func heads(_ x: Tensor, context: Tensor?) throws -> Tensor {
         let kv = context ?? x
-        let o = Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads)
-        try toOut.accumulate(o, into: residual)
+        return Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads)
     }
 }
 
@@ -34,6 +42,11 @@ public final class FeedForward {
     /// Adds ff(x) to `residual` in place.
     public func callAsFunction(_ x: Tensor, addTo residual: Tensor) throws {
         try out.accumulate(Elementwise.geglu(try proj(x)), into: residual)
+    }
+
+    /// ff(x) as a new tensor.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try out(Elementwise.geglu(try proj(x)))
     }
 }
 
@@ -53,11 +66,22 @@ public final class BasicTransformerBlock {
         ff = try FeedForward(s["ff"], dim: dim)
     }
 
-    /// Updates the token stream `x` [B, N, C] in place.
-    public func callAsFunction(_ x: Tensor, context: Tensor) throws {
-        try attn1(norm1(x), addTo: x)
-        try attn2(norm2(x), context: context, addTo: x)
-        try ff(norm3(x), addTo: x)
+    /// Updates the token stream `x` [B, N, C] in place. A `reduction` (token pruning) runs the chosen
+    /// sub-layers on merged tokens and adds their unmerged output to the full-length residual.
+    public func callAsFunction(_ x: Tensor, context: Tensor, reduction: TokenReduction? = nil) throws {
+        guard let r = reduction else {
+            try attn1(norm1(x), addTo: x)
+            try attn2(norm2(x), context: context, addTo: x)
+            try ff(norm3(x), addTo: x)
+            return
+        }
+        if r.attention { Elementwise.addInPlace(x, r.unmerge(try attn1(r.merge(norm1(x))))) } else { try attn1(norm1(x), addTo: x) }
+        if r.crossAttention {
+            Elementwise.addInPlace(x, r.unmerge(try attn2(r.merge(norm2(x)), context: context)))
+        } else {
+            try attn2(norm2(x), context: context, addTo: x)
+        }
+        if r.mlp { Elementwise.addInPlace(x, r.unmerge(try ff(r.merge(norm3(x))))) } else { try ff(norm3(x), addTo: x) }
     }
 }
 
@@ -78,11 +102,20 @@ public final class Transformer2DModel {
         projOut = try s["proj_out"].pointwise(channels, channels, asConv: !linearProjection)
     }
 
+    /// Token pruning hook, this module's diffusers path and the current latent grid (set by the UNet).
+    weak var reducer: TokenReducer?
+    var path = ""
+    var latent: (Int, Int)?
+
     /// `x`: [B, H, W, C] -> [B, H, W, C].
     public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
         let shape = x.shape
         let tokens = try projIn(norm(x)).reshape([shape[0], shape[1] * shape[2], shape[3]])
-        for block in transformerBlocks { try block(tokens, context: context) }
+        for (i, block) in transformerBlocks.enumerated() {
+            let site = TransformerBlockSite(path: "\(path).transformer_blocks.\(i)", grid: (shape[1], shape[2]),
+                                            latent: latent ?? (shape[1], shape[2]))
+            try block(tokens, context: context, reduction: reducer?.reduction(at: site, input: tokens))
+        }
         let out = x.copy()
         try projOut.accumulate(tokens, into: out)
         return out

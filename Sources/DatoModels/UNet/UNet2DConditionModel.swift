@@ -14,6 +14,21 @@ public final class UNet2DConditionModel {
     let convNormOut: GroupNorm
     let convOut: Conv2D
 
+    /// Every Transformer2DModel with its diffusers path.
+    public var attentionModules: [(String, Transformer2DModel)] {
+        var out: [(String, Transformer2DModel)] = []
+        for (i, b) in downBlocks.enumerated() { for (j, a) in b.attentions.enumerated() { out.append(("down_blocks.\(i).attentions.\(j)", a)) } }
+        for (j, a) in midBlock.attentions.enumerated() { out.append(("mid_block.attentions.\(j)", a)) }
+        for (i, b) in upBlocks.enumerated() { for (j, a) in b.attentions.enumerated() { out.append(("up_blocks.\(i).attentions.\(j)", a)) } }
+        return out
+    }
+
+    /// The token-pruning policy every transformer block consults (nil: no pruning). Held weakly.
+    public var tokenReducer: TokenReducer? {
+        get { attentionModules.first?.1.reducer }
+        set { for (path, a) in attentionModules { a.reducer = newValue; a.path = path } }
+    }
+
     /// Called with (module name, output) after conv_in, time_embedding, each block
     /// ("down_blocks.i", "down_blocks.i.res.j", "mid_block", "up_blocks.i"); for tests and tracing.
     public var observer: ((String, Tensor) -> Void)?
@@ -65,6 +80,7 @@ public final class UNet2DConditionModel {
         let units = unitCount
         let d = min(depth ?? units, units)
         guard d >= 1 else { throw ModelError.input("UNet depth \(d) must be at least 1 (depth 0 is handled by the caller)") }
+        if tokenReducer != nil { for (_, a) in attentionModules { a.latent = (sample.dim(1), sample.dim(2)) } }
         let temb = try timeEmbedding(timesteps)
         observer?("time_embedding", temb)
         Elementwise.silu(temb)  // every resnet applies SiLU to temb before its projection
