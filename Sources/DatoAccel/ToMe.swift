@@ -79,23 +79,26 @@ struct BipartiteMerge: TokenReduction {
         let n = x.dim(1), b = x.dim(0), c = x.dim(2)
         let r = min(requested, src.count)
         var unm: [[Int]] = [], mer: [[Int]] = [], tgt: [[Int]] = []
+        let a = Tensor(shape: [src.count, c], zeroed: false), d = Tensor(shape: [dst.count, c], zeroed: false)
+        let scores = Tensor(shape: [src.count, dst.count], zeroed: false)
         for bi in 0..<b {
-            func unit(_ t: Int) -> [Float] {
-                let p = x.data + (bi * n + t) * c
-                var norm: Float = 0
-                for k in 0..<c { norm += p[k] * p[k] }
-                let inv = 1 / max(norm.squareRoot(), 1e-12)
-                return (0..<c).map { p[$0] * inv }
-            }
-            let dn = dst.map(unit)
-            var best = [Float](repeating: -.infinity, count: src.count), arg = [Int](repeating: 0, count: src.count)
-            for (si, s) in src.enumerated() {
-                let a = unit(s)
-                for (di, d) in dn.enumerated() {
-                    var dot: Float = 0
-                    for k in 0..<c { dot += a[k] * d[k] }
-                    if dot > best[si] { best[si] = dot; arg[si] = di }
+            // Unit-normalised source and destination rows, then all cosine similarities in one GEMM.
+            func fill(_ m: Tensor, _ rows: [Int]) {
+                for (i, t) in rows.enumerated() {
+                    let p = x.data + (bi * n + t) * c, q = m.data + i * c
+                    var norm: Float = 0
+                    for k in 0..<c { norm += p[k] * p[k] }
+                    let inv = 1 / max(norm.squareRoot(), 1e-12)
+                    for k in 0..<c { q[k] = p[k] * inv }
                 }
+            }
+            fill(a, src)
+            fill(d, dst)
+            Matmul.timesTransposed(a.data, d.data, m: src.count, n: dst.count, k: c, into: scores.data)
+            var best = [Float](repeating: -.infinity, count: src.count), arg = [Int](repeating: 0, count: src.count)
+            for si in 0..<src.count {
+                let row = scores.data + si * dst.count
+                for di in 0..<dst.count where row[di] > best[si] { best[si] = row[di]; arg[si] = di }
             }
             // Highest similarity first; ties by lower index.
             let order = src.indices.sorted { best[$0] > best[$1] || (best[$0] == best[$1] && $0 < $1) }
