@@ -103,6 +103,25 @@ final class CachingTests: XCTestCase {
     }
 }
 
+extension CachingTests {
+    /// A ToMe plan changes the image, leaves the UNet without a reducer afterwards, and an unimplemented
+    /// method is refused.
+    func testToMePlanThroughThePipeline() throws {
+        let dir = Self.fixtures.appendingPathComponent("DatoPipelineTests/Fixtures/tiny-sd").path
+        let pipe = try StableDiffusionPipeline.load(path: dir)
+        var r = GenerationRequest(prompt: "a red circle")
+        r.width = 64; r.height = 64; r.steps = 4; r.seed = 3; r.scheduler = .ddim
+        let plain = try pipe.generate(r)
+        r.plan = "d:12*4;r:0.5*4;m:tome"
+        let merged = try pipe.generate(r)
+        XCTAssertNotEqual(merged.pixels, plain.pixels)
+        XCTAssertNil(pipe.models.unet.tokenReducer)
+        XCTAssertEqual(try pipe.generate(r).pixels, merged.pixels, "seeded: the same plan gives the same image")
+        r.plan = "d:12*4;r:0.5*4;m:at-edm"
+        XCTAssertThrowsError(try pipe.generate(r)) { XCTAssertTrue("\($0)".contains("not implemented")) }
+    }
+}
+
 /// Records which up units a call stores and reads.
 final class SpyStore: UNetFeatureStore {
     let inner: UNetFeatureStore

@@ -75,6 +75,9 @@ public final class StableDiffusionPipeline {
         let plan = try request.plan.map { try PlanPresets.resolve($0, calls: scheduler.callCount, steps: request.steps) }
             ?? .full(calls: scheduler.callCount)
         let unet = CachedUNet(unet: models.unet, plan: plan)   // new per run: no state crosses runs
+        let pruning = try Self.pruningPolicy(for: plan, seed: request.seed)
+        models.unet.tokenReducer = pruning
+        defer { models.unet.tokenReducer = nil }
         let cfg = request.guidanceScale > 1
         let t0 = Date()
         let cond = try encode(request.prompt)
@@ -100,6 +103,7 @@ public final class StableDiffusionPipeline {
             let input = scheduler.scaleModelInput(latents, call: k)
             let t = scheduler.timesteps[k]
             let unetIn = cfg ? Self.repeatBatch(input, 2) : input
+            if let pruning, !plan.ratios.isEmpty { pruning.settings.ratio = Double(plan.ratios[scheduler.stepIndex(ofCall: k)]) }
             let out = try unet(call: k, unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
             let guided = cfg ? Self.guide(out, scale: request.guidanceScale) : out
             latents = try scheduler.step(guided, call: k, sample: latents, noise: &generator)
@@ -122,6 +126,19 @@ public final class StableDiffusionPipeline {
                               textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
                               plan: plan, macs: rows * cost.macs(plan: plan),
                               fullMACs: rows * cost.macs(plan: .full(calls: scheduler.callCount)))
+    }
+
+    /// The token-pruning policy a plan names (ToMe for now; its destination choice is seeded by the image seed).
+    static func pruningPolicy(for plan: AccelerationPlan, seed: UInt64) throws -> ToMe? {
+        switch plan.method {
+        case "none": return nil
+        case "tome":
+            var s = ToMe.Settings()
+            s.seed = seed
+            return ToMe(settings: s)
+        default:
+            throw PlanError("pruning method '\(plan.method)' is not implemented yet (available: none, tome)")
+        }
     }
 
     /// [x; x; ...] along the batch axis.
