@@ -62,21 +62,31 @@ struct SigmaSchedule {
     }
 }
 
-/// diffusers `EulerDiscreteScheduler` (no churn), with optional Karras sigmas.
+/// diffusers `EulerDiscreteScheduler` (no churn, optional Karras sigmas) and, with `ancestral`,
+/// `EulerAncestralDiscreteScheduler`: an Euler step to sigma_down plus fresh noise of sigma_up, drawn from
+/// the generator at every step (the last one included, as diffusers does).
 public final class EulerDiscreteScheduler: Scheduler {
-    public let name = "EulerDiscreteScheduler"
+    public let name: String
     public let timesteps: [Float]
     public let initNoiseSigma: Float
     let sigmas: SigmaSchedule
     let prediction: String
+    let ancestral: Bool
 
-    public init(config c: SchedulerConfig, steps: Int) throws {
+    public init(config c: SchedulerConfig, steps: Int, ancestral: Bool = false) throws {
         let schedule = try NoiseSchedule(config: c)
         prediction = try LatentMath.predictionType(c)
-        if let type = c.timestepType, type != "discrete" {
+        self.ancestral = ancestral
+        name = ancestral ? "EulerAncestralDiscreteScheduler" : "EulerDiscreteScheduler"
+        var config = c
+        if ancestral {
+            // The ancestral sampler has neither Karras sigmas nor a non-zero final sigma.
+            config.useKarrasSigmas = false
+            config.finalSigmasType = "zero"
+        } else if let type = c.timestepType, type != "discrete" {
             throw SchedulerError(field: "timestep_type", message: "only 'discrete' is supported")
         }
-        sigmas = try SigmaSchedule(schedule: schedule, config: c, steps: steps, karras: c.useKarrasSigmas ?? false)
+        sigmas = try SigmaSchedule(schedule: schedule, config: config, steps: steps, karras: config.useKarrasSigmas ?? false)
         timesteps = sigmas.timesteps
         initNoiseSigma = sigmas.initNoiseSigma(spacing: c.timestepSpacing ?? "linspace")
     }
@@ -86,36 +96,10 @@ public final class EulerDiscreteScheduler: Scheduler {
     public func step(_ out: Tensor, call k: Int, sample: Tensor, noise: inout TorchGenerator) throws -> Tensor {
         let sigma = sigmas.sigmas[k], next = sigmas.sigmas[k + 1]
         let x0 = sigmas.originalSample(sample, out, step: k, prediction: prediction)
-        let dt = next - sigma
-        return LatentMath.map(sample, x0) { s, x in s + (s - x) / sigma * dt }
-    }
-}
-
-/// diffusers `EulerAncestralDiscreteScheduler`: an Euler step to sigma_down plus fresh noise of
-/// sigma_up, drawn from the generator at every step (the last one included, as diffusers does).
-public final class EulerAncestralDiscreteScheduler: Scheduler {
-    public let name = "EulerAncestralDiscreteScheduler"
-    public let timesteps: [Float]
-    public let initNoiseSigma: Float
-    let sigmas: SigmaSchedule
-    let prediction: String
-
-    public init(config c: SchedulerConfig, steps: Int) throws {
-        let schedule = try NoiseSchedule(config: c)
-        prediction = try LatentMath.predictionType(c)
-        var plain = c
-        plain.useKarrasSigmas = false
-        plain.finalSigmasType = "zero"
-        sigmas = try SigmaSchedule(schedule: schedule, config: plain, steps: steps, karras: false)
-        timesteps = sigmas.timesteps
-        initNoiseSigma = sigmas.initNoiseSigma(spacing: c.timestepSpacing ?? "linspace")
-    }
-
-    public func scaleModelInput(_ sample: Tensor, call k: Int) -> Tensor { sigmas.scale(sample, step: k) }
-
-    public func step(_ out: Tensor, call k: Int, sample: Tensor, noise: inout TorchGenerator) throws -> Tensor {
-        let sigma = sigmas.sigmas[k], next = sigmas.sigmas[k + 1]
-        let x0 = sigmas.originalSample(sample, out, step: k, prediction: prediction)
+        guard ancestral else {
+            let dt = next - sigma
+            return LatentMath.map(sample, x0) { s, x in s + (s - x) / sigma * dt }
+        }
         let up = (next * next * (sigma * sigma - next * next) / (sigma * sigma)).squareRoot()
         let down = (next * next - up * up).squareRoot()
         let dt = down - sigma

@@ -65,7 +65,7 @@ public enum SchedulerKind: String, CaseIterable, Sendable {
         case .ddim: return try DDIMScheduler(config: c, steps: steps, eta: eta)
         case .pndm: return try PNDMScheduler(config: c, steps: steps)
         case .euler: return try EulerDiscreteScheduler(config: c, steps: steps)
-        case .eulerAncestral: return try EulerAncestralDiscreteScheduler(config: c, steps: steps)
+        case .eulerAncestral: return try EulerDiscreteScheduler(config: c, steps: steps, ancestral: true)
         case .dpmpp2m, .dpmpp2mKarras: return try DPMSolverMultistepScheduler(config: c, steps: steps)
         }
     }
