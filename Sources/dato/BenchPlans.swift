@@ -52,11 +52,15 @@ struct BenchPlans: ParsableCommand {
             let sched = try kind.make(config: .sd15, steps: steps)
             let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
             let cached = CachedUNet(unet: unet, plan: plan)
+            let tome: ToMe? = plan.method == "tome" ? ToMe() : nil
+            unet.tokenReducer = tome
+            defer { unet.tokenReducer = nil }
             var latents = x
             var noise = TorchGenerator(seed: 2)
             let s = Date()
             for k in 0..<sched.callCount {
                 let t = sched.timesteps[k]
+                if let tome, !plan.ratios.isEmpty { tome.settings.ratio = Double(plan.ratios[sched.stepIndex(ofCall: k)]) }
                 let out = try cached(call: k, sched.scaleModelInput(latents, call: k), timesteps: [t, t], context: context)
                 latents = try sched.step(out, call: k, sample: latents, noise: &noise)
             }
