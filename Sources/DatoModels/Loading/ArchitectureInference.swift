@@ -11,6 +11,17 @@ public enum ArchitectureInference {
         return c
     }
 
+    /// Inferred configs, checked: what the shapes cannot tell (norm groups, heads) is assumed, and an error
+    /// says so when that assumption does not fit the file.
+    public static func checkedConfigs(shapes: [String: [Int]], source: String) throws -> StableDiffusionModels.Configs {
+        let c = try configs(shapes: shapes, source: source)
+        let label = "\(source) (architecture inferred from tensor shapes; pass --config with a diffusers folder to override)"
+        try c.unet.validate(file: label)
+        try c.vae.validate(file: label)
+        try c.textEncoder.validate(file: label)
+        return c
+    }
+
     static func need(_ shapes: [String: [Int]], _ key: String, source: String) throws -> [Int] {
         guard let s = shapes[key] else {
             throw ModelError.weights(source: source, problems: ["cannot infer the architecture: missing tensor '\(key)'"])

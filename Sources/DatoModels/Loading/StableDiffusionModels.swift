@@ -50,7 +50,7 @@ public struct StableDiffusionModels {
         guard !layout.unet.isEmpty || !layout.vae.isEmpty || !layout.textEncoder.isEmpty else {
             throw ModelError.layout(path: path, message: "not an SD 1.x single-file checkpoint (no model.diffusion_model.*, first_stage_model.* or cond_stage_model.transformer.* tensors)")
         }
-        let configs = try given ?? ArchitectureInference.configs(shapes: file.shapes, source: path)
+        let configs = try given ?? ArchitectureInference.checkedConfigs(shapes: file.shapes, source: path)
         let levels = configs.vae.blockOutChannels.count, l = configs.unet.layersPerBlock
         var warnings: [String] = []
         if !layout.unknown.isEmpty {
