@@ -32,7 +32,7 @@ final class DNNLOp: @unchecked Sendable {
 
     init(_ make: (UnsafeMutablePointer<CChar>, Int) -> OpaquePointer?) throws {
         var err = [CChar](repeating: 0, count: 256)
-        let h = err.withUnsafeMutableBufferPointer { make($0.baseAddress!, $0.count) }
+        let h = err.withUnsafeMutableBufferPointer { buf in buf.baseAddress.flatMap { make($0, buf.count) } }
         guard let h else { throw ComputeError.backend(String(cString: err)) }
         handle = h
     }

@@ -20,7 +20,7 @@ public enum Normalization {
         // Pass 1: per-channel sums.
         var sums = [Double](repeating: 0, count: items * c)
         sums.withUnsafeMutableBufferPointer { sp in
-            let s = sp.baseAddress!
+            guard let s = sp.baseAddress else { return }
             Parallel.chunks(items) { r in
                 for item in r {
                     let bi = item / chunks, k = item % chunks
@@ -37,7 +37,7 @@ public enum Normalization {
         var sq = [Double](repeating: 0, count: items * c)
         sq.withUnsafeMutableBufferPointer { sp in
             chanMean.withUnsafeBufferPointer { mp in
-                let s = sp.baseAddress!, m = mp.baseAddress!
+                guard let s = sp.baseAddress, let m = mp.baseAddress else { return }
                 Parallel.chunks(items) { r in
                     for item in r {
                         let bi = item / chunks, k = item % chunks
@@ -115,7 +115,7 @@ public enum Normalization {
         let total = x.count / c
         scale.withUnsafeBufferPointer { scp in
             shift.withUnsafeBufferPointer { shp in
-                let sc = scp.baseAddress!, sh = shp.baseAddress!
+                guard let sc = scp.baseAddress, let sh = shp.baseAddress else { return }
                 let src = x.data, dst = out.data
                 Parallel.chunks(total, minimumPerThread: 16) { r in
                     // Rows of one batch share the affine parameters: run the kernel batch by batch.

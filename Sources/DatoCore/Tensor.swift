@@ -27,7 +27,7 @@ public final class Tensor: @unchecked Sendable {
     public convenience init(shape: [Int], values: [Float]) {
         self.init(shape: shape, zeroed: false)
         precondition(values.count == count, "\(values.count) values for shape \(shape)")
-        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+        values.withUnsafeBufferPointer { if let b = $0.baseAddress { data.update(from: b, count: count) } }
     }
 
     deinit { BufferPool.shared.give(UnsafeMutableRawPointer(data), bytes: count * MemoryLayout<Float>.stride) }

@@ -13,7 +13,7 @@ public enum SafetensorsWriter {
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
-            let body = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            let body = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
             parts.append("\"__metadata__\":{\(body.joined(separator: ","))}")
         }
         var offset = 0

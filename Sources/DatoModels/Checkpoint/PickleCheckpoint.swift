@@ -67,7 +67,8 @@ public final class PickleCheckpoint: CheckpointContents {
         }
         let type = r.storageType
         archive.data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let base = raw.baseAddress! + range.lowerBound
+            guard let start = raw.baseAddress else { return }
+            let base = start + range.lowerBound
             var index = [Int](repeating: 0, count: r.shape.count)
             for i in 0..<count {
                 var element = r.offset

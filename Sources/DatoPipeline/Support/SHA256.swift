@@ -23,6 +23,7 @@ public struct SHA256 {
         length += UInt64(data.count)
         for region in data.regions {
             region.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                guard let base = raw.baseAddress else { return }
                 var bytes = raw[...]
                 // Top up a partial block first, then hash whole blocks in place.
                 if !buffer.isEmpty {
@@ -30,12 +31,12 @@ public struct SHA256 {
                     buffer.append(contentsOf: bytes.prefix(take))
                     bytes = bytes.dropFirst(take)
                     if buffer.count == 64 {
-                        buffer.withUnsafeBytes { block($0.baseAddress!) }
+                        buffer.withUnsafeBytes { if let p = $0.baseAddress { block(p) } }
                         buffer.removeAll(keepingCapacity: true)
                     }
                 }
                 while bytes.count >= 64 {
-                    block(UnsafeRawPointer(raw.baseAddress! + bytes.startIndex))
+                    block(UnsafeRawPointer(base + bytes.startIndex))
                     bytes = bytes.dropFirst(64)
                 }
                 buffer.append(contentsOf: bytes)

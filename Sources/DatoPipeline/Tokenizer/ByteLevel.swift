@@ -7,9 +7,9 @@ enum ByteLevel {
         var next = 256
         for b in 0..<256 {
             if keep.contains(b) {
-                table[b] = Character(Unicode.Scalar(UInt32(b))!)
+                table[b] = Character(Unicode.Scalar(UInt8(b)))
             } else {
-                table[b] = Character(Unicode.Scalar(UInt32(next))!)
+                table[b] = Character(Unicode.Scalar(UInt32(next)) ?? "?")   // 256...323: always valid scalars
                 next += 1
             }
         }
