@@ -37,6 +37,17 @@ public final class ToMe: TokenReducer {
                               flags: (s.mergeAttention, s.mergeCrossAttention, s.mergeMLP))
     }
 
+    /// Tokens self-attention runs on at a level with grid (h, w) under latent (H, W) (for MAC counts).
+    public func keptTokens(grid: (h: Int, w: Int), latent: (h: Int, w: Int)) -> Int {
+        let s = settings
+        let n = grid.h * grid.w
+        guard s.mergeAttention, n > 0 else { return n }
+        let downsample = Int(Double(latent.h * latent.w / n).squareRoot().rounded(.up))
+        guard downsample <= s.maxDownsample else { return n }
+        let dst = (grid.h / s.sy) * (grid.w / s.sx)
+        return n - min(Int(Double(n) * s.ratio), n - dst)
+    }
+
     /// Destination and source token indices: one destination per complete sx x sy window at in-window index
     /// `choose()` (row-major), everything else a source; both ascending.
     static func partition(h: Int, w: Int, sx: Int, sy: Int, choose: () -> Int) -> (dst: [Int], src: [Int]) {

@@ -7,6 +7,11 @@ public struct UNetCost: Sendable {
     /// (time embedding and head), for one batch row.
     public let down: [Double], up: [Double]
     public let mid: Double, always: Double
+    /// Token grid (h, w) of each level.
+    public let grids: [(h: Int, w: Int)]
+    /// The transformer layers inside each unit (level, channels, layer count), for pruned-token counts.
+    let downAttention: [(level: Int, channels: Int, layers: Int)?], upAttention: [(level: Int, channels: Int, layers: Int)?]
+    let midAttention: (level: Int, channels: Int, layers: Int)
 
     /// Counts for a latent of `height x width` and a text context of `contextTokens` tokens.
     public init(config c: UNetConfig, height: Int, width: Int, contextTokens: Int = 77) {
@@ -28,16 +33,19 @@ public struct UNetCost: Sendable {
         for _ in 1..<n { let s = sizes[sizes.count - 1]; sizes.append(((s.0 + 1) / 2, (s.1 + 1) / 2)) }
         let px = sizes.map { $0.0 * $0.1 }
         var down = [9 * Double(c.inChannels * c0 * px[0])]   // D_0 = conv_in
+        var downAttn: [(level: Int, channels: Int, layers: Int)?] = [nil], upAttnByExecution: [(level: Int, channels: Int, layers: Int)?] = []
         var skipChannels = [c0]
         var cin = c0
         for i in 0..<n {
             let cross = c.downBlockTypes[i] == "CrossAttnDownBlock2D"
             for j in 0..<l {
                 down.append(resnet(j == 0 ? cin : ch[i], ch[i], px[i]) + (cross ? transformer(ch[i], px[i], layers[i]) : 0))
+                downAttn.append(cross ? (i, ch[i], layers[i]) : nil)
                 skipChannels.append(ch[i])
             }
             if i < n - 1 {
                 down.append(9 * Double(ch[i] * ch[i] * px[i + 1]))
+                downAttn.append(nil)
                 skipChannels.append(ch[i])
             }
             cin = ch[i]
@@ -55,11 +63,16 @@ public struct UNetCost: Sendable {
                 if cross { m += transformer(out, px[level], layers[level]) }
                 if j == l && i < n - 1 { m += 9 * Double(out * out * px[level - 1]) }   // upsampler conv at the finer grid
                 upByExecution.append(m)
+                upAttnByExecution.append(cross ? (level, out, layers[level]) : nil)
             }
             prev = out
         }
         self.down = down
         up = upByExecution.reversed()
+        grids = sizes.map { (h: $0.0, w: $0.1) }
+        downAttention = downAttn
+        upAttention = upAttnByExecution.reversed()
+        midAttention = (n - 1, last, layers[n - 1])
         always = Double(c0) * temb + temb * temb + 9 * Double(c0 * c.outChannels * px[0])
     }
 
@@ -76,5 +89,22 @@ public struct UNetCost: Sendable {
     /// MACs of a whole plan, per batch row.
     public func macs(plan: AccelerationPlan) -> Double {
         plan.depths.reduce(0) { $0 + macs(depth: $1) }
+    }
+
+    /// MACs of one call when self-attention at each level runs on `keep(level)` tokens instead of all of
+    /// them (ToMe merging attn1): projections 4 n C^2 and matmuls 2 n^2 C per layer with n reduced.
+    public func macs(depth d: Int, selfAttentionTokens keep: (Int) -> Int) -> Double {
+        let full = macs(depth: d)
+        guard d > 0 else { return 0 }
+        var saved = 0.0
+        func account(_ a: (level: Int, channels: Int, layers: Int)?) {
+            guard let a else { return }
+            let n = Double(grids[a.level].h * grids[a.level].w), k = Double(keep(a.level)), c = Double(a.channels)
+            saved += Double(a.layers) * (4 * (n - k) * c * c + 2 * (n * n - k * k) * c)
+        }
+        let limit = d >= units ? units : d
+        for u in 0..<limit { account(downAttention[u]); account(upAttention[u]) }
+        if d >= units { account(midAttention) }
+        return full - saved
     }
 }

@@ -108,8 +108,8 @@ struct Generate: ParsableCommand {
                 for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }
                 let path = OutputNaming.path(output, index: index, total: total)
                 let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth }
-                print(String(format: "plan %@ (%@): %.4g GMAC per image, %.3f of the full model (%.2fx fewer)",
-                             accelerated ? image.plan.description : "none", image.plan.summary, image.macs / 1e9,
+                print(String(format: "plan %@ (%@): %.4g TFLOPs per image, %.3f of the full model (%.2fx fewer)",
+                             accelerated ? image.plan.description : "none", image.plan.summary, 2 * image.macs / 1e12,
                              image.macs / image.fullMACs, image.fullMACs / max(image.macs, 1)))
                 let extra = accelerated ? [("Accel", image.plan.description)] : []
                 let params = GenerationParameters.text(request: request, sampler: kind, modelName: pipe.modelName,

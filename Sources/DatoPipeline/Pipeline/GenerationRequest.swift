@@ -66,7 +66,8 @@ public struct GeneratedImage: Sendable {
     public let textSeconds: Double, loopSeconds: Double, decodeSeconds: Double
     /// The resolved acceleration plan (all calls full when none was requested).
     public let plan: AccelerationPlan
-    /// UNet multiply-accumulates of the run per image row, and of the same run without acceleration.
+    /// UNet multiply-accumulates of the run for one image (at-edm.md convention: no CFG factor), and of
+    /// the same run without acceleration.
     public let macs: Double, fullMACs: Double
 }
 

@@ -118,14 +118,23 @@ public final class StableDiffusionPipeline {
         let factor = models.vae.config.scalingFactor
         let decoded = try models.vae.decode(LatentMath.map(latents) { $0 / factor })
         let pixels = Self.toBytes(decoded)
+        // at-edm.md's convention: one UNet evaluation per call for one image (no CFG factor).
         let cost = UNetCost(config: models.unet.config, height: request.height / 8, width: request.width / 8,
                             contextTokens: context.dim(1))
-        let rows = Double(cfg ? 2 : 1)
+        var macs = 0.0
+        for (k, d) in plan.depths.enumerated() {
+            if let pruning {
+                if !plan.ratios.isEmpty { pruning.settings.ratio = Double(plan.ratios[scheduler.stepIndex(ofCall: k)]) }
+                let latent = cost.grids[0]
+                macs += cost.macs(depth: d) { pruning.keptTokens(grid: cost.grids[$0], latent: latent) }
+            } else {
+                macs += cost.macs(depth: d)
+            }
+        }
         return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
                               decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
                               textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
-                              plan: plan, macs: rows * cost.macs(plan: plan),
-                              fullMACs: rows * cost.macs(plan: .full(calls: scheduler.callCount)))
+                              plan: plan, macs: macs, fullMACs: cost.macs(plan: .full(calls: scheduler.callCount)))
     }
 
     /// The token-pruning policy a plan names (ToMe for now; its destination choice is seeded by the image seed).
