@@ -44,16 +44,21 @@ final class VAEMidBlock {
     }
 }
 
+/// The VAE blocks' resnets: the first maps inChannels to outChannels, no time embedding, eps 1e-6.
+private func vaeResnets(_ s: Scope, inChannels: Int, outChannels: Int, layers: Int, groups: Int) throws -> [ResnetBlock2D] {
+    try (0..<layers).map {
+        try ResnetBlock2D(s["resnets"][$0], inChannels: $0 == 0 ? inChannels : outChannels, outChannels: outChannels,
+                          tembChannels: nil, groups: groups, eps: 1e-6)
+    }
+}
+
 /// `DownEncoderBlock2D`: resnets, then a stride-2 conv with (0, 1, 0, 1) padding (bottom/right only).
 final class VAEDownBlock {
     let resnets: [ResnetBlock2D]
     let downsampler: Conv2D?
 
     init(_ s: Scope, inChannels: Int, outChannels: Int, layers: Int, groups: Int, downsample: Bool) throws {
-        resnets = try (0..<layers).map {
-            try ResnetBlock2D(s["resnets"][$0], inChannels: $0 == 0 ? inChannels : outChannels, outChannels: outChannels,
-                              tembChannels: nil, groups: groups, eps: 1e-6)
-        }
+        resnets = try vaeResnets(s, inChannels: inChannels, outChannels: outChannels, layers: layers, groups: groups)
         downsampler = downsample
             ? try s["downsamplers"][0]["conv"].conv(outChannels, outChannels, kernel: 3, stride: 2, padding: (0, 0, 1, 1))
             : nil
@@ -73,10 +78,7 @@ final class VAEUpBlock {
     let upsamplerConv: Conv2D?
 
     init(_ s: Scope, inChannels: Int, outChannels: Int, layers: Int, groups: Int, upsample: Bool) throws {
-        resnets = try (0..<layers).map {
-            try ResnetBlock2D(s["resnets"][$0], inChannels: $0 == 0 ? inChannels : outChannels, outChannels: outChannels,
-                              tembChannels: nil, groups: groups, eps: 1e-6)
-        }
+        resnets = try vaeResnets(s, inChannels: inChannels, outChannels: outChannels, layers: layers, groups: groups)
         upsamplerConv = upsample ? try s["upsamplers"][0]["conv"].conv(outChannels, outChannels, kernel: 3) : nil
     }
 

@@ -15,9 +15,7 @@ public final class DDIMScheduler: Scheduler {
 
     public init(config c: SchedulerConfig, steps: Int, eta: Float = 0) throws {
         schedule = try NoiseSchedule(config: c)
-        guard steps <= schedule.trainSteps else {
-            throw SchedulerError(field: "steps", message: "\(steps) exceeds the \(schedule.trainSteps) training steps")
-        }
+        try schedule.check(steps: steps)
         if c.thresholding == true { throw SchedulerError(field: "thresholding", message: "is not supported") }
         prediction = try LatentMath.predictionType(c)
         ts = try schedule.discreteTimesteps(steps: steps, spacing: c.timestepSpacing ?? "leading", offset: c.stepsOffset ?? 0)
@@ -31,7 +29,7 @@ public final class DDIMScheduler: Scheduler {
     public func step(_ out: Tensor, call k: Int, sample: Tensor, noise: inout TorchGenerator) throws -> Tensor {
         let t = ts[k], prev = t - stepGap
         let at = schedule.alphasCumprod[t]
-        let aPrev = prev >= 0 ? schedule.alphasCumprod[prev] : finalAlphaCumprod
+        let aPrev = schedule.alphaCumprod(prev, final: finalAlphaCumprod)
         let bt = 1 - at
         var x0: Tensor
         let eps: Tensor

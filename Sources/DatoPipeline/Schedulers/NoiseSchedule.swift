@@ -45,6 +45,16 @@ public struct NoiseSchedule: Sendable {
         return (0..<n).map { i in i < half ? start + step * Float(i) : end - step * Float(n - i - 1) }
     }
 
+    /// Rejects more inference steps than training steps.
+    func check(steps: Int) throws {
+        guard steps <= trainSteps else {
+            throw SchedulerError(field: "steps", message: "\(steps) exceeds the \(trainSteps) training steps")
+        }
+    }
+
+    /// alphas_cumprod at `t`, or `final` for the step past the start of the schedule (t < 0).
+    func alphaCumprod(_ t: Int, final: Float) -> Float { t >= 0 ? alphasCumprod[t] : final }
+
     /// numpy.linspace in double.
     static func npLinspace(_ start: Double, _ stop: Double, _ n: Int) -> [Double] {
         guard n > 1 else { return n == 1 ? [start] : [] }

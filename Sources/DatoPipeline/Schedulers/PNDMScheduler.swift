@@ -1,7 +1,7 @@
 import DatoCore
 
 /// diffusers `PNDMScheduler` in PLMS mode (`skip_prk_steps`): a linear multistep method that makes
-/// steps + 1 UNet calls, the first timestep twice (shared/spec/caching.md section 3).
+/// steps + 1 UNet calls, the second timestep twice (981, 961, 961, ...: shared/spec/caching.md section 3).
 public final class PNDMScheduler: Scheduler {
     public let name = "PNDMScheduler"
     public let timesteps: [Float]
@@ -17,16 +17,14 @@ public final class PNDMScheduler: Scheduler {
 
     public init(config c: SchedulerConfig, steps: Int) throws {
         schedule = try NoiseSchedule(config: c)
-        guard steps <= schedule.trainSteps else {
-            throw SchedulerError(field: "steps", message: "\(steps) exceeds the \(schedule.trainSteps) training steps")
-        }
+        try schedule.check(steps: steps)
         guard c.skipPrkSteps ?? false else {
             throw SchedulerError(field: "skip_prk_steps", message: "must be true: only PNDM's PLMS mode is supported")
         }
         prediction = try LatentMath.predictionType(c)
         let ascending = Array(try schedule.discreteTimesteps(steps: steps, spacing: c.timestepSpacing ?? "leading",
                                                              offset: c.stepsOffset ?? 0).reversed())
-        // diffusers: concat(t[:-1], t[-2:-1], t[-1:]) reversed, i.e. the largest timestep twice.
+        // diffusers: concat(t[:-1], t[-2:-1], t[-1:]) reversed, i.e. the second-largest timestep twice.
         var plms = Array(ascending.dropLast())
         if ascending.count >= 2 { plms.append(ascending[ascending.count - 2]) }
         plms.append(ascending[ascending.count - 1])
@@ -75,7 +73,7 @@ public final class PNDMScheduler: Scheduler {
 
     private func previousSample(_ sample: Tensor, _ t: Int, _ prev: Int, _ output: Tensor) -> Tensor {
         let at = schedule.alphasCumprod[t]
-        let aPrev = prev >= 0 ? schedule.alphasCumprod[prev] : finalAlphaCumprod
+        let aPrev = schedule.alphaCumprod(prev, final: finalAlphaCumprod)
         let bt = 1 - at, bPrev = 1 - aPrev
         var eps = output
         if prediction == "v_prediction" {
