@@ -10,7 +10,7 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
     public var depths: [Int]
     /// Prune ratio per denoising step (empty: no pruning).
     public var ratios: [Float]
-    /// The token-pruning method ("none" until pruning is configured).
+    /// The token-pruning method with its options, e.g. "none", "dato", "atedm,temporal" (`PruningMethod`).
     public var method: String
 
     public static let fullDepth = 12
@@ -39,12 +39,21 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         if let (k, d) = depths.enumerated().first(where: { !(0...Self.fullDepth).contains($0.1) }) {
             throw PlanError("depth \(d) of call \(k) is outside 0...12")
         }
-        if let (s, r) = ratios.enumerated().first(where: { !($0.1.isFinite && (0...0.95).contains($0.1)) }) {
-            throw PlanError("ratio \(r) of step \(s) is outside 0...0.95")
+        let m = try PruningMethod(parsing: method)
+        if let (s, r) = ratios.enumerated().first(where: { !($0.1.isFinite && (0...m.maximumRatio).contains(Double($0.1))) }) {
+            throw PlanError("ratio \(r) of step \(s) is outside 0...\(m.maximumRatio) (the limit of \(m.name.rawValue))")
         }
-        guard ["none", "dato", "at-edm", "tome"].contains(method) else {
-            throw PlanError("unknown pruning method '\(method)' (none, dato, at-edm, tome)")
-        }
+    }
+
+    /// The pruning method with its options.
+    public var pruning: PruningMethod {
+        (try? PruningMethod(parsing: method)) ?? PruningMethod.none
+    }
+
+    /// The prune ratio of step `s`: the plan's, or the method's default when the plan has none.
+    public func ratio(step s: Int) -> Double {
+        if ratios.indices.contains(s) { return Double(ratios[s]) }
+        return pruning.defaultRatio
     }
 
     /// Checks the plan against a sampler's number of UNet calls and steps.

@@ -8,8 +8,26 @@ public enum PlanPresets {
 
     /// Resolves a plan argument: a preset name, a compact string, a JSON object, or a path to a JSON file.
     /// `calls` and `steps` are the sampler's UNet call and step counts.
+    /// Pruning joins with `+`: `dato-reference+dato:0.4`, `deepcache:3+tome:0.5`, or alone `atedm:0.6,dsap=0.3`
+    /// (a ratio for every step, then the method's options).
     public static func resolve(_ spec: String, calls: Int, steps: Int) throws -> AccelerationPlan {
         let text = spec.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !text.hasPrefix("{") && !FileManager.default.fileExists(atPath: text) {
+            let parts = text.split(separator: "+", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2 || isPruning(text) {
+                let pruning = parts.count == 2 ? parts[1] : text
+                var plan = parts.count == 2 ? try resolve(parts[0], calls: calls, steps: steps) : .full(calls: calls)
+                guard plan.method == "none" else { throw PlanError("'\(parts[0])' already names a pruning method; add pruning once") }
+                guard isPruning(pruning) else {
+                    throw PlanError("'\(pruning)' is not a pruning method (tome:R, dato:R, atedm:R, each optionally followed by ,options)")
+                }
+                let (method, ratio) = try pruningSpec(pruning)
+                plan = try AccelerationPlan(depths: plan.depths, ratios: Array(repeating: Float(ratio ?? method.defaultRatio), count: steps),
+                                            method: method.description)
+                try plan.validate(calls: calls, steps: steps)
+                return plan
+            }
+        }
         let plan: AccelerationPlan
         if text == "none" || text == "full" {
             plan = .full(calls: calls)
@@ -28,10 +46,33 @@ public enum PlanPresets {
             guard let data = FileManager.default.contents(atPath: text) else { throw PlanError("cannot read plan file '\(text)'") }
             plan = try decodeJSON(data, source: text)
         } else {
-            throw PlanError("'\(spec)' is not a preset (none, deepcache:N[,branch=B|,nonuniform,center=C,power=P], dato-reference), a compact plan (d:...), JSON, or a plan file")
+            throw PlanError("'\(spec)' is not a preset (none, deepcache:N[,branch=B|,nonuniform,center=C,power=P], dato-reference, tome:R, dato:R, atedm:R, or depths+pruning such as dato-reference+dato:0.4), a compact plan (d:...), JSON, or a plan file")
         }
         try plan.validate(calls: calls, steps: steps)
         return plan
+    }
+
+    static func isPruning(_ text: String) -> Bool {
+        let name = text.prefix { $0 != ":" && $0 != "," }.lowercased()
+        return ["tome", "dato", "atedm", "at-edm"].contains(name)
+    }
+
+    /// `name[:ratio][,options]` -> the method and the ratio (nil: the method's default).
+    static func pruningSpec(_ text: String) throws -> (PruningMethod, Double?) {
+        let name = String(text.prefix { $0 != ":" && $0 != "," })
+        var rest = text.dropFirst(name.count)
+        var ratio: Double?
+        if rest.hasPrefix(":") {
+            let value = rest.dropFirst().prefix { $0 != "," }
+            guard let r = Double(value), r >= 0, r <= 1 else { throw PlanError("\(name) ratio '\(value)' must be a number in 0...1") }
+            ratio = r
+            rest = rest.dropFirst(1 + value.count)
+        }
+        let method = try PruningMethod(parsing: name + rest)
+        if let ratio, ratio > method.maximumRatio {
+            throw PlanError("\(name) ratio \(ratio) is above its limit \(method.maximumRatio)")
+        }
+        return (method, ratio)
     }
 
     static func decodeJSON(_ data: Data, source: String) throws -> AccelerationPlan {

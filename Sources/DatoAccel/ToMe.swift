@@ -5,7 +5,7 @@ import Foundation
 /// Token Merging for SD (tomesd 0.1.3, shared/spec/tome.md): in blocks whose downsample factor is at most
 /// `maxDownsample`, merge the `ratio` most redundant tokens into one destination token per sx x sy window
 /// (mean), run the chosen sub-layers on the merged tokens, and copy results back (unmerge).
-public final class ToMe: TokenReducer {
+public final class ToMe: PruningPolicy {
     public struct Settings: Sendable, Equatable {
         public var ratio: Double = 0.5
         public var maxDownsample = 1
@@ -19,10 +19,29 @@ public final class ToMe: TokenReducer {
 
     public var settings: Settings
     private var calls = 0
+    private var state = CallState()
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
-    public func reduction(at site: TransformerBlockSite, input x: Tensor) -> TokenReduction? {
+    public func reset(steps: Int, cfg: Bool) { calls = 0; state = CallState() }
+    public func begin(call k: Int, step: Int, ratio: Double) {
+        state.begin(call: k, step: step, ratio: ratio)
+        settings.ratio = ratio
+    }
+    public func end(call k: Int, output: Tensor) {}
+    public var tokenLog: [String: LayerTokens] { state.log }
+
+    public func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool {
+        guard let m = reduction(at: site, input: x) else { return false }
+        try block.run(x, context: context, reduction: m)
+        let n = x.dim(1), k = n - m.merged[0].count
+        state.log[site.path] = LayerTokens(selfQueries: m.attention ? k : n, selfKeys: m.attention ? k : n,
+                                           cross: m.crossAttention ? k : n, ffn: m.mlp ? k : n)
+        return true
+    }
+
+    /// The merge for one block call, nil when the block is not merged (downsample gate, r = 0).
+    func reduction(at site: TransformerBlockSite, input x: Tensor) -> BipartiteMerge? {
         let s = settings
         let n = x.dim(1), n0 = site.latent.h * site.latent.w
         let downsample = Int(Double(n0 / max(n, 1)).squareRoot().rounded(.up))
@@ -37,17 +56,6 @@ public final class ToMe: TokenReducer {
                               flags: (s.mergeAttention, s.mergeCrossAttention, s.mergeMLP))
     }
 
-    /// Tokens self-attention runs on at a level with grid (h, w) under latent (H, W) (for MAC counts).
-    public func keptTokens(grid: (h: Int, w: Int), latent: (h: Int, w: Int)) -> Int {
-        let s = settings
-        let n = grid.h * grid.w
-        guard s.mergeAttention, n > 0 else { return n }
-        let downsample = Int(Double(latent.h * latent.w / n).squareRoot().rounded(.up))
-        guard downsample <= s.maxDownsample else { return n }
-        let dst = (grid.h / s.sy) * (grid.w / s.sx)
-        return n - min(Int(Double(n) * s.ratio), n - dst)
-    }
-
     /// Destination and source token indices: one destination per complete sx x sy window at in-window index
     /// `choose()` (row-major), everything else a source; both ascending.
     static func partition(h: Int, w: Int, sx: Int, sy: Int, choose: () -> Int) -> (dst: [Int], src: [Int]) {
@@ -59,19 +67,6 @@ public final class ToMe: TokenReducer {
             }
         }
         return (isDst.indices.filter { isDst[$0] }, isDst.indices.filter { !isDst[$0] })
-    }
-}
-
-/// A small seeded generator for ToMe's destination choice (never the sampler's stream).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next(_ bound: Int) -> Int {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
 

@@ -9,9 +9,14 @@ public struct UNetCost: Sendable {
     public let mid: Double, always: Double
     /// Token grid (h, w) of each level.
     public let grids: [(h: Int, w: Int)]
-    /// The transformer layers inside each unit (level, channels, layer count), for pruned-token counts.
-    let downAttention: [(level: Int, channels: Int, layers: Int)?], upAttention: [(level: Int, channels: Int, layers: Int)?]
-    let midAttention: (level: Int, channels: Int, layers: Int)
+    /// A transformer layer (BasicTransformerBlock) by diffusers path, with its level and width.
+    public struct Layer: Sendable {
+        public let path: String
+        public let level: Int, channels: Int
+    }
+    /// The transformer layers inside each down / up unit (index = skip id) and the mid block.
+    public let downLayers: [[Layer]], upLayers: [[Layer]], midLayers: [Layer]
+    let contextTokens: Int, crossWidth: Int
 
     /// Counts for a latent of `height x width` and a text context of `contextTokens` tokens.
     public init(config c: UNetConfig, height: Int, width: Int, contextTokens: Int = 77) {
@@ -33,19 +38,22 @@ public struct UNetCost: Sendable {
         for _ in 1..<n { let s = sizes[sizes.count - 1]; sizes.append(((s.0 + 1) / 2, (s.1 + 1) / 2)) }
         let px = sizes.map { $0.0 * $0.1 }
         var down = [9 * Double(c.inChannels * c0 * px[0])]   // D_0 = conv_in
-        var downAttn: [(level: Int, channels: Int, layers: Int)?] = [nil], upAttnByExecution: [(level: Int, channels: Int, layers: Int)?] = []
+        func stack(_ prefix: String, _ level: Int, _ count: Int) -> [Layer] {
+            (0..<count).map { Layer(path: "\(prefix).transformer_blocks.\($0)", level: level, channels: ch[level]) }
+        }
+        var downAttn: [[Layer]] = [[]], upAttnByExecution: [[Layer]] = []
         var skipChannels = [c0]
         var cin = c0
         for i in 0..<n {
             let cross = c.downBlockTypes[i] == "CrossAttnDownBlock2D"
             for j in 0..<l {
                 down.append(resnet(j == 0 ? cin : ch[i], ch[i], px[i]) + (cross ? transformer(ch[i], px[i], layers[i]) : 0))
-                downAttn.append(cross ? (i, ch[i], layers[i]) : nil)
+                downAttn.append(cross ? stack("down_blocks.\(i).attentions.\(j)", i, layers[i]) : [])
                 skipChannels.append(ch[i])
             }
             if i < n - 1 {
                 down.append(9 * Double(ch[i] * ch[i] * px[i + 1]))
-                downAttn.append(nil)
+                downAttn.append([])
                 skipChannels.append(ch[i])
             }
             cin = ch[i]
@@ -63,16 +71,18 @@ public struct UNetCost: Sendable {
                 if cross { m += transformer(out, px[level], layers[level]) }
                 if j == l && i < n - 1 { m += 9 * Double(out * out * px[level - 1]) }   // upsampler conv at the finer grid
                 upByExecution.append(m)
-                upAttnByExecution.append(cross ? (level, out, layers[level]) : nil)
+                upAttnByExecution.append(cross ? stack("up_blocks.\(i).attentions.\(j)", level, layers[level]) : [])
             }
             prev = out
         }
         self.down = down
         up = upByExecution.reversed()
         grids = sizes.map { (h: $0.0, w: $0.1) }
-        downAttention = downAttn
-        upAttention = upAttnByExecution.reversed()
-        midAttention = (n - 1, last, layers[n - 1])
+        downLayers = downAttn
+        upLayers = upAttnByExecution.reversed()
+        midLayers = stack("mid_block.attentions.0", n - 1, layers[n - 1])
+        self.contextTokens = contextTokens
+        self.crossWidth = c.crossAttentionDim
         always = Double(c0) * temb + temb * temb + 9 * Double(c0 * c.outChannels * px[0])
     }
 
@@ -91,20 +101,31 @@ public struct UNetCost: Sendable {
         plan.depths.reduce(0) { $0 + macs(depth: $1) }
     }
 
-    /// MACs of one call when self-attention at each level runs on `keep(level)` tokens instead of all of
-    /// them (ToMe merging attn1): projections 4 n C^2 and matmuls 2 n^2 C per layer with n reduced.
-    public func macs(depth d: Int, selfAttentionTokens keep: (Int) -> Int) -> Double {
-        let full = macs(depth: d)
-        guard d > 0 else { return 0 }
-        var saved = 0.0
-        func account(_ a: (level: Int, channels: Int, layers: Int)?) {
-            guard let a else { return }
-            let n = Double(grids[a.level].h * grids[a.level].w), k = Double(keep(a.level)), c = Double(a.channels)
-            saved += Double(a.layers) * (4 * (n - k) * c * c + 2 * (n * n - k * k) * c)
+    /// The transformer layers a call at depth `d` runs.
+    public func layers(depth d: Int) -> [Layer] {
+        guard d > 0 else { return [] }
+        let limit = min(d, units)
+        return (0..<limit).flatMap { downLayers[$0] + upLayers[$0] } + (d >= units ? midLayers : [])
+    }
+
+    /// MACs of one transformer layer of width `c` run with the given token counts (at-edm.md section 3
+    /// table, without proj_in/proj_out which always see every token).
+    public func layerMACs(channels c: Int, tokens t: LayerTokens) -> Double {
+        let c = Double(c), q = Double(t.selfQueries), kv = Double(t.selfKeys), x = Double(t.cross), f = Double(t.ffn)
+        let l = Double(contextTokens), dt = Double(crossWidth)
+        return 2 * q * c * c + 2 * kv * c * c + 2 * q * kv * c   // self-attention: Q, out / K, V projections; matmuls
+            + 2 * x * c * c + 2 * l * dt * c + 2 * x * l * c     // cross-attention
+            + 12 * f * c * c                                      // GEGLU feed-forward
+    }
+
+    /// MACs of one call at depth `d` when the layers for which `tokens` returns counts ran reduced.
+    public func macs(depth d: Int, tokens: (Layer) -> LayerTokens?) -> Double {
+        var total = macs(depth: d)
+        for layer in layers(depth: d) {
+            guard let t = tokens(layer) else { continue }
+            let n = grids[layer.level].h * grids[layer.level].w
+            total -= layerMACs(channels: layer.channels, tokens: .dense(n)) - layerMACs(channels: layer.channels, tokens: t)
         }
-        let limit = d >= units ? units : d
-        for u in 0..<limit { account(downAttention[u]); account(upAttention[u]) }
-        if d >= units { account(midAttention) }
-        return full - saved
+        return total
     }
 }

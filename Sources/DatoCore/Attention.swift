@@ -28,13 +28,20 @@ public enum Attention {
     }
 
     /// softmax(Q K^T / sqrt(d)) V per head. `q`: [B, Nq, C]; `k`, `v`: [B, Nk, C]. Returns [B, Nq, C].
+    ///
+    /// With `probabilityMean` ([B, Nq, Nk]), the mean over heads of the softmax probabilities is written
+    /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
-                                        chunk: Int = 64) -> Tensor {
+                                        chunk: Int = 64, probabilityMean: Tensor? = nil) -> Tensor {
         precondition(q.shape.count == 3 && k.shape.count == 3 && v.shape.count == 3, "attention expects [B, N, C]")
         precondition(k.dim(1) == v.dim(1) && q.dim(0) == k.dim(0), "attention: \(q.shape) \(k.shape) \(v.shape)")
+        if let p = probabilityMean {
+            precondition(p.shape == [q.dim(0), q.dim(1), k.dim(1)], "attention: probability map \(p.shape)")
+            p.data.update(repeating: 0, count: p.count)
+        }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
         compute(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
-                qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk)
+                qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
         return out
     }
 
@@ -42,9 +49,11 @@ public enum Attention {
     ///
     /// For each (batch, head) the head's keys are packed transposed ([d, Nk]) and its values packed
     /// ([Nk, d]) so both GEMMs read contiguous memory; then query chunks run in parallel, each as
-    /// scores = scale * Q K^T, softmax, out = P V.
+    /// scores = scale * Q K^T, softmax, out = P V. `probabilityMean` ([B, Nq, Nk], zeroed by the caller)
+    /// receives P / heads summed over heads.
     public static func compute(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int,
-                               vDim: Int, causal: Bool, chunk: Int = 64) {
+                               vDim: Int, causal: Bool, chunk: Int = 64,
+                               probabilityMean: UnsafeMutablePointer<Float>? = nil) {
         _ = blasSingleThreaded
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
@@ -76,6 +85,9 @@ public enum Attention {
                             let op = out.base + (b * nq + r0) * out.stride + h * dv
                             gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
                             dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
+                            if let pm = probabilityMean {
+                                cblas_saxpy(Int32(rows * nk), 1 / Float(heads), scores, 1, pm + (b * nq + r0) * nk, 1)
+                            }
                             gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
                             c += workers
                         }

@@ -14,6 +14,18 @@ public enum Elementwise {
         } }
     }
 
+    /// `a -= b` (same shapes).
+    public static func subtractInPlace(_ a: Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "subtract: \(a.shape) vs \(b.shape)")
+        let pa = a.data, pb = b.data
+        Profiler.measure(.elementwise) { Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+            let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, a.count)
+            var i = lo
+            while i + vecWidth <= hi { vstore(vload(pa + i) - vload(pb + i), pa + i); i += vecWidth }
+            while i < hi { pa[i] -= pb[i]; i += 1 }
+        } }
+    }
+
     @inline(__always)
     static func vmapAdd(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
         var i = 0

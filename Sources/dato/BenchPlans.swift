@@ -52,22 +52,27 @@ struct BenchPlans: ParsableCommand {
             let sched = try kind.make(config: .sd15, steps: steps)
             let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
             let cached = CachedUNet(unet: unet, plan: plan)
-            let tome: ToMe? = plan.method == "tome" ? ToMe() : nil
-            unet.tokenReducer = tome
+            let pruning = try plan.pruning.makePolicy(seed: 1)
+            pruning?.reset(steps: steps, cfg: true)   // two rows, as under guidance
+            unet.tokenReducer = pruning
             defer { unet.tokenReducer = nil }
             var latents = x
             var noise = TorchGenerator(seed: 2)
+            var macs = 0.0
             let s = Date()
             for k in 0..<sched.callCount {
-                let t = sched.timesteps[k]
-                if let tome, !plan.ratios.isEmpty { tome.settings.ratio = Double(plan.ratios[sched.stepIndex(ofCall: k)]) }
+                let t = sched.timesteps[k], step = sched.stepIndex(ofCall: k)
+                pruning?.begin(call: k, step: step, ratio: plan.ratio(step: step))
                 let out = try cached(call: k, sched.scaleModelInput(latents, call: k), timesteps: [t, t], context: context)
+                pruning?.end(call: k, output: out)
+                let log = pruning?.tokenLog ?? [:]
+                macs += cost.macs(depth: plan.depths[k]) { log[$0.path] }
                 latents = try sched.step(out, call: k, sample: latents, noise: &noise)
             }
             let seconds = Date().timeIntervalSince(s)
             if spec == "none" { fullTime = seconds }
             print("  " + spec.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: " %8.1f s  speed-up %5.2fx  MAC ratio %.3f  (%@)", seconds,
-                         fullTime / seconds, cost.macs(plan: plan) / cost.macs(plan: .full(calls: sched.callCount)),
+                         fullTime / seconds, macs / cost.macs(plan: .full(calls: sched.callCount)),
                          plan.summary as NSString))
         }
     }

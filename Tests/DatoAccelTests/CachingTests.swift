@@ -104,21 +104,27 @@ final class CachingTests: XCTestCase {
 }
 
 extension CachingTests {
-    /// A ToMe plan changes the image, leaves the UNet without a reducer afterwards, and an unimplemented
-    /// method is refused.
-    func testToMePlanThroughThePipeline() throws {
+    /// Every pruning method runs through the pipeline: it changes the image, is reproducible for a seed,
+    /// lowers the MAC count and leaves the UNet without a reducer afterwards.
+    func testPruningPlansThroughThePipeline() throws {
         let dir = Self.fixtures.appendingPathComponent("DatoPipelineTests/Fixtures/tiny-sd").path
         let pipe = try StableDiffusionPipeline.load(path: dir)
         var r = GenerationRequest(prompt: "a red circle")
         r.width = 64; r.height = 64; r.steps = 4; r.seed = 3; r.scheduler = .ddim
         let plain = try pipe.generate(r)
-        r.plan = "d:12*4;r:0.5*4;m:tome"
-        let merged = try pipe.generate(r)
-        XCTAssertNotEqual(merged.pixels, plain.pixels)
-        XCTAssertNil(pipe.models.unet.tokenReducer)
-        XCTAssertEqual(try pipe.generate(r).pixels, merged.pixels, "seeded: the same plan gives the same image")
-        r.plan = "d:12*4;r:0.5*4;m:at-edm"
-        XCTAssertThrowsError(try pipe.generate(r)) { XCTAssertTrue("\($0)".contains("not implemented")) }
+        for plan in ["d:12*4;r:0.5*4;m:tome", "tome:0.5", "dato:0.4", "d:12,2*3+dato:0.5,cross,ffn", "atedm:0.6",
+                     "atedm:0.6,temporal,refresh=2", "atedm:0.5,recovery=similarity,copyupdate,dsap=0"] {
+            r.plan = plan
+            let pruned = try pipe.generate(r)
+            XCTAssertNotEqual(pruned.pixels, plain.pixels, plan)
+            XCTAssertLessThan(pruned.macs, plain.macs, plan)
+            XCTAssertNil(pipe.models.unet.tokenReducer)
+            XCTAssertEqual(try pipe.generate(r).pixels, pruned.pixels, "\(plan): the same seed gives the same image")
+        }
+        r.plan = "dato:0.9"
+        XCTAssertThrowsError(try pipe.generate(r)) { XCTAssertTrue("\($0)".contains("limit"), "\($0)") }
+        r.plan = "atedm:0.5,bogus=1"
+        XCTAssertThrowsError(try pipe.generate(r)) { XCTAssertTrue("\($0)".contains("bogus"), "\($0)") }
     }
 }
 

@@ -73,22 +73,23 @@ final class PlanTests: XCTestCase {
         XCTAssertEqual(cost.macs(depth: 0), 0)
     }
 
-    /// ToMe at 0.5 on SD 1.5 at 512 px merges attn1 in the five level-0 blocks from 4096 to 2048 tokens:
+    /// attn1 merged from 4096 to 2048 tokens (ToMe 0.5) in the five level-0 blocks of SD 1.5 at 512 px:
     /// each saves 4 (4096 - 2048) 320^2 + 2 (4096^2 - 2048^2) 320 MACs (at-edm.md's per-layer terms).
     func testPrunedTokenMACs() {
         let cost = UNetCost(config: UNetConfig(), height: 64, width: 64)
-        var s = ToMe.Settings()
-        s.ratio = 0.5
-        let tome = ToMe(settings: s)
-        XCTAssertEqual(tome.keptTokens(grid: (64, 64), latent: (64, 64)), 2048)
-        XCTAssertEqual(tome.keptTokens(grid: (32, 32), latent: (64, 64)), 1024 * 1, "level 1 is gated off")
+        let merged = LayerTokens(selfQueries: 2048, selfKeys: 2048, cross: 4096, ffn: 4096)
+        let tokens: (UNetCost.Layer) -> LayerTokens? = { $0.level == 0 ? merged : nil }
         let perBlock = 4.0 * 2048 * 320 * 320 + 2.0 * (4096.0 * 4096 - 2048.0 * 2048) * 320
-        let pruned = cost.macs(depth: 12) { tome.keptTokens(grid: cost.grids[$0], latent: (64, 64)) }
-        XCTAssertEqual(cost.macs(depth: 12) - pruned, 5 * perBlock, accuracy: 1)
+        XCTAssertEqual(cost.macs(depth: 12) - cost.macs(depth: 12, tokens: tokens), 5 * perBlock, accuracy: 1)
         // Depth 2 runs 3 of the level-0 transformer blocks: D_1, U_1 and U_0 (caching.md table: 3/0/0/0).
-        let partial = cost.macs(depth: 2) { tome.keptTokens(grid: cost.grids[$0], latent: (64, 64)) }
-        XCTAssertEqual(cost.macs(depth: 2) - partial, 3 * perBlock, accuracy: 1)
-        s.ratio = 0.9
-        XCTAssertEqual(ToMe(settings: s).keptTokens(grid: (64, 64), latent: (64, 64)), 1024, "capped at 0.75")
+        XCTAssertEqual(Set(cost.layers(depth: 2).map(\.path)), ["down_blocks.0.attentions.0.transformer_blocks.0",
+                                                               "up_blocks.3.attentions.2.transformer_blocks.0",
+                                                               "up_blocks.3.attentions.1.transformer_blocks.0"])
+        XCTAssertEqual(cost.macs(depth: 2) - cost.macs(depth: 2, tokens: tokens), 3 * perBlock, accuracy: 1)
+        XCTAssertEqual(cost.layers(depth: 12).count, 16)
+        // AT-EDM inline: attn1 dense, attn2 and the FFN on 2048 tokens: saves 2 n' C^2 + 2 n' L C + 12 n' C^2.
+        let inline = LayerTokens(selfQueries: 4096, selfKeys: 4096, cross: 2048, ffn: 2048)
+        let saved = 2048.0 * (14 * 320 * 320 + 2 * 77 * 320)
+        XCTAssertEqual(cost.macs(depth: 12) - cost.macs(depth: 12) { $0.level == 0 ? inline : nil }, 5 * saved, accuracy: 1)
     }
 }

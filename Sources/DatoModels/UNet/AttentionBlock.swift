@@ -24,6 +24,14 @@ public final class CrossAttention {
         try toOut(try heads(x, context: context))
     }
 
+    /// attention(x, context) as a new tensor, also accumulating the mean over heads of the softmax
+    /// probabilities into `probabilityMean` ([B, Nq, Nk], overwritten).
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
+        let kv = context ?? x
+        return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
+                                                    probabilityMean: probabilityMean))
+    }
+
     private func heads(_ x: Tensor, context: Tensor?) throws -> Tensor {
         let kv = context ?? x
         return Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads)
@@ -53,9 +61,9 @@ public final class FeedForward {
 /// diffusers `BasicTransformerBlock`: self-attention, cross-attention, GEGLU feed-forward, each
 /// pre-normed by a LayerNorm and added to the residual stream.
 public final class BasicTransformerBlock {
-    let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm
+    public let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm
     public let attn1: CrossAttention, attn2: CrossAttention
-    let ff: FeedForward
+    public let ff: FeedForward
 
     public init(_ s: Scope, dim: Int, heads: Int, contextDim: Int) throws {
         norm1 = LayerNorm(s["norm1"], channels: dim, eps: 1e-5)
@@ -66,22 +74,11 @@ public final class BasicTransformerBlock {
         ff = try FeedForward(s["ff"], dim: dim)
     }
 
-    /// Updates the token stream `x` [B, N, C] in place. A `reduction` (token pruning) runs the chosen
-    /// sub-layers on merged tokens and adds their unmerged output to the full-length residual.
-    public func callAsFunction(_ x: Tensor, context: Tensor, reduction: TokenReduction? = nil) throws {
-        guard let r = reduction else {
-            try attn1(norm1(x), addTo: x)
-            try attn2(norm2(x), context: context, addTo: x)
-            try ff(norm3(x), addTo: x)
-            return
-        }
-        if r.attention { Elementwise.addInPlace(x, r.unmerge(try attn1(r.merge(norm1(x))))) } else { try attn1(norm1(x), addTo: x) }
-        if r.crossAttention {
-            Elementwise.addInPlace(x, r.unmerge(try attn2(r.merge(norm2(x)), context: context)))
-        } else {
-            try attn2(norm2(x), context: context, addTo: x)
-        }
-        if r.mlp { Elementwise.addInPlace(x, r.unmerge(try ff(r.merge(norm3(x))))) } else { try ff(norm3(x), addTo: x) }
+    /// Updates the token stream `x` [B, N, C] in place.
+    public func callAsFunction(_ x: Tensor, context: Tensor) throws {
+        try attn1(norm1(x), addTo: x)
+        try attn2(norm2(x), context: context, addTo: x)
+        try ff(norm3(x), addTo: x)
     }
 }
 
@@ -103,7 +100,7 @@ public final class Transformer2DModel {
     }
 
     /// Token pruning hook, this module's diffusers path and the current latent grid (set by the UNet).
-    weak var reducer: TokenReducer?
+    var reducer: TokenReducer?
     var path = ""
     var latent: (Int, Int)?
 
@@ -114,7 +111,9 @@ public final class Transformer2DModel {
         for (i, block) in transformerBlocks.enumerated() {
             let site = TransformerBlockSite(path: "\(path).transformer_blocks.\(i)", grid: (shape[1], shape[2]),
                                             latent: latent ?? (shape[1], shape[2]))
-            try block(tokens, context: context, reduction: reducer?.reduction(at: site, input: tokens))
+            if try reducer?.run(block, on: tokens, context: context, at: site) != true {
+                try block(tokens, context: context)
+            }
         }
         let out = x.copy()
         try projOut.accumulate(tokens, into: out)

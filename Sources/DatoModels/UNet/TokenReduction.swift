@@ -7,20 +7,24 @@ public struct TransformerBlockSite: Sendable {
     /// The block's token grid (h, w) in this call, and the UNet's latent grid.
     public let grid: (h: Int, w: Int)
     public let latent: (h: Int, w: Int)
-}
 
-/// A reduction of a block's tokens for one call: `merge` shrinks [B, N, C] to [B, N', C], `unmerge`
-/// restores N rows. The flags say which sub-layers run on the reduced tokens.
-public protocol TokenReduction {
-    var attention: Bool { get }
-    var crossAttention: Bool { get }
-    var mlp: Bool { get }
-    func merge(_ x: Tensor) -> Tensor
-    func unmerge(_ x: Tensor) -> Tensor
+    public init(path: String, grid: (h: Int, w: Int), latent: (h: Int, w: Int)) {
+        self.path = path; self.grid = grid; self.latent = latent
+    }
+
+    /// Resolution level of the block: 0 at the latent grid, 1 at half of it, and so on.
+    public var level: Int {
+        var l = 0, h = latent.h, w = latent.w
+        while h > grid.h || w > grid.w { h = (h + 1) / 2; w = (w + 1) / 2; l += 1 }
+        return l
+    }
 }
 
 /// The hook through which token pruning (ToMe, DaTo, AT-EDM) attaches to the UNet's transformer blocks.
-/// It sees each block's input and decides the reduction; nil leaves the block untouched.
+///
+/// Every BasicTransformerBlock first offers its call to the reducer, which may run the block its own way
+/// from the block's public sub-layers (and return true), or decline (false) so the block runs densely.
 public protocol TokenReducer: AnyObject {
-    func reduction(at site: TransformerBlockSite, input x: Tensor) -> TokenReduction?
+    /// Runs `block` on the token stream `x` [B, N, C] in place, or returns false to leave it to the block.
+    func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool
 }

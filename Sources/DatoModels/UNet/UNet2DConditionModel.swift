@@ -23,7 +23,8 @@ public final class UNet2DConditionModel {
         return out
     }
 
-    /// The token-pruning policy every transformer block consults (nil: no pruning). Held weakly.
+    /// The token-pruning policy every transformer block consults (nil: no pruning). Held strongly:
+    /// whoever sets it clears it after the run.
     public var tokenReducer: TokenReducer? {
         get { attentionModules.first?.1.reducer }
         set { for (path, a) in attentionModules { a.reducer = newValue; a.path = path } }

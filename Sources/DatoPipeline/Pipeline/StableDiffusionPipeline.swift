@@ -75,10 +75,12 @@ public final class StableDiffusionPipeline {
         let plan = try request.plan.map { try PlanPresets.resolve($0, calls: scheduler.callCount, steps: request.steps) }
             ?? .full(calls: scheduler.callCount)
         let unet = CachedUNet(unet: models.unet, plan: plan)   // new per run: no state crosses runs
-        let pruning = try Self.pruningPolicy(for: plan, seed: request.seed)
+        let cfg = request.guidanceScale > 1
+        // Pruning streams are seeded by the image seed (never the sampler's generator).
+        let pruning = try plan.pruning.makePolicy(seed: request.seed)
+        pruning?.reset(steps: request.steps, cfg: cfg)
         models.unet.tokenReducer = pruning
         defer { models.unet.tokenReducer = nil }
-        let cfg = request.guidanceScale > 1
         let t0 = Date()
         let cond = try encode(request.prompt)
         let context: Tensor
@@ -97,14 +99,23 @@ public final class StableDiffusionPipeline {
         let sigma = scheduler.initNoiseSigma
         if sigma != 1 { latents = LatentMath.map(latents) { $0 * sigma } }
         var callSeconds: [Double] = []
+        // at-edm.md's convention: one UNet evaluation per call for one image (no CFG factor), counting the
+        // tokens every pruned layer actually ran with.
+        let cost = UNetCost(config: models.unet.config, height: request.height / 8, width: request.width / 8,
+                            contextTokens: context.dim(1))
+        var macs = 0.0
         let loopStart = Date()
         for k in 0..<scheduler.callCount {
             let s = Date()
             let input = scheduler.scaleModelInput(latents, call: k)
             let t = scheduler.timesteps[k]
             let unetIn = cfg ? Self.repeatBatch(input, 2) : input
-            if let pruning, !plan.ratios.isEmpty { pruning.settings.ratio = Double(plan.ratios[scheduler.stepIndex(ofCall: k)]) }
+            let step = scheduler.stepIndex(ofCall: k)
+            pruning?.begin(call: k, step: step, ratio: plan.ratio(step: step))
             let out = try unet(call: k, unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
+            pruning?.end(call: k, output: out)
+            let log = pruning?.tokenLog ?? [:]
+            macs += cost.macs(depth: plan.depths[k]) { log[$0.path] }
             let guided = cfg ? Self.guide(out, scale: request.guidanceScale) : out
             latents = try scheduler.step(guided, call: k, sample: latents, noise: &generator)
             callSeconds.append(Date().timeIntervalSince(s))
@@ -118,36 +129,10 @@ public final class StableDiffusionPipeline {
         let factor = models.vae.config.scalingFactor
         let decoded = try models.vae.decode(LatentMath.map(latents) { $0 / factor })
         let pixels = Self.toBytes(decoded)
-        // at-edm.md's convention: one UNet evaluation per call for one image (no CFG factor).
-        let cost = UNetCost(config: models.unet.config, height: request.height / 8, width: request.width / 8,
-                            contextTokens: context.dim(1))
-        var macs = 0.0
-        for (k, d) in plan.depths.enumerated() {
-            if let pruning {
-                if !plan.ratios.isEmpty { pruning.settings.ratio = Double(plan.ratios[scheduler.stepIndex(ofCall: k)]) }
-                let latent = cost.grids[0]
-                macs += cost.macs(depth: d) { pruning.keptTokens(grid: cost.grids[$0], latent: latent) }
-            } else {
-                macs += cost.macs(depth: d)
-            }
-        }
         return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
                               decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
                               textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
                               plan: plan, macs: macs, fullMACs: cost.macs(plan: .full(calls: scheduler.callCount)))
-    }
-
-    /// The token-pruning policy a plan names (ToMe for now; its destination choice is seeded by the image seed).
-    static func pruningPolicy(for plan: AccelerationPlan, seed: UInt64) throws -> ToMe? {
-        switch plan.method {
-        case "none": return nil
-        case "tome":
-            var s = ToMe.Settings()
-            s.seed = seed
-            return ToMe(settings: s)
-        default:
-            throw PlanError("pruning method '\(plan.method)' is not implemented yet (available: none, tome)")
-        }
     }
 
     /// [x; x; ...] along the batch axis.

@@ -1,0 +1,134 @@
+import DatoCore
+import DatoModels
+
+/// AT-EDM adapted to SD 1.x (shared/spec/at-edm.md section 4): rank tokens by G-WPR on the head-mean map
+/// of self-attention, keep the top ones, run cross-attention and the FFN on the kept tokens (inline) or the
+/// whole block on a stored mask (temporal), and refill pruned tokens by copy before proj_out.
+public final class ATEDM: PruningPolicy {
+    public enum Recovery: String, Sendable, Equatable { case attention, similarity }
+
+    public struct Settings: Sendable, Equatable {
+        /// Levels that prune (0 = the latent grid).
+        public var levels: Set<Int> = [0, 1]
+        /// G-WPR power iterations and early-stop tolerance (L1).
+        public var iterations = 10
+        public var tolerance: Float = 1e-4
+        /// Pruned tokens copy the kept token they attend to most, or their most cosine-similar kept token.
+        public var recovery = Recovery.attention
+        /// Copy only the source's update (h1[p] + h[src] - h1[src]) instead of its whole state.
+        public var copyUpdate = false
+        /// Reuse a block's mask on later calls and refresh it every `refreshSteps` steps.
+        public var temporal = false
+        public var refreshSteps = 5
+        /// DSAP: the first ceil(tau S) steps are early; early steps leave the first down / last up attention
+        /// block of each stage unpruned (`dsapProtect`) and scale the ratio by `dsapEarlyFactor`.
+        public var dsapTau = 0.3
+        public var dsapProtect = true
+        public var dsapEarlyFactor = 1.0
+        /// Both CFG rows use the mean of their score vectors.
+        public var cfgSharedMask = false
+        public init() {}
+    }
+
+    /// The attention blocks DSAP protects in early steps.
+    static let protectedBlocks: Set<String> = ["down_blocks.0.attentions.0", "down_blocks.1.attentions.0", "down_blocks.2.attentions.0",
+                                               "up_blocks.1.attentions.2", "up_blocks.2.attentions.2", "up_blocks.3.attentions.2"]
+
+    public var settings: Settings
+    private var state = CallState()
+    private var cfg = false
+    /// Temporal placement: each block's mask and the step it was computed at.
+    private var stored: [String: (selection: TokenSelection, step: Int)] = [:]
+
+    public init(settings: Settings = Settings()) { self.settings = settings }
+
+    public func reset(steps: Int, cfg: Bool) {
+        self.cfg = cfg
+        state = CallState()
+        state.steps = steps
+        stored = [:]
+    }
+
+    public func begin(call k: Int, step: Int, ratio: Double) { state.begin(call: k, step: step, ratio: ratio) }
+    public func end(call k: Int, output: Tensor) {}
+    public var tokenLog: [String: LayerTokens] { state.log }
+
+    /// The ratio a block uses in the current step (0: dense), after DSAP.
+    func ratio(block path: String) -> Double {
+        let s = settings
+        let early = Double(state.step) < (s.dsapTau * Double(state.steps)).rounded(.up)
+        guard early else { return state.ratio }
+        let module = path.components(separatedBy: ".transformer_blocks").first ?? path
+        if s.dsapProtect && Self.protectedBlocks.contains(module) { return 0 }
+        return min(0.95, state.ratio * s.dsapEarlyFactor)
+    }
+
+    public func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool {
+        guard settings.levels.contains(site.level), x.dim(1) == site.grid.h * site.grid.w else { return false }
+        let n = x.dim(1), rho = ratio(block: site.path)
+        let p = Int((rho * Double(n)).rounded(.down))
+        guard p > 0 else { return false }
+        if settings.temporal, let memory = stored[site.path], state.step - memory.step < settings.refreshSteps,
+           memory.selection.kept.count == x.dim(0) {
+            let sel = memory.selection
+            let xk = sel.merge(x), hk = xk.copy()
+            try block(hk, context: context)
+            restore(x, hk, sel) { xk }
+            let k = sel.keptCount
+            state.log[site.path] = LayerTokens(selfQueries: k, selfKeys: k, cross: k, ffn: k)
+            return true
+        }
+        // Inline: attn1 on all tokens with its head-mean map, then the mask; attn2 and the FFN on kept tokens.
+        let map = Tensor(shape: [x.dim(0), n, n], zeroed: false)
+        Elementwise.addInPlace(x, try block.attn1(block.norm1(x), probabilityMean: map))
+        let sel = select(map: map, h1: x, pruning: p)
+        let h1k = sel.merge(x), hk = h1k.copy()
+        try block.attn2(block.norm2(hk), context: context, addTo: hk)
+        try block.ff(block.norm3(hk), addTo: hk)
+        restore(x, hk, sel) { h1k }
+        if settings.temporal { stored[site.path] = (sel, state.step) }
+        state.log[site.path] = LayerTokens(selfQueries: n, selfKeys: n, cross: sel.keptCount, ffn: sel.keptCount)
+        return true
+    }
+
+    /// The mask (G-WPR top N - P per row) and each pruned token's source.
+    func select(map: Tensor, h1: Tensor, pruning p: Int) -> TokenSelection {
+        let rows = map.dim(0), n = map.dim(1), s = settings
+        var scores = (0..<rows).map { GWPR.scores(map.data + $0 * n * n, n: n, iterations: s.iterations, tolerance: s.tolerance) }
+        if s.cfgSharedMask && cfg && rows % 2 == 0 {
+            for r in 0..<(rows / 2) {
+                let mean = zip(scores[r], scores[r + rows / 2]).map { ($0 + $1) / 2 }
+                scores[r] = mean; scores[r + rows / 2] = mean
+            }
+        }
+        var kept: [[Int]] = [], recovery: [[Int]] = []
+        for r in 0..<rows {
+            let k = GWPR.keep(scores[r], pruning: p)
+            var isKept = [Bool](repeating: false, count: n)
+            for t in k { isKept[t] = true }
+            let pruned = (0..<n).filter { !isKept[$0] }
+            let src: [Int]
+            switch s.recovery {
+            case .attention: src = GWPR.attendedSources(map.data + r * n * n, n: n, kept: k, pruned: pruned)
+            case .similarity: src = TokenMetric.nearest(h1, batch: r, from: pruned, among: k).index.map { k[$0] }
+            }
+            var rec = Array(0..<n)
+            for (i, t) in pruned.enumerated() { rec[t] = src[i] }
+            kept.append(k); recovery.append(rec)
+        }
+        return TokenSelection(kept: kept, recovery: recovery, tokens: n)
+    }
+
+    /// Writes the block result back to all N rows of `x`: kept rows from `hk`; pruned rows copy their
+    /// source's row, or with `copyUpdate` add the source's update (hk - before) to their own state.
+    func restore(_ x: Tensor, _ hk: Tensor, _ sel: TokenSelection, before: () -> Tensor) {
+        if settings.copyUpdate {
+            let delta = hk.copy()
+            Elementwise.subtractInPlace(delta, before())
+            Elementwise.addInPlace(x, sel.unmerge(delta))
+        } else {
+            let full = sel.unmerge(hk)
+            x.data.update(from: full.data, count: full.count)
+        }
+    }
+}

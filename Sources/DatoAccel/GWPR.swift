@@ -1,0 +1,55 @@
+import COpenBLAS
+import DatoCore
+
+/// AT-EDM's token ranking (at-edm.md section 4): generalised weighted PageRank on an attention map, the
+/// top-k mask, and the kept token each pruned token attends to most.
+public enum GWPR {
+    private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// Iterates s <- A^T s from s = 1/N, renormalising s to sum 1, at most `iterations` times, stopping once
+    /// the L1 change falls below `tolerance`. `a` is a row-stochastic N x N map (rows = queries).
+    public static func scores(_ a: UnsafePointer<Float>, n: Int, iterations: Int = 10, tolerance: Float = 1e-4) -> [Float] {
+        _ = blasSingleThreaded
+        var s = [Float](repeating: 1 / Float(n), count: n)
+        var next = [Float](repeating: 0, count: n)
+        for _ in 0..<iterations {
+            s.withUnsafeBufferPointer { sp in
+                next.withUnsafeMutableBufferPointer { np in
+                    guard let sb = sp.baseAddress, let nb = np.baseAddress else { return }
+                    // Column blocks of A^T s in parallel: next[c0..<c1] = A[:, c0..<c1]^T s.
+                    Parallel.chunks(n, minimumPerThread: 256) { r in
+                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(r.count), 1, a + r.lowerBound, Int32(n),
+                                    sb, 1, 0, nb + r.lowerBound, 1)
+                    }
+                }
+            }
+            let total = next.reduce(0, +)
+            let inv = total > 0 ? 1 / total : 0
+            var change: Float = 0
+            for i in 0..<n {
+                next[i] *= inv
+                change += abs(next[i] - s[i])
+            }
+            swap(&s, &next)
+            if change < tolerance { break }
+        }
+        return s
+    }
+
+    /// The N - P tokens with the highest score (ties to the lower index), ascending.
+    public static func keep(_ s: [Float], pruning p: Int) -> [Int] {
+        let order = s.indices.sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }
+        return order.prefix(s.count - p).sorted()
+    }
+
+    /// For each token in `pruned`, the kept token whose column in its row of `a` is largest (ties to the
+    /// lower index).
+    public static func attendedSources(_ a: UnsafePointer<Float>, n: Int, kept: [Int], pruned: [Int]) -> [Int] {
+        pruned.map { p in
+            let row = a + p * n
+            var best = kept[0], m = row[kept[0]]
+            for j in kept.dropFirst() where row[j] > m { m = row[j]; best = j }
+            return best
+        }
+    }
+}

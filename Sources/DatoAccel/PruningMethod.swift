@@ -1,0 +1,146 @@
+import Foundation
+
+/// A token-pruning method with its options, as a plan's `m:` field writes it: `name[,option]...`, where an
+/// option is `key=value` or a flag. Names: none, tome, dato, atedm (alias at-edm).
+///
+/// - tome: `deterministic` (top-left destinations), `cross`, `mlp`, `downsample=N`
+/// - dato: `gamma=G`, `alpha=A`, `levels=0+1`, `cross`, `ffn`, `noalign`, `raw` (unnormalised D),
+///   `randomsign`, `reference` (the release's apply_patch behaviour, dato.md section 8)
+/// - atedm: `levels=0+1`, `iterations=T`, `tolerance=E`, `recovery=attention|similarity`, `copyupdate`,
+///   `temporal`, `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `sharedmask`
+public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
+    public enum Name: String, Sendable { case none, tome, dato, atedm }
+    public let name: Name
+    public let options: [String]
+
+    public init(parsing text: String) throws {
+        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let head = parts.removeFirst().lowercased()
+        guard let name = Name(rawValue: head == "at-edm" ? "atedm" : head) else {
+            throw PlanError("unknown pruning method '\(head)' (none, tome, dato, atedm)")
+        }
+        self.name = name
+        options = parts
+        _ = try makePolicy(seed: 0)   // validates the options
+    }
+
+    /// No pruning.
+    public static let none = PruningMethod(name: .none, options: [])
+
+    init(name: Name, options: [String]) { self.name = name; self.options = options }
+
+    public var description: String { ([name.rawValue] + options).joined(separator: ",") }
+
+    /// The ratio used when a plan names the method but gives no per-step ratios.
+    public var defaultRatio: Double {
+        switch name { case .none: 0; case .tome: 0.5; case .dato: 0.4; case .atedm: 0.5 }
+    }
+
+    /// The largest ratio the method accepts (one base / destination per 2x2 window for DaTo and ToMe).
+    public var maximumRatio: Double { name == .tome || name == .dato ? 0.75 : 0.95 }
+
+    /// The policy with these options; its random streams derive from `seed`. nil for `none`.
+    public func makePolicy(seed: UInt64) throws -> PruningPolicy? {
+        var o = try Options(options, method: name.rawValue)
+        let policy: PruningPolicy?
+        switch name {
+        case .none:
+            policy = nil
+        case .tome:
+            var s = ToMe.Settings()
+            s.seed = seed
+            if o.flag("deterministic") { s.useRand = false }
+            if o.flag("cross") { s.mergeCrossAttention = true }
+            if o.flag("mlp") { s.mergeMLP = true }
+            if let d = try o.int("downsample", in: 1...8) { s.maxDownsample = d }
+            policy = ToMe(settings: s)
+        case .dato:
+            var s = o.flag("reference") ? DaTo.Settings.referenceCompatible : DaTo.Settings()
+            s.seed = seed
+            if let g = try o.number("gamma", in: -100...100) { s.gamma = Float(g) }
+            if let a = try o.number("alpha", in: 0...100) { s.alpha = Float(a) }
+            if let l = try o.levels() { s.levels = l }
+            if o.flag("cross") { s.pruneCrossAttention = true }
+            if o.flag("ffn") { s.pruneFFN = true }
+            if o.flag("noalign") { s.alignCFG = false }
+            if o.flag("raw") { s.normalizeDynamics = false }
+            if o.flag("randomsign") { s.randomSign = true }
+            if o.flag("dynamics") { s.localRandom = false }
+            policy = DaTo(settings: s)
+        case .atedm:
+            var s = ATEDM.Settings()
+            if let l = try o.levels() { s.levels = l }
+            if let t = try o.int("iterations", in: 1...1000) { s.iterations = t }
+            if let e = try o.number("tolerance", in: 0...1) { s.tolerance = Float(e) }
+            if let r = o.value("recovery") {
+                guard let rec = ATEDM.Recovery(rawValue: r) else { throw PlanError("atedm option recovery=\(r): use attention or similarity") }
+                s.recovery = rec
+            }
+            if o.flag("copyupdate") { s.copyUpdate = true }
+            if o.flag("temporal") { s.temporal = true }
+            if let n = try o.int("refresh", in: 1...10_000) { s.refreshSteps = n }
+            if let tau = try o.number("dsap", in: 0...1) { s.dsapTau = tau }
+            if let p = try o.int("protect", in: 0...1) { s.dsapProtect = p == 1 }
+            if let f = try o.number("early", in: 0...10) { s.dsapEarlyFactor = f }
+            if o.flag("sharedmask") { s.cfgSharedMask = true }
+            policy = ATEDM(settings: s)
+        }
+        try o.finish()
+        return policy
+    }
+
+    /// Options being consumed; whatever is left at the end is an error naming it.
+    struct Options {
+        let method: String
+        var items: [String: String?] = [:]
+
+        init(_ list: [String], method: String) throws {
+            self.method = method
+            for item in list {
+                let kv = item.split(separator: "=", maxSplits: 1).map { String($0).lowercased() }
+                guard let key = kv.first, !key.isEmpty else { throw PlanError("empty option in pruning method '\(method)'") }
+                guard items[key] == nil else { throw PlanError("\(method) option '\(key)' is given twice") }
+                items[key] = kv.count == 2 ? kv[1] : .some(nil)
+            }
+        }
+
+        mutating func flag(_ key: String) -> Bool {
+            guard let v = items[key] else { return false }
+            if v == nil { items[key] = nil; return true }
+            return false   // key=value where a flag was expected: left for finish() to report
+        }
+
+        mutating func value(_ key: String) -> String? {
+            guard let v = items[key], let value = v else { return nil }
+            items[key] = nil
+            return value
+        }
+
+        mutating func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+            guard let v = value(key) else { return nil }
+            guard let x = Double(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(v) must be a number in \(range)") }
+            return x
+        }
+
+        mutating func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+            guard let v = value(key) else { return nil }
+            guard let x = Int(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(v) must be an integer in \(range)") }
+            return x
+        }
+
+        /// `levels=0+1`.
+        mutating func levels() throws -> Set<Int>? {
+            guard let v = value("levels") else { return nil }
+            let l = v.split(separator: "+").compactMap { Int($0) }
+            guard !l.isEmpty, l.count == v.split(separator: "+").count, l.allSatisfy({ (0...7).contains($0) }) else {
+                throw PlanError("\(method) option levels=\(v) must list levels 0...7 joined by '+', e.g. levels=0+1")
+            }
+            return Set(l)
+        }
+
+        func finish() throws {
+            guard let key = items.keys.sorted().first else { return }
+            throw PlanError("unknown or malformed \(method) option '\(key)\(items[key].flatMap { $0 }.map { "=" + $0 } ?? "")'")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import DatoCore
+import DatoModels
+
+/// Token counts one transformer layer ran with in a call: self-attention queries and keys/values,
+/// cross-attention queries and feed-forward rows (all N when dense).
+public struct LayerTokens: Sendable, Equatable {
+    public var selfQueries: Int, selfKeys: Int, cross: Int, ffn: Int
+
+    public init(selfQueries: Int, selfKeys: Int, cross: Int, ffn: Int) {
+        self.selfQueries = selfQueries; self.selfKeys = selfKeys; self.cross = cross; self.ffn = ffn
+    }
+
+    /// All sub-layers on `n` tokens.
+    public static func dense(_ n: Int) -> LayerTokens { LayerTokens(selfQueries: n, selfKeys: n, cross: n, ffn: n) }
+}
+
+/// A token-pruning method driven through a denoising run. The pipeline calls `begin(call:step:ratio:)` before
+/// and `end(call:output:)` after every UNet call; the UNet consults the policy (a `TokenReducer`) per block.
+public protocol PruningPolicy: TokenReducer {
+    /// Forgets everything from earlier runs; `steps` is the run's number of denoising steps and `cfg` says
+    /// whether the batch is [uncond rows; cond rows].
+    func reset(steps: Int, cfg: Bool)
+    /// UNet call `k` of step `step` (caching.md stepIndex) with the step's prune ratio.
+    func begin(call k: Int, step: Int, ratio: Double)
+    /// The raw output of call `k` (all batch rows, before guidance).
+    func end(call k: Int, output: Tensor)
+    /// Token counts of the layers that ran reduced in the current call, by diffusers path.
+    var tokenLog: [String: LayerTokens] { get }
+}
+
+/// Per-call bookkeeping shared by the policies.
+struct CallState {
+    var call = -1, step = 0, steps = 1
+    var ratio = 0.0
+    var log: [String: LayerTokens] = [:]
+
+    mutating func begin(call k: Int, step: Int, ratio: Double) {
+        call = k; self.step = step; self.ratio = ratio; log = [:]
+    }
+}
+
+/// Unit-normalised copies of token rows (cosine-similarity metric), computed in fp32.
+enum TokenMetric {
+    /// Rows `rows` of batch row `b` of x [B, N, C], each divided by max(||row||, 1e-12), packed into `out`.
+    static func normalized(_ x: Tensor, batch b: Int, rows: [Int], into out: UnsafeMutablePointer<Float>) {
+        let n = x.dim(1), c = x.dim(2)
+        Parallel.chunks(rows.count, minimumPerThread: 64) { r in
+            for i in r {
+                let p = x.data + (b * n + rows[i]) * c, q = out + i * c
+                var norm: Float = 0
+                for k in 0..<c { norm += p[k] * p[k] }
+                let inv = 1 / max(norm.squareRoot(), 1e-12)
+                for k in 0..<c { q[k] = p[k] * inv }
+            }
+        }
+    }
+
+    /// For each row of `a` (rows of x), the index into `b` of its most similar row and that similarity;
+    /// ties go to the lower index.
+    static func nearest(_ x: Tensor, batch bi: Int, from a: [Int], among b: [Int]) -> (index: [Int], similarity: [Float]) {
+        let c = x.dim(2)
+        guard !a.isEmpty, !b.isEmpty else { return ([Int](repeating: 0, count: a.count), [Float](repeating: -.infinity, count: a.count)) }
+        let pa = UnsafeMutablePointer<Float>.allocate(capacity: a.count * c)
+        let pb = UnsafeMutablePointer<Float>.allocate(capacity: b.count * c)
+        let sim = UnsafeMutablePointer<Float>.allocate(capacity: a.count * b.count)
+        defer { pa.deallocate(); pb.deallocate(); sim.deallocate() }
+        normalized(x, batch: bi, rows: a, into: pa)
+        normalized(x, batch: bi, rows: b, into: pb)
+        Matmul.timesTransposed(pa, pb, m: a.count, n: b.count, k: c, into: sim)
+        var index = [Int](repeating: 0, count: a.count), best = [Float](repeating: -.infinity, count: a.count)
+        index.withUnsafeMutableBufferPointer { ip in
+            best.withUnsafeMutableBufferPointer { bp in
+                Parallel.chunks(a.count, minimumPerThread: 32) { r in
+                    for i in r {
+                        let row = sim + i * b.count
+                        var m = row[0], arg = 0
+                        for j in 1..<b.count where row[j] > m { m = row[j]; arg = j }
+                        ip[i] = arg; bp[i] = m
+                    }
+                }
+            }
+        }
+        return (index, best)
+    }
+}
