@@ -38,6 +38,26 @@ final class ToMeTests: XCTestCase {
         }
     }
 
+    /// Random destinations: the window choices tomesd drew from its seeded generator, fed to our partition.
+    func testRandomDestinationsMatchTomesd() throws {
+        let f = try file("matching.safetensors")
+        for (h, w) in [(8, 8), (8, 12), (9, 9)] {
+            let metric = try f.tensor("grid\(h)x\(w).metric"), y = try f.tensor("grid\(h)x\(w).y")
+            var choices = try f.tensor("grid\(h)x\(w).rand.choice").array.map { Int($0) }.makeIterator()
+            let part = ToMe.partition(h: h, w: w, sx: 2, sy: 2) { choices.next() ?? -1 }
+            let m = BipartiteMerge(metric: metric, partition: part, r: h * w / 2, flags: (true, false, false))
+            let merged = m.merge(y), expected = try f.tensor("grid\(h)x\(w).rand.merged")
+            var worst: Float = 0
+            for (a, b) in zip(Self.sortedRows(merged), Self.sortedRows(expected)) { for (u, v) in zip(a, b) { worst = max(worst, abs(u - v)) } }
+            XCTAssertEqual(merged.shape, expected.shape)
+            XCTAssertLessThanOrEqual(worst, 1e-6, "\(h)x\(w) merged")
+            let back = m.unmerge(merged), ref = try f.tensor("grid\(h)x\(w).rand.unmerged")
+            worst = 0
+            for i in 0..<back.count { worst = max(worst, abs(back[i] - ref[i])) }
+            XCTAssertLessThanOrEqual(worst, 1e-6, "\(h)x\(w) unmerged")
+        }
+    }
+
     static func sortedRows(_ t: Tensor) -> [[Float]] {
         let c = t.dim(-1)
         return (0..<(t.count / c)).map { r in (0..<c).map { t[r * c + $0] } }
