@@ -92,7 +92,7 @@ public final class ATEDM: PruningPolicy {
     }
 
     /// The mask (G-WPR top N - P per row) and each pruned token's source.
-    func select(map: Tensor, h1: Tensor, pruning p: Int) -> TokenSelection {
+    public func select(map: Tensor, h1: Tensor, pruning p: Int) -> TokenSelection {
         let rows = map.dim(0), n = map.dim(1), s = settings
         var scores = (0..<rows).map { GWPR.scores(map.data + $0 * n * n, n: n, iterations: s.iterations, tolerance: s.tolerance) }
         if s.cfgSharedMask && cfg && rows % 2 == 0 {

@@ -105,7 +105,7 @@ public final class DaTo: PruningPolicy {
     /// (argmax of `scores`, ties to the lower in-window index; cond rows copy uncond rows' bases when
     /// `alignCFG`), the P = min(floor(r N), N - W) non-base tokens most similar to a base token pruned (ties
     /// to the lower index), each recovered from its most similar kept token. nil when P <= 0.
-    static func partition(_ x: Tensor, grid: (h: Int, w: Int), scores: [[Float]], ratio: Double,
+    public static func partition(_ x: Tensor, grid: (h: Int, w: Int), scores: [[Float]], ratio: Double,
                           alignCFG: Bool) -> (base: [[Int]], pruned: [[Int]], selection: TokenSelection)? {
         let (h, w) = grid, n = h * w, rows = x.dim(0)
         let windows = (h / 2) * (w / 2)
@@ -133,14 +133,25 @@ public final class DaTo: PruningPolicy {
             var isBase = [Bool](repeating: false, count: n)
             for t in bases[r] { isBase[t] = true }
             let nonBase = (0..<n).filter { !isBase[$0] }
-            let red = TokenMetric.nearest(x, batch: r, from: nonBase, among: bases[r]).similarity
+            let toBase = TokenMetric.nearest(x, batch: r, from: nonBase, among: bases[r])
+            let red = toBase.similarity
             let order = nonBase.indices.sorted { red[$0] > red[$1] || (red[$0] == red[$1] && nonBase[$0] < nonBase[$1]) }
             var isPruned = [Bool](repeating: false, count: n)
             for i in order.prefix(p) { isPruned[nonBase[i]] = true }
             let k = (0..<n).filter { !isPruned[$0] }, pr = (0..<n).filter { isPruned[$0] }
-            let src = TokenMetric.nearest(x, batch: r, from: pr, among: k).index
+            // The most similar kept token is the better of the most similar base token (known from the first
+            // search) and the most similar kept non-base token: only pruned x kept non-base is computed.
+            var rowOf = [Int](repeating: 0, count: n)
+            for (i, t) in nonBase.enumerated() { rowOf[t] = i }
+            let keptNonBase = nonBase.filter { !isPruned[$0] }
+            let toKept = TokenMetric.nearest(x, batch: r, from: pr, among: keptNonBase)
             var rec = Array(0..<n)
-            for (i, t) in pr.enumerated() { rec[t] = k[src[i]] }
+            for (i, t) in pr.enumerated() {
+                let b = bases[r][toBase.index[rowOf[t]]], sb = red[rowOf[t]]
+                guard !keptNonBase.isEmpty else { rec[t] = b; continue }
+                let o = keptNonBase[toKept.index[i]], so = toKept.similarity[i]
+                rec[t] = so > sb || (so == sb && o < b) ? o : b
+            }
             kept.append(k); pruned.append(pr); recovery.append(rec)
         }
         return (bases, pruned, TokenSelection(kept: kept, recovery: recovery, tokens: n))
