@@ -46,8 +46,10 @@ struct BenchPlans: ParsableCommand {
             let m = times.sorted()[times.count / 2]
             print(String(format: "  depth %2d: %8.3f s   (%.3f of the full MACs)", d, m, cost.macs(depth: d) / cost.macs(depth: 12)))
         }
+        _ = try unet(x, timesteps: [500, 500], context: context)   // warm-up: primitives and reordered weights
         print("whole \(kind.rawValue)-\(steps) runs (denoising loop only):")
         var fullTime = 0.0
+        let width = max(16, plans.map(\.count).max() ?? 0)
         for spec in ["none"] + plans {
             let sched = try kind.make(config: .sd15, steps: steps)
             let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
@@ -71,7 +73,7 @@ struct BenchPlans: ParsableCommand {
             }
             let seconds = Date().timeIntervalSince(s)
             if spec == "none" { fullTime = seconds }
-            print("  " + spec.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: " %8.1f s  speed-up %5.2fx  MAC ratio %.3f  (%@)", seconds,
+            print("  " + spec.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %8.1f s  speed-up %5.2fx  MAC ratio %.3f  (%@)", seconds,
                          fullTime / seconds, macs / cost.macs(plan: .full(calls: sched.callCount)),
                          plan.summary as NSString))
         }
