@@ -10,10 +10,10 @@
 #define CLONES
 #endif
 
-static inline float bits_to_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+static inline __attribute__((always_inline)) float bits_to_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
 
 // e^x: Cephes-style reduction x = n ln2 + r and a degree-6 polynomial (relative error < 2e-7).
-static inline float fast_exp(float x) {
+static inline __attribute__((always_inline)) float fast_exp(float x) {
     x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
     float n = nearbyintf(x * 1.44269504f);
     float r = x - n * 0.693359375f;
