@@ -58,7 +58,7 @@ public enum PlanPresets {
     }
 
     /// `name[:ratio][,options]` -> the method and the ratio (nil: the method's default).
-    static func pruningSpec(_ text: String) throws -> (PruningMethod, Double?) {
+    public static func pruningSpec(_ text: String) throws -> (PruningMethod, Double?) {
         let name = String(text.prefix { $0 != ":" && $0 != "," })
         var rest = text.dropFirst(name.count)
         var ratio: Double?

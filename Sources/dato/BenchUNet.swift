@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatoAccel
 import DatoCore
 import DatoModels
 import Foundation
@@ -15,6 +16,8 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Timed repeats.") var repeats = 5
     @Option(help: "Untimed warm-up calls.") var warmup = 1
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Plan depth of the timed calls (12 full; 1...11 partial after a full call filled the cache).") var depth = 12
+    @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
     @Flag(help: "Print the time per operation kind.") var profile = false
     @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
 
@@ -22,6 +25,7 @@ struct BenchUNet: ParsableCommand {
         guard latent >= 8, latent <= 256 else { throw ValidationError("--latent must be in 8...256") }
         guard batch >= 1, batch <= 16 else { throw ValidationError("--batch must be in 1...16") }
         guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeats must be >= 1 and --warmup >= 0") }
+        guard (1...12).contains(depth) else { throw ValidationError("--depth must be in 1...12") }
     }
 
     func run() throws {
@@ -35,14 +39,34 @@ struct BenchUNet: ParsableCommand {
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
         let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
         let timesteps = [Float](repeating: 500, count: batch)
-        for _ in 0..<warmup { _ = try unet(sample, timesteps: timesteps, context: context) }
+        let calls = 1 + warmup + repeats
+        let plan = try AccelerationPlan(depths: [12] + Array(repeating: depth, count: calls - 1))
+        let cached = CachedUNet(unet: unet, plan: plan)
+        var policy: PruningPolicy?
+        var ratio = 0.0
+        if let prune {
+            let (method, r) = try PlanPresets.pruningSpec(prune)
+            policy = try method.makePolicy(seed: 1)
+            ratio = r ?? method.defaultRatio
+            policy?.reset(steps: calls, cfg: batch % 2 == 0)
+            unet.tokenReducer = policy
+        }
+        defer { unet.tokenReducer = nil }
+        func call(_ k: Int) throws -> Tensor {
+            policy?.begin(call: k, step: k, ratio: ratio)
+            let out = try cached(call: k, sample, timesteps: timesteps, context: context)
+            policy?.end(call: k, output: out)
+            return out
+        }
+        _ = try call(0)   // fills the cache (and warms up)
+        for k in 1...max(1, warmup) where k < calls - repeats { _ = try call(k) }
         var times: [Double] = []
         Profiler.enabled = profile
         Profiler.reset()
         var out: Tensor?
         for i in 0..<repeats {
             let s = Date()
-            out = try unet(sample, timesteps: timesteps, context: context)
+            out = try call(calls - repeats + i)
             times.append(Date().timeIntervalSince(s))
             print(String(format: "  call %d: %.3f s", i + 1, times.last ?? 0))
         }

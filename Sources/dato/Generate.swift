@@ -46,7 +46,7 @@ struct Generate: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output PNG. '%d' is replaced by the image number; without it, several images get -1, -2, ... before the extension.")
     var output = "output.png"
 
-    @Option(help: ArgumentHelp("Acceleration plan: none, deepcache:N[,branch=B], deepcache:N,nonuniform,center=C,power=P, dato-reference, a compact plan (d:12,2*4,...), JSON, or a JSON file.", valueName: "plan"))
+    @Option(help: ArgumentHelp("Acceleration plan: none, deepcache:N[,branch=B], deepcache:N,nonuniform,center=C,power=P, dato-reference; token pruning tome:R, dato:R, atedm:R (each with ,options), alone or after depths with + (dato-reference+dato:0.4); a compact plan (d:12,2*4,...;r:0.4*50;m:dato), JSON, or a JSON file.", valueName: "plan"))
     var accel: String?
 
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).")
