@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DatoModels", targets: ["DatoModels"]),
         .library(name: "DatoAccel", targets: ["DatoAccel"]),
         .library(name: "DatoPipeline", targets: ["DatoPipeline"]),
+        .library(name: "DatoSearch", targets: ["DatoSearch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", pkgConfig: nil, providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: nil, providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: nil, providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: nil, providers: [.apt(["libsqlite3-dev"])]),
         // A small C shim over oneDNN's C API that compiles against both the 2.x and the 3.x API.
         .target(name: "CDatoDNNL", dependencies: ["CDNNL"],
                 linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
@@ -34,15 +36,19 @@ let package = Package(
         // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
         .target(name: "DatoPipeline", dependencies: ["DatoModels", "DatoAccel", "CZlib"],
                 resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt")]),
+        // Schedule search: NSGA-II (pymoo semantics), plan spaces, the SQLite journal, front reports.
+        .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "CSQLite"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // Thin command-line interface.
         .executableTarget(name: "dato", dependencies: [
-            "DatoCore", "DatoModels", "DatoAccel", "DatoPipeline", "CDNNL", "COpenBLAS",
+            "DatoCore", "DatoModels", "DatoAccel", "DatoPipeline", "DatoSearch", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore"]),
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline"]),
+        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib"],
                     resources: [.copy("Fixtures")]),
     ],

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages swift-dato builds against (oneDNN, OpenBLAS, zlib), if they are missing.
+# Installs the Debian packages swift-dato builds against (oneDNN, OpenBLAS, zlib, SQLite), if they are missing.
 # Needs root (or sudo) on a Debian 12 machine with Swift 6 already installed.
 set -euo pipefail
-packages=(libdnnl-dev libopenblas-dev zlib1g-dev)
+packages=(libdnnl-dev libopenblas-dev zlib1g-dev libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

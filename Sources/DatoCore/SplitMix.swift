@@ -1,14 +1,15 @@
 import Foundation
 
-/// SplitMix64: the policies' own seeded random stream (never the sampler's generator). Sub-streams are
-/// keyed by mixing several integers into the seed, so one block's draws do not depend on other blocks.
-struct SplitMix {
-    var state: UInt64
+/// SplitMix64: a small seeded random stream for acceleration policies and the search (never the sampler's
+/// generator). Sub-streams are keyed by mixing several integers into the seed, so, e.g., one block's draws
+/// do not depend on which other blocks ran.
+public struct SplitMix: Sendable {
+    public var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
     /// A stream keyed by several values (e.g. run seed, salt, call, block).
-    init(key: UInt64...) {
+    public init(key: UInt64...) {
         var s: UInt64 = 0x5851_f42d_4c95_7f2d
         for k in key {
             var m = SplitMix(seed: s ^ k)
@@ -17,7 +18,7 @@ struct SplitMix {
         state = s
     }
 
-    mutating func nextUInt64() -> UInt64 {
+    public mutating func nextUInt64() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
@@ -26,19 +27,19 @@ struct SplitMix {
     }
 
     /// Uniform integer in 0..<bound.
-    mutating func next(_ bound: Int) -> Int { Int(nextUInt64() % UInt64(bound)) }
+    public mutating func next(_ bound: Int) -> Int { Int(nextUInt64() % UInt64(bound)) }
 
     /// Uniform in (0, 1).
-    mutating func nextUniform() -> Double { (Double(nextUInt64() >> 11) + 0.5) / 9_007_199_254_740_992 }
+    public mutating func nextUniform() -> Double { (Double(nextUInt64() >> 11) + 0.5) / 9_007_199_254_740_992 }
 
     /// Standard normal (Box-Muller, one value per call).
-    mutating func nextNormal() -> Float {
+    public mutating func nextNormal() -> Float {
         let u = nextUniform(), v = nextUniform()
         return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))
     }
 
     /// A stable 64-bit hash of a string (FNV-1a), for keying streams by module path.
-    static func hash(_ text: String) -> UInt64 {
+    public static func hash(_ text: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h

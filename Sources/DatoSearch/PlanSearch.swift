@@ -1,0 +1,116 @@
+import DatoAccel
+import DatoPipeline
+import Foundation
+
+/// The schedule-search problem: a genome decodes to a plan (`PlanSpace`), which generates every prompt/seed
+/// pair; the objectives are the mean quality loss against the unaccelerated images and the cost (MAC
+/// fraction, or loop time relative to the unaccelerated run). Results go through the journal, so a genome is
+/// generated at most once per journal.
+public final class PlanSearch: SearchProblem {
+    public enum Cost: String, Sendable { case flops, time }
+
+    public struct Options: Sendable {
+        public var prompts: [String]
+        public var seeds: [UInt64]
+        public var steps = 50, width = 512, height = 512
+        public var guidanceScale: Float = 7.5
+        public var scheduler: SchedulerKind?
+        public var quality = QualityMetric.ssim
+        public var cost = Cost.flops
+        /// Constraint: quality loss <= this (nil: unconstrained).
+        public var maxQualityLoss: Double?
+        public init(prompts: [String], seeds: [UInt64]) { self.prompts = prompts; self.seeds = seeds }
+    }
+
+    public let pipeline: StableDiffusionPipeline
+    public let space: PlanSpace
+    public let options: Options
+    public let journal: SearchJournal
+    /// Called after each genome: its entry and whether it came from the journal.
+    public var onEvaluation: ((JournalEntry, Bool) -> Void)?
+
+    private var baselines: [GeneratedImage] = []
+    private var baselineScores: [Double] = []
+    private var baselineSeconds = 1.0
+
+    public init(pipeline: StableDiffusionPipeline, space: PlanSpace, options: Options, journal: SearchJournal) {
+        self.pipeline = pipeline
+        self.space = space
+        self.options = options
+        self.journal = journal
+    }
+
+    public var lowerBounds: [Double] { space.lowerBounds }
+    public var upperBounds: [Double] { space.upperBounds }
+    public var integerGenes: [Bool] { Array(repeating: true, count: space.geneCount) }
+    public var objectiveCount: Int { 2 }
+    public var constraintCount: Int { options.maxQualityLoss == nil ? 0 : 1 }
+
+    /// The prompt/seed pairs, paired by index: prompt i with every seed.
+    var pairs: [(prompt: String, seed: UInt64)] { options.prompts.flatMap { p in options.seeds.map { (p, $0) } } }
+
+    func request(_ pair: (prompt: String, seed: UInt64), plan: String?) -> GenerationRequest {
+        var r = GenerationRequest(prompt: pair.prompt)
+        r.seed = pair.seed; r.steps = options.steps; r.width = options.width; r.height = options.height
+        r.guidanceScale = options.guidanceScale; r.scheduler = options.scheduler; r.plan = plan
+        return r
+    }
+
+    /// Generates the unaccelerated images (once per search).
+    public func prepare() throws {
+        guard baselines.isEmpty else { return }
+        baselines = try pairs.map { try pipeline.generate(request($0, plan: nil)) }
+        baselineSeconds = median(baselines.map(\.loopSeconds))
+        if case .command(let c) = options.quality {
+            baselineScores = try QualityMetric.score(baselines, prompts: pairs.map(\.prompt), command: c)
+        }
+    }
+
+    public func evaluate(_ genomes: [[Double]]) throws -> [Evaluation] {
+        try prepare()
+        return try genomes.map { g in
+            if let e = try journal.entry(for: g) {
+                onEvaluation?(e, true)
+                return e.evaluation
+            }
+            let e = try measure(g)
+            try journal.record(e)
+            onEvaluation?(e, false)
+            return e.evaluation
+        }
+    }
+
+    /// Generates every pair with the genome's plan and measures it.
+    public func measure(_ genome: [Double]) throws -> JournalEntry {
+        try run(try space.plan(genome).description, genome: genome)
+    }
+
+    /// Quality loss and cost of any plan (e.g. a preset) on the same pairs, for placing it beside the front.
+    public func measure(plan spec: String) throws -> JournalEntry {
+        try prepare()
+        return try run(spec, genome: [])
+    }
+
+    private func run(_ spec: String, genome: [Double]) throws -> JournalEntry {
+        let images = try pairs.map { try pipeline.generate(request($0, plan: spec)) }
+        let loss: Double
+        if case .command(let c) = options.quality {
+            loss = mean(baselineScores) - mean(try QualityMetric.score(images, prompts: pairs.map(\.prompt), command: c))
+        } else {
+            loss = mean(zip(images, baselines).map { options.quality.pixelLoss($0, $1) })
+        }
+        let macs = mean(images.map { $0.macs / $0.fullMACs })
+        let seconds = median(images.map(\.loopSeconds))
+        let cost = options.cost == .flops ? macs : seconds / baselineSeconds
+        let constraints = options.maxQualityLoss.map { [loss - $0] } ?? []
+        return JournalEntry(genome: genome, plan: images.first?.plan.description ?? spec,
+                            evaluation: Evaluation(objectives: [loss, cost], constraints: constraints),
+                            qualityLoss: loss, macFraction: macs, seconds: seconds)
+    }
+}
+
+func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
+func median(_ v: [Double]) -> Double {
+    let s = v.sorted()
+    return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

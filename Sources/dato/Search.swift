@@ -1,0 +1,162 @@
+import ArgumentParser
+import DatoAccel
+import DatoCore
+import DatoPipeline
+import DatoSearch
+import Foundation
+
+/// `dato search`: NSGA-II over cache depths and prune ratios with a resumable SQLite journal.
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search acceleration plans (NSGA-II over per-call depths and per-step prune ratios): quality loss vs cost.",
+        discussion: """
+            Every candidate generates the same prompt/seed pairs as the unaccelerated run; quality loss is measured \
+            against those images. Evaluations go to the journal as they finish: run the same command again, or \
+            `dato search --resume JOURNAL`, to continue an interrupted search without repeating any evaluation.
+            """
+    )
+
+    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or a single-file checkpoint.") var model: String?
+    @Option(help: "Configs for a single-file checkpoint.") var config: String?
+    @Option(help: "Search space: depth (per-call cache depths), ratio (per-step prune ratios on fixed depths), joint.") var space = "depth"
+    @Option(help: "A UTF-8 file with one prompt per line.") var prompts: String?
+    @Option(help: "Comma-separated seeds (each prompt is generated with each seed).") var seeds = "0"
+    @Option(help: "Population size.") var population = 15
+    @Option(help: "Generations (the initial population is the first).") var generations = 30
+    @Option(help: "Random seed of the search.") var seed: UInt64 = 1
+    @Option(help: "Quality loss: ssim (1 - SSIM), psnr (-PSNR), or command:\"CMD\" (an external scorer).") var quality = "ssim"
+    @Option(help: "Cost: flops (analytical MACs, deterministic) or time (measured loop time).") var cost = "flops"
+    @Option(name: .customLong("max-quality-loss"), help: "Constraint: quality loss at most this.") var maxQualityLoss: Double?
+    @Option(help: "Depth values of the depth genes, e.g. 0,1,12 (default) or 0,1,2,3,12.") var depths = "0,1,12"
+    @Option(name: .customLong("fixed-depths"), help: "Depth plan for --space ratio (a preset or compact plan; default all full).") var fixedDepths: String?
+    @Option(help: "Pruning method the ratio genes drive (with options), e.g. dato, tome, atedm,temporal.") var method = "dato"
+    @Flag(name: .customLong("constrained-sampling"), help: "Initial depth genomes as the reference's ConstrainedSampling.") var constrainedSampling = false
+    @Option(help: "Denoising steps.") var steps = 50
+    @Option(help: "Scheduler (default: the model's).") var scheduler: String?
+    @Option(name: .customLong("cfg-scale"), help: "Guidance scale.") var cfgScale: Float = 7.5
+    @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
+    @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
+    @Option(help: "The SQLite journal (created if missing).") var journal = "search.sqlite"
+    @Option(help: "Output folder: front.json, front.csv, front.svg.") var out = "search-out"
+    @Option(help: "Continue the search recorded in this journal with its own settings.") var resume: String?
+    @Flag(name: .customLong("no-presets"), help: "Do not measure the preset plans for the plot.") var noPresets = false
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+
+    /// Everything that determines the search's results, as stored in the journal.
+    func settings(prompts list: [String], modelHash: String) -> [String: String] {
+        ["space": space, "prompts": list.joined(separator: "\n"), "seeds": seeds, "population": String(population),
+         "generations": String(generations), "seed": String(seed), "quality": quality, "cost": cost,
+         "max_quality_loss": maxQualityLoss.map { String($0) } ?? "", "depths": depths, "fixed_depths": fixedDepths ?? "",
+         "method": method, "constrained_sampling": String(constrainedSampling), "steps": String(steps),
+         "scheduler": scheduler ?? "", "cfg_scale": String(cfgScale), "width": width.map(String.init) ?? "",
+         "height": height.map(String.init) ?? "", "model": model ?? "", "config": config ?? "", "model_hash": modelHash,
+         "version": Dato.configuration.version]
+    }
+
+    func run() throws {
+        if let resume { return try Self.resume(journal: resume, threads: threads, out: out) }
+        if let threads { Parallel.setThreadCount(threads) }
+        guard let model else { throw ValidationError("give --model (or --resume JOURNAL)") }
+        guard let kindOfSpace = PlanSpace.Kind(rawValue: space) else { throw ValidationError("--space must be depth, ratio or joint") }
+        let promptList = try Self.readPrompts(prompts)
+        let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !seedList.isEmpty, seedList.count == seeds.split(separator: ",").count else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
+        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config)
+        let kind = try scheduler.map { s -> SchedulerKind in
+            guard let k = SchedulerKind(rawValue: s) else { throw ValidationError("unknown scheduler '\(s)'") }
+            return k
+        } ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
+        let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
+        var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
+        space.depthValues = depths.split(separator: ",").compactMap { Int($0) }
+        guard !space.depthValues.isEmpty, space.depthValues.allSatisfy({ (0...12).contains($0) }) else { throw ValidationError("--depths must list values in 0...12") }
+        space.method = method
+        _ = try PruningMethod(parsing: method)
+        if let fixedDepths { space.fixedDepths = try PlanPresets.resolve(fixedDepths, calls: sched.callCount, steps: steps).depths }
+        let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
+        var options = PlanSearch.Options(prompts: promptList, seeds: seedList)
+        options.steps = steps; options.width = width ?? native; options.height = height ?? native
+        options.guidanceScale = cfgScale; options.scheduler = kind
+        options.quality = try QualityMetric(parsing: quality)
+        guard let c = PlanSearch.Cost(rawValue: cost) else { throw ValidationError("--cost must be flops or time") }
+        options.cost = c
+        options.maxQualityLoss = maxQualityLoss
+        let journalFile = try SearchJournal(path: journal, settings: settings(prompts: promptList, modelHash: GenerationParameters.modelHash(path: model) ?? "unknown"))
+        let problem = PlanSearch(pipeline: pipe, space: space, options: options, journal: journalFile)
+        var ns = NSGA2.Settings()
+        ns.populationSize = population; ns.generations = generations; ns.seed = seed
+        if kindOfSpace == .depth { ns.crossoverProbability = 0.8; ns.mutationProbability = 0.8; ns.mutationEta = 15 }
+        var nsga = NSGA2(settings: ns)
+        if constrainedSampling { nsga.sampler = space.constrainedSampler() }
+        print("search: \(space.kind.rawValue) space, \(space.geneCount) genes, population \(population), \(generations) generations, seed \(seed)")
+        print("evaluating the unaccelerated run on \(promptList.count) prompt(s) x \(seedList.count) seed(s)...")
+        try problem.prepare()
+        var generation = 1, done = 0, fresh = 0
+        var best: JournalEntry?
+        problem.onEvaluation = { entry, cached in
+            done += 1
+            if !cached { fresh += 1 }
+            if entry.evaluation.violation <= 0, entry.evaluation.objectives[1] < (best?.evaluation.objectives[1] ?? .infinity) { best = entry }
+            let b = best.map { String(format: "best speed-up %.2fx at loss %.4g", 1 / max($0.evaluation.objectives[1], 1e-12), $0.qualityLoss) } ?? "no feasible plan yet"
+            print("  generation \(generation)/\(generations)  evaluations \(done) (\(fresh) new)  \(b)")
+        }
+        try nsga.run(problem) { g in
+            let front = FrontReport.front(g.population.map { JournalEntry(genome: $0.genome, plan: "", evaluation: $0.evaluation, qualityLoss: $0.objectives[0], macFraction: 0, seconds: 0) })
+            try journalFile.recordGeneration(g.index, evaluations: g.evaluations, front: front.map(\.genome))
+            print("generation \(g.index)/\(generations) done: \(g.evaluations) evaluations, front size \(front.count)")
+            generation = g.index + 1
+            return true
+        }
+        var presets: [(String, JournalEntry)] = []
+        if !noPresets {
+            for name in ["deepcache:3", "deepcache:5", "dato-reference", "tome:0.5"] {
+                guard (try? PlanPresets.resolve(name, calls: sched.callCount, steps: steps)) != nil else { continue }
+                presets.append((name, try problem.measure(plan: name)))
+            }
+        }
+        try Self.writeOutputs(journal: journalFile, presets: presets, quality: quality, cost: cost, out: out)
+    }
+
+    static func readPrompts(_ path: String?) throws -> [String] {
+        guard let path else { throw ValidationError("give --prompts FILE (one prompt per line)") }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("cannot read prompt file '\(path)' as UTF-8 text")
+        }
+        let list = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !list.isEmpty else { throw ValidationError("prompt file '\(path)' holds no prompt") }
+        return list
+    }
+
+    /// Re-runs a journal's search with its stored settings (the prompts come from the journal).
+    static func resume(journal: String, threads: Int?, out: String) throws {
+        let s = try SearchJournal.settings(path: journal)
+        guard let prompts = s["prompts"] else { throw ValidationError("'\(journal)' is not a search journal (no settings)") }
+        let promptFile = FileManager.default.temporaryDirectory.appendingPathComponent("dato-resume-\(getpid()).txt").path
+        try prompts.write(toFile: promptFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: promptFile) }
+        var args = ["--journal", journal, "--out", out, "--prompts", promptFile]
+        let flags: [(String, String)] = [("space", "--space"), ("seeds", "--seeds"), ("population", "--population"), ("generations", "--generations"),
+                                         ("seed", "--seed"), ("quality", "--quality"), ("cost", "--cost"), ("max_quality_loss", "--max-quality-loss"),
+                                         ("depths", "--depths"), ("fixed_depths", "--fixed-depths"), ("method", "--method"), ("steps", "--steps"),
+                                         ("scheduler", "--scheduler"), ("cfg_scale", "--cfg-scale"), ("width", "--width"), ("height", "--height"),
+                                         ("model", "--model"), ("config", "--config")]
+        for (key, flag) in flags { if let v = s[key], !v.isEmpty { args += [flag, v] } }
+        if s["constrained_sampling"] == "true" { args.append("--constrained-sampling") }
+        if let threads { args += ["--threads", String(threads)] }
+        var command = try Search.parse(args)
+        try command.run()
+    }
+
+    static func writeOutputs(journal: SearchJournal, presets: [(String, JournalEntry)], quality: String, cost: String, out: String) throws {
+        let all = try journal.entries()
+        let front = FrontReport.front(all)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(FrontReport.json(front, quality: quality, cost: cost).utf8), to: "\(out)/front.json")
+        try AtomicFile.write(Data(FrontReport.csv(front).utf8), to: "\(out)/front.csv")
+        try AtomicFile.write(Data(FrontReport.svg(all: all, front: front, references: presets, quality: quality).utf8), to: "\(out)/front.svg")
+        print("\nPareto front (\(front.count) plans of \(all.count) evaluated; \(out)/front.json, front.csv, front.svg):")
+        print("  speed-up  quality loss  plan")
+        for e in front { print(String(format: "  %7.2fx  %12.5g  ", 1 / max(e.evaluation.objectives[1], 1e-12), e.qualityLoss) + e.plan) }
+        for (name, e) in presets { print(String(format: "  %7.2fx  %12.5g  preset ", 1 / max(e.evaluation.objectives[1], 1e-12), e.qualityLoss) + name) }
+    }
+}
