@@ -82,30 +82,12 @@ struct BipartiteMerge: TokenReduction {
     init(metric x: Tensor, partition: (dst: [Int], src: [Int]), r requested: Int, flags: (Bool, Bool, Bool)) {
         (attention, crossAttention, mlp) = flags
         let (dst, src) = partition
-        let n = x.dim(1), b = x.dim(0), c = x.dim(2)
+        let n = x.dim(1), b = x.dim(0)
         let r = min(requested, src.count)
         var unm: [[Int]] = [], mer: [[Int]] = [], tgt: [[Int]] = []
-        let a = Tensor(shape: [src.count, c], zeroed: false), d = Tensor(shape: [dst.count, c], zeroed: false)
-        let scores = Tensor(shape: [src.count, dst.count], zeroed: false)
         for bi in 0..<b {
-            // Unit-normalised source and destination rows, then all cosine similarities in one GEMM.
-            func fill(_ m: Tensor, _ rows: [Int]) {
-                for (i, t) in rows.enumerated() {
-                    let p = x.data + (bi * n + t) * c, q = m.data + i * c
-                    var norm: Float = 0
-                    for k in 0..<c { norm += p[k] * p[k] }
-                    let inv = 1 / max(norm.squareRoot(), 1e-12)
-                    for k in 0..<c { q[k] = p[k] * inv }
-                }
-            }
-            fill(a, src)
-            fill(d, dst)
-            Matmul.timesTransposed(a.data, d.data, m: src.count, n: dst.count, k: c, into: scores.data)
-            var best = [Float](repeating: -.infinity, count: src.count), arg = [Int](repeating: 0, count: src.count)
-            for si in 0..<src.count {
-                let row = scores.data + si * dst.count
-                for di in 0..<dst.count where row[di] > best[si] { best[si] = row[di]; arg[si] = di }
-            }
+            // Each source token's most similar destination (cosine), then the r best-matched sources merge.
+            let (arg, best) = TokenMetric.nearest(x, batch: bi, from: src, among: dst)
             // Highest similarity first; ties by lower index.
             let order = src.indices.sorted { best[$0] > best[$1] || (best[$0] == best[$1] && $0 < $1) }
             mer.append(Array(order.prefix(r)))
