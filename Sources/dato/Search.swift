@@ -37,7 +37,7 @@ struct Search: ParsableCommand {
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
     @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
     @Option(help: "The SQLite journal (created if missing).") var journal = "search.sqlite"
-    @Option(help: "Output folder: front.json, front.csv, front.svg.") var out = "search-out"
+    @Option(help: "Output folder: front.json, front.csv, front.svg, front.png.") var out = "search-out"
     @Option(help: "Continue the search recorded in this journal with its own settings.") var resume: String?
     @Flag(name: .customLong("no-presets"), help: "Do not measure the preset plans for the plot.") var noPresets = false
     @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
@@ -154,7 +154,8 @@ struct Search: ParsableCommand {
         try AtomicFile.write(Data(FrontReport.json(front, quality: quality, cost: cost).utf8), to: "\(out)/front.json")
         try AtomicFile.write(Data(FrontReport.csv(front).utf8), to: "\(out)/front.csv")
         try AtomicFile.write(Data(FrontReport.svg(all: all, front: front, references: presets, quality: quality).utf8), to: "\(out)/front.svg")
-        print("\nPareto front (\(front.count) plans of \(all.count) evaluated; \(out)/front.json, front.csv, front.svg):")
+        try AtomicFile.write(try FrontPlot.png(all: all, front: front, references: presets), to: "\(out)/front.png")
+        print("\nPareto front (\(front.count) plans of \(all.count) evaluated; \(out)/front.json, front.csv, front.svg, front.png):")
         print("  speed-up  quality loss  plan")
         for e in front { print(String(format: "  %7.2fx  %12.5g  ", 1 / max(e.evaluation.objectives[1], 1e-12), e.qualityLoss) + e.plan) }
         for (name, e) in presets { print(String(format: "  %7.2fx  %12.5g  preset ", 1 / max(e.evaluation.objectives[1], 1e-12), e.qualityLoss) + name) }

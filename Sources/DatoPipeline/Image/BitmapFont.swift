@@ -1,5 +1,5 @@
 /// A 3x5 pixel font for labels in image grids (upper-case letters, digits and a few symbols).
-enum BitmapFont {
+public enum BitmapFont {
     /// Each glyph is 5 rows of 3 bits, top row first, most significant bit on the left.
     static let glyphs: [Character: [UInt8]] = [
         "A": [2, 5, 7, 5, 5], "B": [6, 5, 6, 5, 6], "C": [3, 4, 4, 4, 3], "D": [6, 5, 5, 5, 6], "E": [7, 4, 6, 4, 7],
@@ -15,10 +15,10 @@ enum BitmapFont {
     ]
 
     /// Width in pixels of `text` at `scale` (4 columns per character, the last one a gap).
-    static func width(_ text: String, scale: Int) -> Int { text.count * 4 * scale }
+    public static func width(_ text: String, scale: Int) -> Int { text.count * 4 * scale }
 
     /// Draws `text` into an RGB buffer at (x, y), clipped to the image.
-    static func draw(_ text: String, x: Int, y: Int, scale: Int, color: (UInt8, UInt8, UInt8),
+    public static func draw(_ text: String, x: Int, y: Int, scale: Int, color: (UInt8, UInt8, UInt8),
                      into pixels: inout [UInt8], width: Int, height: Int) {
         for (i, ch) in text.uppercased().enumerated() {
             guard let rows = glyphs[ch] ?? glyphs["*"] else { continue }
