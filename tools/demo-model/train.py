@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Trains swift-dato's demo model on the procedural shapes data (shapes.py), on CPU, resumably.
+
+Phases (each resumes from its last checkpoint in --workdir and stops after --minutes, checkpointing first):
+  vae        AutoencoderKL 64x64 RGB -> 16x16x4 latents (factor 4), L1 + perceptual-free MSE, tiny KL.
+  diffusion  CLIPTextModel (standard CLIP tokenizer) + UNet2DConditionModel (SD 1.x block types, cross-attention
+             at two levels), DDPM with SD's scaled-linear betas, epsilon loss, 10% empty-caption dropout.
+  export     a diffusers folder (fp16 safetensors, configs, tokenizer, PNDM scheduler config as SD 1.5's).
+
+Every random draw is seeded: data index i of step s is sample (seed, s * batch + i); torch's generator state
+is checkpointed with the weights. A progress log (progress.jsonl) records loss and wall time.
+
+Usage: python tools/demo-model/train.py --phase vae --minutes 20 [--workdir ~/.cache/swift-dato/demo-train]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BPE = os.path.join(ROOT, "Sources/DatoPipeline/Resources/bpe_simple_vocab_16e6.txt.gz")
+
+VAE_CONFIG = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 3,
+                  up_block_types=("UpDecoderBlock2D",) * 3, block_out_channels=(32, 64, 64), layers_per_block=1,
+                  latent_channels=4, norm_num_groups=16, sample_size=64)
+TEXT_CONFIG = dict(hidden_size=96, intermediate_size=384, num_attention_heads=4, num_hidden_layers=3,
+                   max_position_embeddings=77, hidden_act="quick_gelu")
+UNET_CONFIG = dict(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(64, 128, 128),
+                   down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+                   up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+                   attention_head_dim=4, cross_attention_dim=96, norm_num_groups=16)
+SEED = 20261122
+
+
+def images_to_tensor(x):
+    return torch.from_numpy(x).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def log(workdir, record):
+    with open(os.path.join(workdir, "progress.jsonl"), "a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps(record), flush=True)
+
+
+def tokenizer_folder(workdir):
+    folder = os.path.join(workdir, "tokenizer")
+    if not os.path.exists(os.path.join(folder, "merges.txt")):
+        sys.path.insert(0, os.path.join(ROOT, "tools/fixtures"))
+        from make_fixtures import clip_vocab_files
+        clip_vocab_files(BPE, folder)
+    return folder
+
+
+def train_vae(args):
+    from diffusers import AutoencoderKL
+    torch.manual_seed(SEED)
+    vae = AutoencoderKL(**VAE_CONFIG)
+    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0)
+    path = os.path.join(args.workdir, "vae.pt")
+    step, elapsed = 0, 0.0
+    if os.path.exists(path):
+        ck = torch.load(path, weights_only=False)
+        vae.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); step, elapsed = ck["step"], ck["elapsed"]
+        torch.set_rng_state(ck["rng"])
+    start = time.time()
+    gen = torch.Generator().manual_seed(SEED + step)
+    while time.time() - start < args.minutes * 60:
+        imgs, _, _ = shapes.batch(SEED, step * args.batch, args.batch)
+        x = images_to_tensor(imgs)
+        post = vae.encode(x).latent_dist
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
+        rec = vae.decode(z).sample
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + 1e-6 * post.kl().mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+        step += 1
+        if step % 20 == 0:
+            psnr = 10 * torch.log10(4 / F.mse_loss(rec.clamp(-1, 1), x)).item()
+            log(args.workdir, {"phase": "vae", "step": step, "loss": loss.item(), "psnr": psnr,
+                               "minutes": (elapsed + time.time() - start) / 60})
+        if step % 100 == 0:
+            save_atomic({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step,
+                         "elapsed": elapsed + time.time() - start, "rng": torch.get_rng_state()}, path)
+    save_atomic({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step,
+                 "elapsed": elapsed + time.time() - start, "rng": torch.get_rng_state()}, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--phase", choices=["vae", "diffusion", "export"], required=True)
+    ap.add_argument("--minutes", type=float, default=20)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--workdir", default=os.path.expanduser("~/.cache/swift-dato/demo-train"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.workdir, exist_ok=True)
+    if args.phase == "vae":
+        train_vae(args)
+    else:
+        sys.exit(f"phase {args.phase} is not written yet")
+
+
+if __name__ == "__main__":
+    main()
