@@ -47,7 +47,7 @@ struct Compare: ParsableCommand {
         if let threads { Parallel.setThreadCount(threads) }
         let prompts = try promptOptions.prompts()
         let pipe = try modelOptions.load()
-        let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
+        let native = pipe.nativeSize
         let labels = ["none"] + plans
         var rows = [Row](repeating: Row(), count: labels.count)
         let cases = prompts.flatMap { p in (parsedSeeds ?? [0]).map { (p, $0) } }

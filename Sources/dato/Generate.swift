@@ -81,7 +81,7 @@ struct Generate: ParsableCommand {
         let hash = GenerationParameters.modelHash(path: modelOptions.model)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model, Date().timeIntervalSince(t0)))
         let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
-        let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
+        let native = pipe.nativeSize
         let baseSeed: UInt64 = (seed.map { $0 < 0 ? nil : UInt64($0) } ?? nil) ?? UInt64.random(in: 0...UInt64(UInt32.max))
         let total = prompts.count * batchCount
         var index = 0

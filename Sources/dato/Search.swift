@@ -73,7 +73,7 @@ struct Search: ParsableCommand {
         space.method = method
         _ = try PruningMethod(parsing: method)
         if let fixedDepths { space.fixedDepths = try PlanPresets.resolve(fixedDepths, calls: sched.callCount, steps: steps).depths }
-        let native = (pipe.models.unet.config.sampleSize ?? 64) * 8
+        let native = pipe.nativeSize
         var options = PlanSearch.Options(prompts: promptList, seeds: seedList)
         options.steps = steps; options.width = width ?? native; options.height = height ?? native
         options.guidanceScale = cfgScale; options.scheduler = kind

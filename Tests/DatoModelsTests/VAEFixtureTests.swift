@@ -4,6 +4,14 @@ import XCTest
 
 /// The VAE encoder and decoder match diffusers on a seeded tiny model (non-square image).
 final class VAEFixtureTests: XCTestCase {
+    /// diffusers' vae_scale_factor: 2^(levels - 1): 8 for SD's four levels, 4 for the three-level demo VAE.
+    func testScaleFactor() {
+        var c = VAEConfig()
+        XCTAssertEqual(c.scaleFactor, 8)
+        c.blockOutChannels = [32, 64, 64]
+        XCTAssertEqual(c.scaleFactor, 4)
+    }
+
     func testMatchesDiffusers() throws {
         let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
         let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))

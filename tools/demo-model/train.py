@@ -60,7 +60,8 @@ def tokenizer_folder(workdir):
     folder = os.path.join(workdir, "tokenizer")
     if not os.path.exists(os.path.join(folder, "merges.txt")):
         sys.path.insert(0, os.path.join(ROOT, "tools/fixtures"))
-        from make_fixtures import clip_vocab_files
+        from make_fixtures import clip_vocab_files   # (importing it switches autograd off: switch it back on)
+        torch.set_grad_enabled(True)
         clip_vocab_files(BPE, folder)
     return folder
 
@@ -98,20 +99,111 @@ def train_vae(args):
                  "elapsed": elapsed + time.time() - start, "rng": torch.get_rng_state()}, path)
 
 
+def load_vae(workdir):
+    from diffusers import AutoencoderKL
+    path = os.path.join(workdir, "vae.pt")
+    if not os.path.exists(path):
+        sys.exit(f"no trained VAE in {workdir}: run --phase vae first")
+    vae = AutoencoderKL(**VAE_CONFIG)
+    vae.load_state_dict(torch.load(path, weights_only=False)["model"])
+    return vae.eval().requires_grad_(False)
+
+
+def make_text_and_unet(tokenizer):
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+                                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                                        **TEXT_CONFIG))
+    return text, UNet2DConditionModel(**UNET_CONFIG)
+
+
+def train_diffusion(args):
+    from diffusers import DDPMScheduler
+    from transformers import CLIPTokenizer
+    vae = load_vae(args.workdir)
+    tokenizer = CLIPTokenizer.from_pretrained(tokenizer_folder(args.workdir), model_max_length=77)
+    torch.manual_seed(SEED + 1)
+    text, unet = make_text_and_unet(tokenizer)
+    sched = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
+    opt = torch.optim.AdamW(list(unet.parameters()) + list(text.parameters()), lr=5e-4, weight_decay=1e-2)
+    path = os.path.join(args.workdir, "diffusion.pt")
+    step, elapsed = 0, 0.0
+    if os.path.exists(path):
+        ck = torch.load(path, weights_only=False)
+        unet.load_state_dict(ck["unet"]); text.load_state_dict(ck["text"]); opt.load_state_dict(ck["opt"])
+        step, elapsed, scaling = ck["step"], ck["elapsed"], ck["scaling"]
+    else:
+        with torch.no_grad():   # SD's convention: scale latents to unit standard deviation
+            imgs, _, _ = shapes.batch(SEED + 2, 0, 256)
+            scaling = float(1 / vae.encode(images_to_tensor(imgs)).latent_dist.mean.std())
+    empty = tokenizer([""], padding="max_length", max_length=77, return_tensors="pt").input_ids
+
+    def checkpoint():
+        save_atomic({"unet": unet.state_dict(), "text": text.state_dict(), "opt": opt.state_dict(), "step": step,
+                     "elapsed": elapsed + time.time() - start, "scaling": scaling}, path)
+
+    start = time.time()
+    while time.time() - start < args.minutes * 60:
+        gen = torch.Generator().manual_seed(SEED * 7 + step)
+        imgs, caps, _ = shapes.batch(SEED + 1, step * args.batch, args.batch)
+        with torch.no_grad():
+            latents = vae.encode(images_to_tensor(imgs)).latent_dist.mean * scaling
+        ids = tokenizer(caps, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+        drop = torch.rand(len(caps), generator=gen) < 0.1        # classifier-free guidance dropout
+        ids[drop] = empty[0]
+        t = torch.randint(0, 1000, (len(caps),), generator=gen)
+        noise = torch.randn(latents.shape, generator=gen)
+        pred = unet(sched.add_noise(latents, noise, t), t, encoder_hidden_states=text(ids)[0]).sample
+        loss = F.mse_loss(pred, noise)
+        opt.zero_grad(); loss.backward(); opt.step()
+        step += 1
+        if step % 20 == 0:
+            log(args.workdir, {"phase": "diffusion", "step": step, "loss": loss.item(),
+                               "minutes": (elapsed + time.time() - start) / 60})
+        if step % 100 == 0:
+            checkpoint()
+    checkpoint()
+
+
+def export(args):
+    """The diffusers folder (fp16) under --out."""
+    from diffusers import PNDMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTokenizer
+    vae = load_vae(args.workdir)
+    tokenizer = CLIPTokenizer.from_pretrained(tokenizer_folder(args.workdir), model_max_length=77)
+    text, unet = make_text_and_unet(tokenizer)
+    ck = torch.load(os.path.join(args.workdir, "diffusion.pt"), weights_only=False)
+    unet.load_state_dict(ck["unet"]); text.load_state_dict(ck["text"])
+    vae.register_to_config(scaling_factor=ck["scaling"])
+    scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                              set_alpha_to_one=False, skip_prk_steps=True, steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae.half(), text_encoder=text.half(), tokenizer=tokenizer, unet=unet.half(),
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(args.out, safe_serialization=True)
+    # The tokenizer as vocab.json + merges.txt (what every CLIP tokenizer reads), not the 3.5 MB tokenizer.json.
+    import shutil
+    tok_out = os.path.join(args.out, "tokenizer")
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(os.path.join(tokenizer_folder(args.workdir), name), os.path.join(tok_out, name))
+    if os.path.exists(os.path.join(tok_out, "tokenizer.json")):
+        os.remove(os.path.join(tok_out, "tokenizer.json"))
+    print(f"exported to {args.out} after {ck['step']} diffusion steps ({ck['elapsed'] / 60:.1f} min)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--phase", choices=["vae", "diffusion", "export"], required=True)
     ap.add_argument("--minutes", type=float, default=20)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=32, help="batch size (diffusion: 64 recommended)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--workdir", default=os.path.expanduser("~/.cache/swift-dato/demo-train"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "Sources/DatoPipeline/Resources/demo-model"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.workdir, exist_ok=True)
-    if args.phase == "vae":
-        train_vae(args)
-    else:
-        sys.exit(f"phase {args.phase} is not written yet")
+    {"vae": train_vae, "diffusion": train_diffusion, "export": export}[args.phase](args)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ public struct VAEConfig: Codable, Sendable, Equatable {
     public var downBlockTypes = Array(repeating: "DownEncoderBlock2D", count: 4)
     public var upBlockTypes = Array(repeating: "UpDecoderBlock2D", count: 4)
     public var blockOutChannels = [128, 256, 512, 512]
+
+    /// Pixels per latent cell along each side: 2^(levels - 1), as diffusers' `vae_scale_factor` (8 for SD).
+    public var scaleFactor: Int { 1 << max(0, blockOutChannels.count - 1) }
     public var layersPerBlock = 2
     public var actFn = "silu"
     public var latentChannels = 4

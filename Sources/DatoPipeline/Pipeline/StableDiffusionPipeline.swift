@@ -66,9 +66,19 @@ public final class StableDiffusionPipeline {
         return try models.textEncoder([enc.ids]).lastHiddenState
     }
 
+    /// Pixels per latent cell (8 for SD 1.x; the demo model's VAE uses 4).
+    public var vaeScaleFactor: Int { models.vae.config.scaleFactor }
+
+    /// The model's native image side: the UNet's sample size times the VAE factor.
+    public var nativeSize: Int { (models.unet.config.sampleSize ?? 64) * vaeScaleFactor }
+
     /// Generates one image. `progress` is called after every UNet call; returning false cancels the run.
     public func generate(_ request: GenerationRequest, progress: ((StepProgress) -> Bool)? = nil) throws -> GeneratedImage {
         try request.validate()
+        let f = vaeScaleFactor
+        for (name, v) in [("width", request.width), ("height", request.height)] where v % f != 0 {
+            throw PipelineError.invalidRequest(field: name, message: "\(v) must be a multiple of the VAE's factor \(f)")
+        }
         warnings = []
         let kind = request.scheduler ?? SchedulerKind(config: schedulerConfig) ?? .pndm
         let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
@@ -95,13 +105,13 @@ public final class StableDiffusionPipeline {
         let textSeconds = Date().timeIntervalSince(t0)
         let channels = models.unet.config.inChannels
         var generator = TorchGenerator(seed: request.seed)
-        var latents = generator.randnNHWC([1, request.height / 8, request.width / 8, channels])
+        var latents = generator.randnNHWC([1, request.height / f, request.width / f, channels])
         let sigma = scheduler.initNoiseSigma
         if sigma != 1 { latents = LatentMath.map(latents) { $0 * sigma } }
         var callSeconds: [Double] = []
         // at-edm.md's convention: one UNet evaluation per call for one image (no CFG factor), counting the
         // tokens every pruned layer actually ran with.
-        let cost = UNetCost(config: models.unet.config, height: request.height / 8, width: request.width / 8,
+        let cost = UNetCost(config: models.unet.config, height: request.height / f, width: request.width / f,
                             contextTokens: context.dim(1))
         var macs = 0.0
         let loopStart = Date()
