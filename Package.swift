@@ -35,7 +35,8 @@ let package = Package(
         .target(name: "DatoAccel", dependencies: ["DatoModels"]),
         // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
         .target(name: "DatoPipeline", dependencies: ["DatoModels", "DatoAccel", "CZlib"],
-                resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt")]),
+                resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt"),
+                            .copy("Resources/demo-scorer")]),
         // Schedule search: NSGA-II (pymoo semantics), plan spaces, the SQLite journal, front reports.
         .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "CSQLite"],
                 swiftSettings: [.unsafeFlags(["-O"])]),

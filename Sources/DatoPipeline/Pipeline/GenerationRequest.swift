@@ -77,11 +77,14 @@ import DatoCore
 public enum PipelineError: Error, CustomStringConvertible {
     case invalidRequest(field: String, message: String)
     case cancelled
+    /// The alignment scorer's files or input.
+    case scorer(String)
 
     public var description: String {
         switch self {
         case let .invalidRequest(field, message): return "invalid \(field): \(message)"
         case .cancelled: return "generation cancelled"
+        case let .scorer(message): return "scorer: \(message)"
         }
     }
 }

@@ -1,0 +1,41 @@
+import DatoCore
+@testable import DatoPipeline
+import Foundation
+import XCTest
+
+/// The Swift alignment scorer against the PyTorch scorer (tools/demo-model/scorer.py) on fixture images.
+final class ScorerTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func scorer() throws -> AlignmentScorer {
+        try AlignmentScorer(folder: Self.root.appendingPathComponent("Sources/DatoPipeline/Resources/demo-scorer").path)
+    }
+
+    func testLogitsMatchPyTorch() throws {
+        let s = try scorer()
+        let f = try SafetensorsFile(path: Self.root.appendingPathComponent("Tests/DatoPipelineTests/Fixtures/scorer/scorer-logits.safetensors").path)
+        let images = try f.tensor("images"), ref = try f.tensor("logits")
+        let x = Tensor(shape: images.shape, values: images.array.map { $0 / 127.5 - 1 })
+        let z = try s.logits(x)
+        var worst: Float = 0
+        for i in 0..<ref.count { worst = max(worst, abs(z[i] - ref[i])) }
+        XCTAssertLessThanOrEqual(worst, 1e-4 * max(1, ref.maxAbs), "max logit error \(worst)")
+        // The generator's own images of these captions are read correctly (the scorer is ~98% accurate).
+        let captions = try JSONDecoder().decode([String].self, from: Data(contentsOf: Self.root.appendingPathComponent("Tests/DatoPipelineTests/Fixtures/scorer/captions.json")))
+        var total = 0.0
+        for (i, caption) in captions.enumerated() {
+            let px = (0..<(64 * 64 * 3)).map { UInt8(images[i * 64 * 64 * 3 + $0]) }
+            total += try XCTUnwrap(s.alignment(prompt: caption, pixels: px, width: 64, height: 64))
+        }
+        XCTAssertGreaterThanOrEqual(total / Double(captions.count), 0.9)
+    }
+
+    func testPromptAttributes() throws {
+        let s = try AlignmentScorer.bundled()
+        XCTAssertEqual(s.attributes(of: "a small red circle at the top left on a blue background"),
+                       ["size": "small", "colour": "red", "shape": "circle", "position": "top left", "background": "blue"])
+        XCTAssertEqual(s.attributes(of: "A large  green square at the center"), ["size": "large", "colour": "green", "shape": "square", "position": "center"])
+        XCTAssertNil(try s.alignment(prompt: "a photo of a cat", pixels: [UInt8](repeating: 0, count: 64 * 64 * 3), width: 64, height: 64))
+        XCTAssertThrowsError(try s.read(pixels: [0, 0, 0], width: 1, height: 1))
+    }
+}
