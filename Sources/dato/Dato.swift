@@ -8,7 +8,7 @@ struct Dato: ParsableCommand {
         commandName: "dato",
         abstract: "Stable Diffusion 1.x on the CPU, accelerated without retraining.",
         version: "0.1.0",
-        subcommands: [Generate.self, Compare.self, Search.self, Inspect.self, Bench.self]
+        subcommands: [Generate.self, Compare.self, Search.self, Score.self, Inspect.self, Bench.self]
     )
 
     /// Line-buffered output, so progress reaches pipes and log files as it happens.

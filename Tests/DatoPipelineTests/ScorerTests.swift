@@ -39,3 +39,24 @@ final class ScorerTests: XCTestCase {
         XCTAssertThrowsError(try s.read(pixels: [0, 0, 0], width: 1, height: 1))
     }
 }
+
+extension ScorerTests {
+    /// A PNG written by Pillow (filtered rows, text chunk) reads back to the generator's pixels and prompt,
+    /// and our own PNGs round-trip.
+    func testPNGReader() throws {
+        let folder = Self.root.appendingPathComponent("Tests/DatoPipelineTests/Fixtures/scorer")
+        let png = try PNGReader.read(path: folder.appendingPathComponent("image0.png").path)
+        let images = try SafetensorsFile(path: folder.appendingPathComponent("scorer-logits.safetensors").path).tensor("images")
+        XCTAssertEqual(png.width, 64); XCTAssertEqual(png.height, 64)
+        XCTAssertEqual(png.pixels, (0..<(64 * 64 * 3)).map { UInt8(images[$0]) })
+        let captions = try JSONDecoder().decode([String].self, from: Data(contentsOf: folder.appendingPathComponent("captions.json")))
+        XCTAssertEqual(png.text["parameters"]?.components(separatedBy: "\n").first, captions[0])
+        let pixels = (0..<(5 * 3 * 3)).map { UInt8($0 * 5 % 256) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(getpid()).png").path
+        try PNGWriter.write(pixels: pixels, width: 5, height: 3, text: [("parameters", "a cat")], to: path)
+        let back = try PNGReader.read(path: path)
+        XCTAssertEqual(back.pixels, pixels)
+        XCTAssertEqual(back.text["parameters"], "a cat")
+        XCTAssertThrowsError(try PNGReader.read(path: folder.appendingPathComponent("captions.json").path))
+    }
+}

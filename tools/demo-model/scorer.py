@@ -104,6 +104,11 @@ def main():
               os.path.join(args.fixtures, "scorer-logits.safetensors"))
     with open(os.path.join(args.fixtures, "captions.json"), "w") as f:
         json.dump(caps, f, indent=1)
+    # The first image as a PNG written by Pillow (adaptive row filters) with a "parameters" chunk, for the reader.
+    from PIL import Image, PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", caps[0] + "\nSteps: 50")
+    Image.fromarray(imgs[0]).save(os.path.join(args.fixtures, "image0.png"), pnginfo=info, optimize=True)
 
 
 if __name__ == "__main__":
