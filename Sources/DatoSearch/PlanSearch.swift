@@ -31,6 +31,7 @@ public final class PlanSearch: SearchProblem {
 
     private var baselines: [GeneratedImage] = []
     private var baselineScores: [Double] = []
+    private lazy var scorer: AlignmentScorer? = try? AlignmentScorer.bundled()
     private var baselineSeconds = 1.0
 
     public init(pipeline: StableDiffusionPipeline, space: PlanSpace, options: Options, journal: SearchJournal) {
@@ -61,9 +62,7 @@ public final class PlanSearch: SearchProblem {
         guard baselines.isEmpty else { return }
         baselines = try pairs.map { try pipeline.generate(request($0, plan: nil)) }
         baselineSeconds = median(baselines.map(\.loopSeconds))
-        if case .command(let c) = options.quality {
-            baselineScores = try QualityMetric.score(baselines, prompts: pairs.map(\.prompt), command: c)
-        }
+        if options.quality.isScore { baselineScores = try scores(baselines) }
     }
 
     public func evaluate(_ genomes: [[Double]]) throws -> [Evaluation] {
@@ -91,11 +90,27 @@ public final class PlanSearch: SearchProblem {
         return try run(spec, genome: [])
     }
 
+    /// Per-image scores (higher is better) from the external command or the alignment scorer.
+    private func scores(_ images: [GeneratedImage]) throws -> [Double] {
+        switch options.quality {
+        case .command(let c): return try QualityMetric.score(images, prompts: pairs.map(\.prompt), command: c)
+        case .alignment:
+            guard let scorer else { throw SearchError("the bundled alignment scorer cannot be loaded") }
+            return try zip(images, pairs).map { image, pair in
+                guard let a = try scorer.alignment(prompt: pair.prompt, pixels: image.pixels, width: image.width, height: image.height) else {
+                    throw SearchError("--quality alignment needs demo-style prompts (\"a small red circle at the top left on a blue background\"); '\(pair.prompt)' names no attribute")
+                }
+                return a
+            }
+        default: return []
+        }
+    }
+
     private func run(_ spec: String, genome: [Double]) throws -> JournalEntry {
         let images = try pairs.map { try pipeline.generate(request($0, plan: spec)) }
         let loss: Double
-        if case .command(let c) = options.quality {
-            loss = mean(baselineScores) - mean(try QualityMetric.score(images, prompts: pairs.map(\.prompt), command: c))
+        if options.quality.isScore {
+            loss = mean(baselineScores) - mean(try scores(images))
         } else {
             loss = mean(zip(images, baselines).map { options.quality.pixelLoss($0, $1) })
         }

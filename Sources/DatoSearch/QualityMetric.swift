@@ -11,21 +11,29 @@ public enum QualityMetric: Sendable, Equatable, CustomStringConvertible {
     /// standard input and prints one score per image, higher meaning better (e.g. ImageReward, CLIP score).
     /// The loss is the baseline's mean score minus the plan's.
     case command(String)
+    /// 1 - prompt alignment of the demo scorer (`AlignmentScorer`; 64x64 demo-model images).
+    case alignment
 
     public init(parsing s: String) throws {
         switch s {
         case "ssim": self = .ssim
         case "psnr": self = .psnr
+        case "alignment": self = .alignment
         default:
             guard s.hasPrefix("command:"), s.count > 8 else {
-                throw SearchError("--quality must be ssim, psnr or command:\"...\" (got '\(s)')")
+                throw SearchError("--quality must be ssim, psnr, alignment or command:\"...\" (got '\(s)')")
             }
             self = .command(String(s.dropFirst(8)))
         }
     }
 
     public var description: String {
-        switch self { case .ssim: "ssim"; case .psnr: "psnr"; case .command(let c): "command:\(c)" }
+        switch self { case .ssim: "ssim"; case .psnr: "psnr"; case .alignment: "alignment"; case .command(let c): "command:\(c)" }
+    }
+
+    /// Whether the metric scores each image on its own (the loss is then the drop of the mean score).
+    var isScore: Bool {
+        switch self { case .command, .alignment: true; default: false }
     }
 
     /// Per-image loss of `image` against `reference` for the pixel metrics.
@@ -33,7 +41,7 @@ public enum QualityMetric: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .ssim: return 1 - ImageMetrics.ssim(image.pixels, reference.pixels, width: image.width, height: image.height)
         case .psnr: return -min(100, ImageMetrics.psnr(image.pixels, reference.pixels))
-        case .command: return 0
+        case .command, .alignment: return 0
         }
     }
 

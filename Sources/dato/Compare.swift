@@ -41,7 +41,7 @@ struct Compare: ParsableCommand {
         return parts.isEmpty || parts.contains(nil) ? nil : parts.compactMap { $0 }
     }
 
-    struct Row { var seconds: [Double] = []; var macs = 0.0, fullMACs = 0.0; var psnr: [Double] = [], ssim: [Double] = [], latent: [Double] = [] }
+    struct Row { var seconds: [Double] = []; var macs = 0.0, fullMACs = 0.0; var psnr: [Double] = [], ssim: [Double] = [], latent: [Double] = [], alignment: [Double] = [] }
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
@@ -52,6 +52,7 @@ struct Compare: ParsableCommand {
         var rows = [Row](repeating: Row(), count: labels.count)
         let cases = prompts.flatMap { p in (parsedSeeds ?? [0]).map { (p, $0) } }
         var grid: ImageGrid?
+        let scorer = try? AlignmentScorer.bundled()   // prompt alignment for 64x64 demo-style images
         for (ci, (text, seed)) in cases.enumerated() {
             var baseline: GeneratedImage?
             for (pi, plan) in labels.enumerated() {
@@ -79,6 +80,10 @@ struct Compare: ParsableCommand {
                     rows[pi].ssim.append(ImageMetrics.ssim(image.pixels, base.pixels, width: image.width, height: image.height))
                     rows[pi].latent.append(ImageMetrics.relativeError(image.latents, base.latents))
                 }
+                if let scorer, image.width == 64, image.height == 64,
+                   let a = try scorer.alignment(prompt: text, pixels: image.pixels, width: 64, height: 64) {
+                    rows[pi].alignment.append(a)
+                }
                 if grid == nil { grid = ImageGrid(rows: cases.count, columns: labels.count, cellWidth: image.width, cellHeight: image.height) }
                 grid?.place(image.pixels, row: ci, column: pi, label: pi == 0 ? "full seed \(seed)" : plan)
                 FileHandle.standardError.write("  \(text.prefix(40)) seed \(seed), \(labels[pi]): \(String(format: "%.2f", image.loopSeconds)) s\n")
@@ -89,11 +94,13 @@ struct Compare: ParsableCommand {
         let baseTime = median(rows[0].seconds)
         print("\(cases.count) prompt/seed pair(s), \(steps) steps, \(repeats) repeat(s); times are the denoising loop (median)")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
-        print(pad("plan", 40) + "    time s  speedup  MAC ratio  PSNR dB     SSIM  latent err")
+        let aligned = rows.allSatisfy { !$0.alignment.isEmpty }
+        print(pad("plan", 40) + "    time s  speedup  MAC ratio  PSNR dB     SSIM  latent err" + (aligned ? "  alignment" : ""))
         for (i, r) in rows.enumerated() {
             let t = median(r.seconds)
             print(pad(labels[i], 40) + String(format: " %9.3f %8.2f %10.3f %8.2f %8.4f %11.2e", t, baseTime / max(t, 1e-9),
-                                              r.macs / max(r.fullMACs, 1), min(mean(r.psnr), 999), mean(r.ssim), mean(r.latent)))
+                                              r.macs / max(r.fullMACs, 1), min(mean(r.psnr), 999), mean(r.ssim), mean(r.latent))
+                  + (aligned ? String(format: " %10.3f", mean(r.alignment)) : ""))
         }
         if let grid {
             try PNGWriter.write(pixels: grid.pixels, width: grid.width, height: grid.height, to: output)

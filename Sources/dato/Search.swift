@@ -24,7 +24,7 @@ struct Search: ParsableCommand {
     @Option(help: "Population size.") var population = 15
     @Option(help: "Generations (the initial population is the first).") var generations = 30
     @Option(help: "Random seed of the search.") var seed: UInt64 = 1
-    @Option(help: "Quality loss: ssim (1 - SSIM), psnr (-PSNR), or command:\"CMD\" (an external scorer).") var quality = "ssim"
+    @Option(help: "Quality loss: ssim (1 - SSIM), psnr (-PSNR), alignment (drop of the demo scorer's prompt alignment), or command:\"CMD\" (an external scorer).") var quality = "ssim"
     @Option(help: "Cost: flops (analytical MACs, deterministic) or time (measured loop time).") var cost = "flops"
     @Option(name: .customLong("max-quality-loss"), help: "Constraint: quality loss at most this.") var maxQualityLoss: Double?
     @Option(help: "Depth values of the depth genes, e.g. 0,1,12 (default) or 0,1,2,3,12.") var depths = "0,1,12"

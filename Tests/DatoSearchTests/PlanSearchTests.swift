@@ -18,10 +18,11 @@ final class PlanSearchTests: XCTestCase {
         return p
     }
 
-    func makeSearch(journal: String, quality: QualityMetric = .ssim, space kind: PlanSpace.Kind = .joint) throws -> PlanSearch {
+    func makeSearch(journal: String, quality: QualityMetric = .ssim, space kind: PlanSpace.Kind = .joint,
+                    prompts: [String] = ["a red circle", "a blue square"], size: Int = 32) throws -> PlanSearch {
         let pipe = try StableDiffusionPipeline.load(path: Self.model)
-        var options = PlanSearch.Options(prompts: ["a red circle", "a blue square"], seeds: [3])
-        options.steps = 6; options.width = 32; options.height = 32; options.scheduler = .ddim
+        var options = PlanSearch.Options(prompts: prompts, seeds: [3])
+        options.steps = 6; options.width = size; options.height = size; options.scheduler = .ddim
         options.quality = quality
         options.maxQualityLoss = quality == .ssim ? 0.5 : nil
         var space = PlanSpace(kind: kind, calls: 6, steps: 6)
@@ -97,6 +98,18 @@ final class PlanSearchTests: XCTestCase {
         XCTAssertLessThan(cached[0].objectives[1], 1)
         let bad = try makeSearch(journal: tempPath("bad.sqlite"), quality: .command("echo 1 2 3"), space: .depth)
         XCTAssertThrowsError(try bad.evaluate([[0, 0, 0, 0, 0]])) { XCTAssertTrue("\($0)".contains("must print 2"), "\($0)") }
+    }
+}
+
+extension PlanSearchTests {
+    /// The demo scorer as quality: the unaccelerated plan loses nothing; prompts outside the demo template are refused.
+    func testAlignmentQuality() throws {
+        let search = try makeSearch(journal: tempPath("align.sqlite"), quality: .alignment, space: .depth,
+                                    prompts: ["a small red circle at the top left on a blue background"], size: 64)
+        let full = try search.evaluate([[2, 2, 2, 2, 2]])
+        XCTAssertEqual(full[0].objectives[0], 0, accuracy: 1e-12)
+        let bad = try makeSearch(journal: tempPath("align-bad.sqlite"), quality: .alignment, space: .depth, prompts: ["a photo of a cat"], size: 64)
+        XCTAssertThrowsError(try bad.evaluate([[2, 2, 2, 2, 2]])) { XCTAssertTrue("\($0)".contains("demo-style"), "\($0)") }
     }
 }
 
