@@ -91,19 +91,27 @@ struct Search: ParsableCommand {
         print("search: \(space.kind.rawValue) space, \(space.geneCount) genes, population \(population), \(generations) generations, seed \(seed)")
         print("evaluating the unaccelerated run on \(promptList.count) prompt(s) x \(seedList.count) seed(s)...")
         try problem.prepare()
-        var generation = 1, done = 0, fresh = 0
+        var generation = 1, done = 0, fresh = 0, frontSize = 0
         var best: JournalEntry?
+        let started = Date()
+        let expected = population * generations
         problem.onEvaluation = { entry, cached in
             done += 1
             if !cached { fresh += 1 }
             if entry.evaluation.violation <= 0, entry.evaluation.objectives[1] < (best?.evaluation.objectives[1] ?? .infinity) { best = entry }
-            let b = best.map { String(format: "best speed-up %.2fx at loss %.4g", 1 / max($0.evaluation.objectives[1], 1e-12), $0.qualityLoss) } ?? "no feasible plan yet"
-            print("  generation \(generation)/\(generations)  evaluations \(done) (\(fresh) new)  \(b)")
+            // One line on standard error: a bar over the expected evaluations, generation, front, best trade-off.
+            let width = 24, filled = min(width, width * done / max(expected, 1))
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            let b = best.map { String(format: "best %.2fx at loss %.3g", 1 / max($0.evaluation.objectives[1], 1e-12), $0.qualityLoss) } ?? "no feasible plan yet"
+            FileHandle.standardError.write(String(format: "\r  |%@| generation %d/%d, %d evaluations (%d new), front %d, %@, %.0f s   ",
+                                                  bar, generation, generations, done, fresh, frontSize, b, Date().timeIntervalSince(started)))
         }
         try nsga.run(problem) { g in
             let front = FrontReport.front(g.population.map { JournalEntry(genome: $0.genome, plan: "", evaluation: $0.evaluation, qualityLoss: $0.objectives[0], macFraction: 0, seconds: 0) })
             try journalFile.recordGeneration(g.index, evaluations: g.evaluations, front: front.map(\.genome))
-            print("generation \(g.index)/\(generations) done: \(g.evaluations) evaluations, front size \(front.count)")
+            frontSize = front.count
+            FileHandle.standardError.write("\n")
+            print("generation \(g.index)/\(generations): \(g.evaluations) evaluations, front size \(front.count)")
             generation = g.index + 1
             return true
         }
