@@ -61,3 +61,9 @@ def sample(seed, index):
 def batch(seed, start, count):
     items = [sample(seed, i) for i in range(start, start + count)]
     return np.stack([x[0] for x in items]), [x[1] for x in items], [x[2] for x in items]
+
+
+if __name__ == "__main__":   # python shapes.py SEED COUNT: the captions of a stream, one per line
+    import sys
+    stream, count = int(sys.argv[1]), int(sys.argv[2])
+    print("\n".join(sample(stream, i)[1] for i in range(count)))
