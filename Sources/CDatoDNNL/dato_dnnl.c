@@ -17,8 +17,8 @@ extern void omp_set_num_threads(int);
 typedef dnnl_memory_desc_t md_t;          // an owned handle
 typedef const_dnnl_memory_desc_t md_ref;  // a borrowed handle
 #define MD(x) (x)
-static dnnl_status_t md_tag(md_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
-    return dnnl_memory_desc_create_with_tag(md, nd, dims, dnnl_f32, tag);
+static dnnl_status_t md_tag_dt(md_t *md, int nd, const dnnl_dims_t dims, dnnl_data_type_t dt, dnnl_format_tag_t tag) {
+    return dnnl_memory_desc_create_with_tag(md, nd, dims, dt, tag);
 }
 static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, const dnnl_dims_t st) {
     return dnnl_memory_desc_create_with_strides(md, nd, dims, dnnl_f32, st);
@@ -28,14 +28,18 @@ static void md_free(md_t md) { if (md) dnnl_memory_desc_destroy(md); }
 typedef dnnl_memory_desc_t md_t;          // a plain struct
 typedef const dnnl_memory_desc_t *md_ref;
 #define MD(x) (&(x))
-static dnnl_status_t md_tag(md_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
-    return dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag);
+static dnnl_status_t md_tag_dt(md_t *md, int nd, const dnnl_dims_t dims, dnnl_data_type_t dt, dnnl_format_tag_t tag) {
+    return dnnl_memory_desc_init_by_tag(md, nd, dims, dt, tag);
 }
 static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, const dnnl_dims_t st) {
     return dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32, st);
 }
 static void md_free(md_t md) { (void)md; }
 #endif
+
+static dnnl_status_t md_tag(md_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
+    return md_tag_dt(md, nd, dims, dnnl_f32, tag);
+}
 
 static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
@@ -158,16 +162,27 @@ struct dato_op {
     dnnl_memory_t src, dst, bias;
     int has_bias;
     const char *impl;
+    // bf16 ops: the fp32 input is converted into `src` (library-owned bf16) by this reorder first.
+    dnnl_primitive_desc_t cvt_pd;
+    dnnl_primitive_t cvt;
+    dnnl_memory_t cvt_src;
 };
 
 // Builds the primitive, its memories (without data) and impl name from a primitive descriptor.
-static dato_op *op_finish(dnnl_primitive_desc_t pd, md_ref src_md, md_ref dst_md, md_ref bias_md,
-                          int has_bias, char *err, size_t errlen) {
+static dato_op *op_finish(dnnl_primitive_desc_t pd, md_ref src_md, md_ref src_f32_md, md_ref dst_md, md_ref bias_md,
+                          int has_bias, int bf16, char *err, size_t errlen) {
     dato_op *op = calloc(1, sizeof(*op));
     if (!op) { dnnl_primitive_desc_destroy(pd); if (err && errlen) snprintf(err, errlen, "out of memory"); return NULL; }
     op->pd = pd; op->has_bias = has_bias;
     CHECK(dnnl_primitive_create(&op->prim, pd), "primitive creation");
-    CHECK(dnnl_memory_create(&op->src, src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
+    if (bf16) {   // a bf16 copy of the input, made by a reorder from the caller's fp32 tensor
+        CHECK(dnnl_memory_create(&op->src, src_md, g_engine, DNNL_MEMORY_ALLOCATE), "bf16 src memory");
+        CHECK(dnnl_memory_create(&op->cvt_src, src_f32_md, g_engine, DNNL_MEMORY_NONE), "src memory");
+        CHECK(dnnl_reorder_primitive_desc_create(&op->cvt_pd, src_f32_md, g_engine, src_md, g_engine, NULL), "bf16 conversion descriptor");
+        CHECK(dnnl_primitive_create(&op->cvt, op->cvt_pd), "bf16 conversion");
+    } else {
+        CHECK(dnnl_memory_create(&op->src, src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
+    }
     CHECK(dnnl_memory_create(&op->dst, dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
     if (has_bias) CHECK(dnnl_memory_create(&op->bias, bias_md, g_engine, DNNL_MEMORY_NONE), "bias memory");
     op->impl = "unknown";
@@ -201,18 +216,20 @@ bad:
 
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
                           long sh, long sw, long pt, long pl, long pb, long pr,
-                          int has_bias, int accumulate, char *err, size_t errlen) {
+                          int has_bias, int accumulate, int bf16, char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
+    dnnl_data_type_t cdt = bf16 ? dnnl_bf16 : dnnl_f32;
     long oh = (ih + pt + pb - kh) / sh + 1, ow = (iw + pl + pr - kw) / sw + 1;
     dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw}, bd = {oc}, dd = {n, oc, oh, ow};
     dnnl_dims_t strides = {sh, sw}, padl = {pt, pl}, padr = {pb, pr};
-    md_t smd = {0}, wmd = {0}, bmd = {0}, dmd = {0};
+    md_t smd = {0}, s32 = {0}, wmd = {0}, bmd = {0}, dmd = {0};
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = make_attr(accumulate, err, errlen);
     dato_op *op = NULL;
     if (!attr) return NULL;
-    CHECK(md_tag(&smd, 4, sd, dnnl_nhwc), "src descriptor");
-    CHECK(md_tag(&wmd, 4, wd, dnnl_format_tag_any), "weights descriptor");
+    CHECK(md_tag_dt(&smd, 4, sd, cdt, dnnl_nhwc), "src descriptor");
+    CHECK(md_tag(&s32, 4, sd, dnnl_nhwc), "fp32 src descriptor");
+    CHECK(md_tag_dt(&wmd, 4, wd, cdt, dnnl_format_tag_any), "weights descriptor");
     CHECK(md_tag(&bmd, 1, bd, dnnl_a), "bias descriptor");
     CHECK(md_tag(&dmd, 4, dd, dnnl_nhwc), "dst descriptor");
 #if DNNL_VERSION_MAJOR >= 3
@@ -225,25 +242,27 @@ dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, l
             &smd, &wmd, has_bias ? &bmd : NULL, &dmd, strides, padl, padr), "convolution descriptor");
     CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, g_engine, NULL), "convolution primitive descriptor");
 #endif
-    op = op_finish(pd, MD(smd), MD(dmd), MD(bmd), has_bias, err, errlen);
+    op = op_finish(pd, MD(smd), MD(s32), MD(dmd), MD(bmd), has_bias, bf16, err, errlen);
     pd = NULL;
 bad:
     if (pd) dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_attr_destroy(attr);
-    md_free(smd); md_free(wmd); md_free(bmd); md_free(dmd);
+    md_free(smd); md_free(s32); md_free(wmd); md_free(bmd); md_free(dmd);
     return op;
 }
 
-dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, char *err, size_t errlen) {
+dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16, char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
+    dnnl_data_type_t cdt = bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_dims_t sd = {m, k}, wd = {k, n}, bd = {1, n}, dd = {m, n};
-    md_t smd = {0}, wmd = {0}, bmd = {0}, dmd = {0};
+    md_t smd = {0}, s32 = {0}, wmd = {0}, bmd = {0}, dmd = {0};
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = make_attr(accumulate, err, errlen);
     dato_op *op = NULL;
     if (!attr) return NULL;
-    CHECK(md_tag(&smd, 2, sd, dnnl_ab), "src descriptor");
-    CHECK(md_tag(&wmd, 2, wd, dnnl_format_tag_any), "weights descriptor");
+    CHECK(md_tag_dt(&smd, 2, sd, cdt, dnnl_ab), "src descriptor");
+    CHECK(md_tag(&s32, 2, sd, dnnl_ab), "fp32 src descriptor");
+    CHECK(md_tag_dt(&wmd, 2, wd, cdt, dnnl_format_tag_any), "weights descriptor");
     CHECK(md_tag(&bmd, 2, bd, dnnl_ab), "bias descriptor");
     CHECK(md_tag(&dmd, 2, dd, dnnl_ab), "dst descriptor");
 #if DNNL_VERSION_MAJOR >= 3
@@ -254,19 +273,25 @@ dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate
     CHECK(dnnl_matmul_desc_init(&mdsc, &smd, &wmd, has_bias ? &bmd : NULL, &dmd), "matmul descriptor");
     CHECK(dnnl_primitive_desc_create(&pd, &mdsc, attr, g_engine, NULL), "matmul primitive descriptor");
 #endif
-    op = op_finish(pd, MD(smd), MD(dmd), MD(bmd), has_bias, err, errlen);
+    op = op_finish(pd, MD(smd), MD(s32), MD(dmd), MD(bmd), has_bias, bf16, err, errlen);
     pd = NULL;
 bad:
     if (pd) dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_attr_destroy(attr);
-    md_free(smd); md_free(wmd); md_free(bmd); md_free(dmd);
+    md_free(smd); md_free(s32); md_free(wmd); md_free(bmd); md_free(dmd);
     return op;
 }
 
 int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
                  char *err, size_t errlen) {
     if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), err, errlen)) return 1;
-    CHECK(dnnl_memory_set_data_handle(op->src, (void *)src), "src handle");
+    if (op->cvt) {
+        CHECK(dnnl_memory_set_data_handle(op->cvt_src, (void *)src), "src handle");
+        dnnl_exec_arg_t cargs[2] = {{DNNL_ARG_FROM, op->cvt_src}, {DNNL_ARG_TO, op->src}};
+        CHECK(dnnl_primitive_execute(op->cvt, g_stream, 2, cargs), "bf16 conversion");
+    } else {
+        CHECK(dnnl_memory_set_data_handle(op->src, (void *)src), "src handle");
+    }
     CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
     int nargs = 3;
@@ -288,6 +313,9 @@ void dato_op_destroy(dato_op *op) {
     if (op->src) dnnl_memory_destroy(op->src);
     if (op->dst) dnnl_memory_destroy(op->dst);
     if (op->bias) dnnl_memory_destroy(op->bias);
+    if (op->cvt) dnnl_primitive_destroy(op->cvt);
+    if (op->cvt_pd) dnnl_primitive_desc_destroy(op->cvt_pd);
+    if (op->cvt_src) dnnl_memory_destroy(op->cvt_src);
     free(op);
 }
 

@@ -10,6 +10,8 @@ public final class Conv2D: @unchecked Sendable {
     public let stride: Int
     /// Padding (top, left, bottom, right).
     public let padding: (Int, Int, Int, Int)
+    /// The format the convolution computes in (`Precision.forNewLayers` when the layer was made).
+    public let precision: Precision
     let weights: DNNLWeights
     let bias: Tensor?
     private var ops: [[Int]: DNNLOp] = [:]
@@ -27,6 +29,7 @@ public final class Conv2D: @unchecked Sendable {
         self.stride = stride
         self.padding = padding
         self.bias = bias
+        precision = Precision.forNewLayers
         weights = try DNNLWeights(conv: weight)
     }
 
@@ -67,7 +70,7 @@ public final class Conv2D: @unchecked Sendable {
         let op = try DNNLOp { err, len in
             dato_conv_create(n, inChannels, h, w, outChannels, kernel.0, kernel.1, stride, stride,
                              padding.0, padding.1, padding.2, padding.3, bias == nil ? 0 : 1,
-                             accumulate ? 1 : 0, err, len)
+                             accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, err, len)
         }
         ops[key] = op
         return op

@@ -5,6 +5,8 @@ import CDatoDNNL
 public final class Linear: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
+    /// The format the layer computes in (`Precision.forNewLayers` when the layer was made).
+    public let precision: Precision
     let weights: DNNLWeights
     let bias: Tensor?
     private var ops: [[Int]: DNNLOp] = [:]
@@ -15,6 +17,7 @@ public final class Linear: @unchecked Sendable {
                      "linear weight must be [out, in], got \(weight.shape)")
         outFeatures = weight.dim(0); inFeatures = weight.dim(1)
         self.bias = bias
+        precision = Precision.forNewLayers
         let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
         weights = try DNNLWeights(linear: w2)
     }
@@ -47,7 +50,7 @@ public final class Linear: @unchecked Sendable {
             op = cached
         } else {
             op = try DNNLOp { err, len in
-                dato_matmul_create(m, inFeatures, outFeatures, bias == nil ? 0 : 1, accumulate ? 1 : 0, err, len)
+                dato_matmul_create(m, inFeatures, outFeatures, bias == nil ? 0 : 1, accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, err, len)
             }
             ops[key] = op
         }

@@ -18,6 +18,7 @@ struct BenchUNet: ParsableCommand {
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Plan depth of the timed calls (12 full; 1...11 partial after a full call filled the cache).") var depth = 12
     @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
+    @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print the time per operation kind.") var profile = false
     @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
 
@@ -33,9 +34,9 @@ struct BenchUNet: ParsableCommand {
         let config = UNetConfig()
         let t0 = Date()
         let params = Parameters(RandomSource(seed: 0))
-        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
-        print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, fp32",
-                     Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount))
+        let unet = try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
+        print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
+                     Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, precision.rawValue))
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
         let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
         let timesteps = [Float](repeating: 500, count: batch)

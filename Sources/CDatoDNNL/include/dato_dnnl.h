@@ -1,5 +1,7 @@
 // A small C shim over oneDNN's C API (2.x and 3.x), used by DatoCore.
-// All tensors are fp32; activations are NHWC (convolution) or row-major [M, K] (matmul).
+// Tensors passed in and out are fp32; activations are NHWC (convolution) or row-major [M, K] (matmul).
+// An op created with bf16 = 1 converts its input and weights to bf16 and accumulates in fp32 (AMX or
+// AVX-512 BF16 kernels where the CPU has them); its output stays fp32.
 #ifndef DATO_DNNL_H
 #define DATO_DNNL_H
 #include <stddef.h>
@@ -24,9 +26,9 @@ void dato_weights_destroy(dato_weights *w);
 /// NHWC convolution [n, ih, iw, ic] -> [n, oh, ow, oc]. With accumulate = 1 the result is added to dst.
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
                           long sh, long sw, long pt, long pl, long pb, long pr,
-                          int has_bias, int accumulate, char *err, size_t errlen);
+                          int has_bias, int accumulate, int bf16, char *err, size_t errlen);
 /// Row-major matmul [m, k] x W^T -> [m, n], W given as PyTorch [n, k]. accumulate as above.
-dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate,
+dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16,
                             char *err, size_t errlen);
 /// Runs the op. bias may be NULL when the op was created without bias. Returns 0 on success.
 int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,

@@ -34,9 +34,9 @@ public struct StableDiffusionModels {
             throw ModelError.layout(path: dir, message: "not a diffusers folder (no model_index.json)")
         }
         let configs = try Configs(diffusersFolder: dir)
-        textEncoder = try Self.loadTextEncoder(config: configs.textEncoder, folder: "\(dir)/text_encoder")
+        textEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, folder: "\(dir)/text_encoder") }
         unet = try Self.loadUNet(config: configs.unet, folder: "\(dir)/unet")
-        vae = try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae")
+        vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae") }
     }
 
     /// Loads an original single-file SD 1.x checkpoint (`.safetensors`, or a PyTorch `.ckpt` read by a
@@ -82,12 +82,18 @@ public struct StableDiffusionModels {
         let textSource = RenamedSource(file, rename: {
             $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
         })
-        textEncoder = try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) {
-            try CLIPTextModel(config: configs.textEncoder, params: $0)
+        textEncoder = try Self.fp32 {
+            try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: configs.textEncoder, params: $0) }
         }
         unet = try Self.build(unetSource) { try UNet2DConditionModel(config: configs.unet, params: $0) }
-        vae = try Self.build(vaeSource) { try AutoencoderKL(config: configs.vae, params: $0) }
+        vae = try Self.fp32 { try Self.build(vaeSource) { try AutoencoderKL(config: configs.vae, params: $0) } }
         self.warnings = warnings
+    }
+
+    /// Runs `body` with fp32 layers: the text encoder and the VAE (whose output is the image) always compute in
+    /// fp32; only the UNet follows `Precision.forNewLayers`.
+    static func fp32<T>(_ body: () throws -> T) rethrows -> T {
+        try Precision.$forNewLayers.withValue(.fp32, operation: body)
     }
 
     /// Builds a model from a source and checks that every tensor was used and matched.

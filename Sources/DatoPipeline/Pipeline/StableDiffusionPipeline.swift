@@ -25,8 +25,16 @@ public final class StableDiffusionPipeline {
     /// `configFolder` (a diffusers folder whose weights are not needed) supplies the configs, tokenizer and
     /// scheduler config, as diffusers' `from_single_file(config=...)`; without it the architecture is
     /// inferred from the shapes, with the built-in tokenizer and SD 1.x's scheduler config. `useEMA` loads
-    /// the UNet's EMA weights when the file has them.
-    public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false) throws -> StableDiffusionPipeline {
+    /// the UNet's EMA weights when the file has them. `precision` is the UNet's compute format (the text
+    /// encoder and the VAE always run in fp32).
+    public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
+                            precision: Precision = .fp32) throws -> StableDiffusionPipeline {
+        try Precision.$forNewLayers.withValue(precision) {
+            try loadModels(path: path, configFolder: configFolder, useEMA: useEMA)
+        }
+    }
+
+    private static func loadModels(path: String, configFolder: String?, useEMA: Bool) throws -> StableDiffusionPipeline {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.layout(path: path, message: "no such model folder or file")
