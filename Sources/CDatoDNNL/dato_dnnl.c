@@ -321,6 +321,108 @@ void dato_op_destroy(dato_op *op) {
 
 const char *dato_op_impl(const dato_op *op) { return op->impl; }
 
+struct dato_bgemm {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    size_t scratch;
+};
+
+dato_bgemm *dato_bgemm_create(long m, long n, long k, char *err, size_t errlen) {
+    if (ready(err, errlen)) return NULL;
+    dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
+    md_t amd = {0}, bmd = {0}, cmd = {0};
+    dnnl_primitive_attr_t attr = NULL;
+    dato_bgemm *g = calloc(1, sizeof(*g));
+    if (!g) { if (err && errlen) snprintf(err, errlen, "out of memory"); return NULL; }
+    CHECK(md_tag_dt(&amd, 2, ad, dnnl_bf16, dnnl_ab), "bf16 gemm A descriptor");
+    CHECK(md_tag_dt(&bmd, 2, bd, dnnl_bf16, dnnl_ab), "bf16 gemm B descriptor");
+    CHECK(md_tag(&cmd, 2, cd, dnnl_ab), "bf16 gemm C descriptor");
+    CHECK(dnnl_primitive_attr_create(&attr), "attribute creation");
+    // User scratchpad: each calling thread brings its own, so concurrent runs are safe.
+    CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+#if DNNL_VERSION_MAJOR >= 3
+    CHECK(dnnl_matmul_primitive_desc_create(&g->pd, g_engine, amd, bmd, NULL, cmd, attr), "bf16 gemm descriptor");
+#else
+    dnnl_matmul_desc_t mdsc;
+    CHECK(dnnl_matmul_desc_init(&mdsc, &amd, &bmd, NULL, &cmd), "bf16 gemm descriptor");
+    CHECK(dnnl_primitive_desc_create(&g->pd, &mdsc, attr, g_engine, NULL), "bf16 gemm primitive descriptor");
+#endif
+    CHECK(dnnl_primitive_create(&g->prim, g->pd), "bf16 gemm primitive");
+    g->scratch = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(g->pd, dnnl_query_scratchpad_md, 0));
+    dnnl_primitive_attr_destroy(attr);
+    md_free(amd); md_free(bmd); md_free(cmd);
+    return g;
+bad:
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    md_free(amd); md_free(bmd); md_free(cmd);
+    dato_bgemm_destroy(g);
+    return NULL;
+}
+
+size_t dato_bgemm_scratch_size(const dato_bgemm *g) { return g->scratch; }
+
+static __thread dnnl_stream_t t_stream;
+
+// Per-thread memory objects of recently run products (only their data handles change between runs).
+enum { BGEMM_SLOTS = 8 };
+struct bgemm_slot { const dato_bgemm *g; dnnl_memory_t a, b, c, s; };
+static __thread struct bgemm_slot t_slots[BGEMM_SLOTS];
+static __thread int t_next_slot;
+
+static void slot_clear(struct bgemm_slot *sl) {
+    if (sl->a) dnnl_memory_destroy(sl->a);
+    if (sl->b) dnnl_memory_destroy(sl->b);
+    if (sl->c) dnnl_memory_destroy(sl->c);
+    if (sl->s) dnnl_memory_destroy(sl->s);
+    memset(sl, 0, sizeof(*sl));
+}
+
+static struct bgemm_slot *slot_for(const dato_bgemm *g) {
+    char *err = NULL; size_t errlen = 0;
+    for (int i = 0; i < BGEMM_SLOTS; i++) if (t_slots[i].g == g) return &t_slots[i];
+    struct bgemm_slot *sl = &t_slots[t_next_slot];
+    t_next_slot = (t_next_slot + 1) % BGEMM_SLOTS;
+    slot_clear(sl);
+    CHECK(dnnl_memory_create(&sl->a, dnnl_primitive_desc_query_md(g->pd, dnnl_query_src_md, 0), g_engine, DNNL_MEMORY_NONE), "A");
+    CHECK(dnnl_memory_create(&sl->b, dnnl_primitive_desc_query_md(g->pd, dnnl_query_weights_md, 0), g_engine, DNNL_MEMORY_NONE), "B");
+    CHECK(dnnl_memory_create(&sl->c, dnnl_primitive_desc_query_md(g->pd, dnnl_query_dst_md, 0), g_engine, DNNL_MEMORY_NONE), "C");
+    if (g->scratch)
+        CHECK(dnnl_memory_create(&sl->s, dnnl_primitive_desc_query_md(g->pd, dnnl_query_scratchpad_md, 0), g_engine, DNNL_MEMORY_NONE), "scratchpad");
+    sl->g = g;
+    return sl;
+bad:
+    slot_clear(sl);
+    return NULL;
+}
+
+int dato_bgemm_exec(dato_bgemm *g, const void *a, const void *b, float *c, void *scratch) {
+    char *err = NULL; size_t errlen = 0;
+    if (!t_stream && dnnl_stream_create(&t_stream, g_engine, dnnl_stream_default_flags) != dnnl_success) return 1;
+    struct bgemm_slot *sl = slot_for(g);
+    if (!sl) return 1;
+    CHECK(dnnl_memory_set_data_handle(sl->a, (void *)a), "A handle");
+    CHECK(dnnl_memory_set_data_handle(sl->b, (void *)b), "B handle");
+    CHECK(dnnl_memory_set_data_handle(sl->c, c), "C handle");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, sl->a}, {DNNL_ARG_WEIGHTS, sl->b}, {DNNL_ARG_DST, sl->c}};
+    int nargs = 3;
+    if (sl->s) {
+        CHECK(dnnl_memory_set_data_handle(sl->s, scratch), "scratchpad handle");
+        args[nargs].arg = DNNL_ARG_SCRATCHPAD; args[nargs].memory = sl->s; nargs++;
+    }
+    CHECK(dnnl_primitive_execute(g->prim, t_stream, nargs, args), "bf16 gemm");
+    CHECK(dnnl_stream_wait(t_stream), "stream wait");
+    return 0;
+bad:
+    return 1;
+}
+
+void dato_bgemm_destroy(dato_bgemm *g) {
+    if (!g) return;
+    if (g->prim) dnnl_primitive_destroy(g->prim);
+    if (g->pd) dnnl_primitive_desc_destroy(g->pd);
+    free(g);
+}
+
 struct task { dato_task_fn fn; void *ctx; };
 
 static void run_task(void *p) {

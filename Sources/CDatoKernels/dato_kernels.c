@@ -89,3 +89,13 @@ CLONES void dato_affine_rows(const float *in, float *out, long rows, long c, con
         }
     }
 }
+
+CLONES void dato_to_bf16(const float *src, long n, float scale, unsigned short *dst) {
+    for (long i = 0; i < n; i++) {
+        float v = src[i] * scale;
+        unsigned int bits;
+        memcpy(&bits, &v, 4);
+        bits += 0x7FFFu + ((bits >> 16) & 1u);
+        dst[i] = (unsigned short)(bits >> 16);
+    }
+}

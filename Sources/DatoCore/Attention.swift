@@ -31,8 +31,10 @@ public enum Attention {
     ///
     /// With `probabilityMean` ([B, Nq, Nk]), the mean over heads of the softmax probabilities is written
     /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
+    /// With `precision` `.bf16` both products run in bf16 with fp32 accumulation (the softmax stays fp32).
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
-                                        chunk: Int = 64, probabilityMean: Tensor? = nil) -> Tensor {
+                                        chunk: Int = 64, probabilityMean: Tensor? = nil,
+                                        precision: Precision = .fp32) throws -> Tensor {
         precondition(q.shape.count == 3 && k.shape.count == 3 && v.shape.count == 3, "attention expects [B, N, C]")
         precondition(k.dim(1) == v.dim(1) && q.dim(0) == k.dim(0), "attention: \(q.shape) \(k.shape) \(v.shape)")
         if let p = probabilityMean {
@@ -40,8 +42,14 @@ public enum Attention {
             p.data.update(repeating: 0, count: p.count)
         }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
-        compute(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
-                qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
+        if precision == .bf16 {
+            precondition(q.dim(2) % heads == 0 && v.dim(2) % heads == 0, "attention: width not divisible by \(heads) heads")
+            try computeBF16(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
+                            qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
+        } else {
+            compute(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
+                    qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
+        }
         return out
     }
 

@@ -12,9 +12,15 @@ struct BenchOps: ParsableCommand {
 
     @Option(help: "Repeats per operation.") var repeats = 10
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Compute format of the convolutions, linear layers and attention products: fp32 or bf16.") var precision: Precision = .fp32
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
+        try Precision.$forNewLayers.withValue(precision) { try measure() }
+    }
+
+    func measure() throws {
+        print("precision \(precision.rawValue), \(Parallel.threadCount) threads")
         let rnd = RandomSource(seed: 3)
         func time(_ name: String, flops: Double, _ body: () throws -> Void) rethrows {
             try body()
@@ -40,18 +46,18 @@ struct BenchOps: ParsableCommand {
         let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil)
         let xb = try rnd.load("x", shape: [2048, 2048])
         try time("linear 2048x2048 -> 2048", flops: 2 * 2048 * 2048 * 2048) { _ = try big(xb) }
-        for backend in Attention.GEMMBackend.allCases {
+        for backend in precision == .bf16 ? [Attention.GEMMBackend.onednn] : Attention.GEMMBackend.allCases {
             Attention.gemmBackend = backend
             for chunk in [64, 128, 256] {
                 try time("attention 4096 tok, 8x40, b2, chunk \(chunk), \(backend)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
-                    _ = Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk)
+                    _ = try Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk, precision: precision)
                 }
             }
         }
         Attention.gemmBackend = .onednn
         let ctx = try rnd.load("c", shape: [2, 77, 320])
         try time("cross-attention 4096 x 77 tokens, 8 heads", flops: 2 * 2 * 2 * 4096 * 77 * 320) {
-            _ = Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8)
+            _ = try Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8, precision: precision)
         }
         let g = try rnd.load("g.weight", shape: [320]), b = try rnd.load("g.bias", shape: [320])
         try time("group norm + SiLU [2, 64, 64, 320]", flops: 0) {

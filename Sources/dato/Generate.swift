@@ -78,8 +78,9 @@ struct Generate: ParsableCommand {
         }
         let t0 = Date()
         let pipe = try modelOptions.load()
-        let hash = GenerationParameters.modelHash(path: modelOptions.model)
-        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model, Date().timeIntervalSince(t0)))
+        let modelPath = try modelOptions.path()
+        let hash = GenerationParameters.modelHash(path: modelPath)
+        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
         let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
         let native = pipe.nativeSize
         let baseSeed: UInt64 = (seed.map { $0 < 0 ? nil : UInt64($0) } ?? nil) ?? UInt64.random(in: 0...UInt64(UInt32.max))

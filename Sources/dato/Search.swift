@@ -16,7 +16,7 @@ struct Search: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or a single-file checkpoint.") var model: String?
+    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or a single-file checkpoint (default: the bundled demo model).") var model: String?
     @Option(help: "Configs for a single-file checkpoint.") var config: String?
     @Option(help: "Search space: depth (per-call cache depths), ratio (per-step prune ratios on fixed depths), joint.") var space = "depth"
     @Option(help: "A UTF-8 file with one prompt per line.") var prompts: String?
@@ -56,7 +56,7 @@ struct Search: ParsableCommand {
     func run() throws {
         if let resume { return try Self.resume(journal: resume, threads: threads, out: out) }
         if let threads { Parallel.setThreadCount(threads) }
-        guard let model else { throw ValidationError("give --model (or --resume JOURNAL)") }
+        let model = try self.model ?? DemoModel.folder()
         guard let kindOfSpace = PlanSpace.Kind(rawValue: space) else { throw ValidationError("--space must be depth, ratio or joint") }
         let promptList = try Self.readPrompts(prompts)
         let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }

@@ -1,11 +1,12 @@
 import ArgumentParser
+import DatoCore
 import DatoPipeline
 import Foundation
 
 /// Which model to load (shared by generate and compare).
 struct ModelOptions: ParsableArguments {
-    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or an original single-file .safetensors / .ckpt checkpoint.")
-    var model: String
+    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or an original single-file .safetensors / .ckpt checkpoint (default: the bundled demo model).")
+    var model: String?
 
     @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
     var config: String?
@@ -13,9 +14,15 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
     var ema = false
 
+    @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
+    var precision: Precision = .fp32
+
+    /// The model path: `--model`, or the bundled demo model's folder.
+    func path() throws -> String { try model ?? DemoModel.folder() }
+
     /// Loads the pipeline and reports weight warnings on standard error.
     func load() throws -> StableDiffusionPipeline {
-        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, useEMA: ema)
+        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision)
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         return pipe
     }
@@ -51,3 +58,5 @@ struct PromptOptions: ParsableArguments {
         return prompts
     }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -40,6 +40,28 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(try Linear(weight: w, bias: b).precision, .fp32, "fp32 outside a bf16 scope")
     }
 
+    /// bf16 attention against fp32 attention: inputs, scores' inputs and probabilities are rounded to 8-bit
+    /// mantissas, so about 1% of the largest output is the expected error; the head-mean probability map
+    /// (accumulated from the fp32 softmax) is close too.
+    func testAttentionInBF16() throws {
+        let cases: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int)] = [
+            (300, 300, 3, false, 128), (37, 7, 2, false, 16), (77, 77, 4, true, 32), (5, 9, 1, false, 128),
+        ]
+        for (i, c) in cases.enumerated() {
+            let q = Reference.random([2, c.nq, 24], seed: UInt64(20 + i), scale: 2)
+            let k = Reference.random([2, c.nk, 24], seed: UInt64(30 + i), scale: 2)
+            let v = Reference.random([2, c.nk, 24], seed: UInt64(40 + i))
+            let map = Tensor(shape: [2, c.nq, c.nk]), map32 = Tensor(shape: [2, c.nq, c.nk])
+            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
+                                                   probabilityMean: map, precision: .bf16)
+            let y32 = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
+                                                     probabilityMean: map32)
+            assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.heads, causal: c.causal), tol: 2e-2, "bf16 attention case \(i)")
+            XCTAssertGreaterThan(maxDifference(y, y32), 0, "case \(i) must differ from fp32")
+            assertClose(map, map32, tol: 2e-2, "bf16 attention map case \(i)")
+        }
+    }
+
     func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         zip(a.array, b.array).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }

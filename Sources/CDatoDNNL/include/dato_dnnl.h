@@ -37,6 +37,15 @@ void dato_op_destroy(dato_op *op);
 /// oneDNN's implementation name for the op (e.g. "brgconv:avx512_core").
 const char *dato_op_impl(const dato_op *op);
 
+/// A bf16 matrix product for use inside a worker of dato_parallel: C[m, n] (fp32, dense) = A[m, k] x B[k, n],
+/// A and B dense row-major bf16. Runs on the calling thread; safe to run concurrently from several threads,
+/// each with its own scratch buffer of dato_bgemm_scratch_size bytes.
+typedef struct dato_bgemm dato_bgemm;
+dato_bgemm *dato_bgemm_create(long m, long n, long k, char *err, size_t errlen);
+size_t dato_bgemm_scratch_size(const dato_bgemm *g);
+int dato_bgemm_exec(dato_bgemm *g, const void *a, const void *b, float *c, void *scratch);
+void dato_bgemm_destroy(dato_bgemm *g);
+
 /// Work function for dato_parallel: called once on each worker thread.
 typedef void (*dato_task_fn)(void *ctx, long worker, long nworkers);
 /// Runs fn on every thread of the OpenMP pool that oneDNN uses (one pool for all compute).

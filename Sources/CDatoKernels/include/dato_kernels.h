@@ -13,6 +13,9 @@ extern "C" {
 /// row i keeps only its first causal_start + i + 1 entries (the rest become 0), as a causal mask does.
 void dato_softmax_rows(float *p, long rows, long n, long ld, long causal_start);
 
+/// dst[i] = bf16(scale * src[i]), rounded to nearest even (finite inputs).
+void dato_to_bf16(const float *src, long n, float scale, unsigned short *dst);
+
 /// x = x * sigmoid(x), in place.
 void dato_silu(float *x, long n);
 /// x = x * sigmoid(1.702 x), in place (CLIP's quick GELU).

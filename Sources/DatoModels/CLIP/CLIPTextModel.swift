@@ -26,7 +26,7 @@ final class CLIPEncoderLayer {
     /// Updates `x` [B, T, D] in place.
     func callAsFunction(_ x: Tensor) throws {
         let n = layerNorm1(x)
-        let o = Attention.scaledDotProduct(q: try qProj(n), k: try kProj(n), v: try vProj(n), heads: heads, causal: true)
+        let o = try Attention.scaledDotProduct(q: try qProj(n), k: try kProj(n), v: try vProj(n), heads: heads, causal: true)
         try outProj.accumulate(o, into: x)
         let h = try fc1(layerNorm2(x))
         if quickGelu { Elementwise.quickGelu(h) } else { Elementwise.gelu(h) }

@@ -17,7 +17,7 @@ final class VAEAttention {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let shape = x.shape
         let n = groupNorm(x).reshape([shape[0], shape[1] * shape[2], shape[3]])
-        let o = Attention.scaledDotProduct(q: try toQ(n), k: try toK(n), v: try toV(n), heads: 1)
+        let o = try Attention.scaledDotProduct(q: try toQ(n), k: try toK(n), v: try toV(n), heads: 1)
         let out = x.copy().reshape([shape[0], shape[1] * shape[2], shape[3]])
         try toOut.accumulate(o, into: out)
         return out.reshape(shape)
