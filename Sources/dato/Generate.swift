@@ -108,11 +108,12 @@ struct Generate: ParsableCommand {
                 bar.finish()
                 for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }
                 let path = OutputNaming.path(output, index: index, total: total)
-                let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth }
+                let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth } || image.plan.method != "none"
                 print(String(format: "plan %@ (%@): %.4g TFLOPs per image, %.3f of the full model (%.2fx fewer)",
                              accelerated ? image.plan.description : "none", image.plan.summary, 2 * image.macs / 1e12,
                              image.macs / image.fullMACs, image.fullMACs / max(image.macs, 1)))
-                let extra = accelerated ? [("Accel", image.plan.description)] : []
+                var extra = accelerated ? [("Accel", image.plan.description)] : []
+                if modelOptions.precision != .fp32 { extra.append(("Precision", modelOptions.precision.rawValue)) }
                 let params = GenerationParameters.text(request: request, sampler: kind, modelName: pipe.modelName,
                                                        modelHash: hash, extra: extra)
                 try PNGWriter.write(pixels: image.pixels, width: image.width, height: image.height,

@@ -16,6 +16,7 @@ struct Score: ParsableCommand {
     func run() throws {
         let s = try scorer.map { try AlignmentScorer(folder: $0) } ?? AlignmentScorer.bundled()
         var scores: [Double] = []
+        var right: [String: Int] = [:], named: [String: Int] = [:]
         for path in images {
             let image = try PNGReader.read(path: path)
             guard let text = prompt ?? image.text["parameters"]?.components(separatedBy: "\n").first else {
@@ -26,9 +27,16 @@ struct Score: ParsableCommand {
                 continue
             }
             let seen = try s.read(pixels: image.pixels, width: image.width, height: image.height)
+            for (attribute, value) in s.attributes(of: text) {
+                named[attribute, default: 0] += 1
+                if seen[attribute] == value { right[attribute, default: 0] += 1 }
+            }
             print(String(format: "%.3f  %@  (read: %@)", a, path, s.attributes.compactMap { seen[$0] }.joined(separator: ", ")))
             scores.append(a)
         }
-        if !scores.isEmpty { print(String(format: "mean alignment %.3f over %d image(s)", scores.reduce(0, +) / Double(scores.count), scores.count)) }
+        guard !scores.isEmpty else { return }
+        let parts = s.attributes.compactMap { a in named[a].map { String(format: "%@ %.3f", a, Double(right[a, default: 0]) / Double($0)) } }
+        print("per attribute: " + parts.joined(separator: ", "))
+        print(String(format: "mean alignment %.3f over %d image(s)", scores.reduce(0, +) / Double(scores.count), scores.count))
     }
 }

@@ -44,13 +44,8 @@ final class BF16Tests: XCTestCase {
     /// mantissas, so about 1% of the largest output is the expected error; the head-mean probability map
     /// (accumulated from the fp32 softmax) is close too.
     func testAttentionInBF16() throws {
-        let cases: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int)] = [
-            (300, 300, 3, false, 128), (37, 7, 2, false, 16), (77, 77, 4, true, 32), (5, 9, 1, false, 128),
-        ]
-        for (i, c) in cases.enumerated() {
-            let q = Reference.random([2, c.nq, 24], seed: UInt64(20 + i), scale: 2)
-            let k = Reference.random([2, c.nk, 24], seed: UInt64(30 + i), scale: 2)
-            let v = Reference.random([2, c.nk, 24], seed: UInt64(40 + i))
+        for (i, c) in Reference.attentionCases.enumerated() {
+            let (q, k, v) = Reference.attentionInputs(c, seed: i)
             let map = Tensor(shape: [2, c.nq, c.nk]), map32 = Tensor(shape: [2, c.nq, c.nk])
             let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
                                                    probabilityMean: map, precision: .bf16)

@@ -101,6 +101,17 @@ enum Reference {
         return out
     }
 
+    /// Attention shapes for kernel tests: more queries than one chunk, cross-attention with few keys, causal.
+    static let attentionCases: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int)] = [
+        (300, 300, 3, false, 128), (37, 7, 2, false, 16), (77, 77, 4, true, 32), (5, 9, 1, false, 128),
+    ]
+
+    /// Seeded q, k, v ([2, N, 24]) for one of `attentionCases`.
+    static func attentionInputs(_ c: (nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int), seed i: Int) -> (Tensor, Tensor, Tensor) {
+        (random([2, c.nq, 24], seed: UInt64(20 + i), scale: 2), random([2, c.nk, 24], seed: UInt64(30 + i), scale: 2),
+         random([2, c.nk, 24], seed: UInt64(40 + i)))
+    }
+
     static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
 }
 
