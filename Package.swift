@@ -36,7 +36,7 @@ let package = Package(
         // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
         .target(name: "DatoPipeline", dependencies: ["DatoModels", "DatoAccel", "CZlib"],
                 resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt"),
-                            .copy("Resources/demo-scorer")]),
+                            .copy("Resources/demo-scorer"), .copy("Resources/demo-model")]),
         // Schedule search: NSGA-II (pymoo semantics), plan spaces, the SQLite journal, front reports.
         .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "CSQLite"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
