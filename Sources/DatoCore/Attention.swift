@@ -31,7 +31,8 @@ public enum Attention {
     ///
     /// With `probabilityMean` ([B, Nq, Nk]), the mean over heads of the softmax probabilities is written
     /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
-    /// With `precision` `.bf16` both products run in bf16 with fp32 accumulation (the softmax stays fp32).
+    /// With `precision` `.bf16` the probabilities-times-values product runs in bf16 with fp32 accumulation
+    /// (scores and softmax stay fp32).
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                         chunk: Int = 64, probabilityMean: Tensor? = nil,
                                         precision: Precision = .fp32) throws -> Tensor {
@@ -43,7 +44,6 @@ public enum Attention {
         }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
         if precision == .bf16 {
-            precondition(q.dim(2) % heads == 0 && v.dim(2) % heads == 0, "attention: width not divisible by \(heads) heads")
             try computeBF16(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
                             qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
         } else {
@@ -75,13 +75,8 @@ public enum Attention {
         Profiler.measure(.attention) {
             for b in 0..<batch {
                 for h in 0..<heads {
-                    let kp = k.base + b * nk * k.stride + h * dk
-                    let vp = v.base + b * nk * v.stride + h * dv
-                    Parallel.chunks(nk, minimumPerThread: 256) { r in
-                        for j in r {
-                            for d in 0..<dk { kt[d * nk + j] = kp[j * k.stride + d] }
-                            (vh + j * dv).update(from: vp + j * v.stride, count: dv)
-                        }
+                    packHead(k: k, v: v, batch: b, head: h, dk: dk, dv: dv, keysInto: kt) { j, row in
+                        (vh + j * dv).update(from: row, count: dv)
                     }
                     Parallel.workers { worker, workers in
                         let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nk)
@@ -93,9 +88,7 @@ public enum Attention {
                             let op = out.base + (b * nq + r0) * out.stride + h * dv
                             gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
                             dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
-                            if let pm = probabilityMean {
-                                cblas_saxpy(Int32(rows * nk), 1 / Float(heads), scores, 1, pm + (b * nq + r0) * nk, 1)
-                            }
+                            if let pm = probabilityMean { addToMean(scores, count: rows * nk, heads: heads, pm + (b * nq + r0) * nk) }
                             gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
                             c += workers
                         }
@@ -103,6 +96,27 @@ public enum Attention {
                 }
             }
         }
+    }
+
+    /// Packs head `h` of batch `b` for the chunk loop: its keys transposed into `kt` ([d, Nk]), and each value
+    /// row j handed to `value(j, row)` (which copies or converts it).
+    static func packHead(k: Rows, v: Rows, batch b: Int, head h: Int, dk: Int, dv: Int,
+                         keysInto kt: UnsafeMutablePointer<Float>, value: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let nk = k.tokens
+        let kp = k.base + b * nk * k.stride + h * dk
+        let vp = v.base + b * nk * v.stride + h * dv
+        Parallel.chunks(nk, minimumPerThread: 256) { r in
+            for j in r {
+                for d in 0..<dk { kt[d * nk + j] = kp[j * k.stride + d] }
+                value(j, vp + j * v.stride)
+            }
+        }
+    }
+
+    /// target += probabilities / heads (one head's share of the head-mean probability map).
+    static func addToMean(_ probabilities: UnsafePointer<Float>, count: Int, heads: Int, _ target: UnsafeMutablePointer<Float>) {
+        _ = blasSingleThreaded
+        cblas_saxpy(Int32(count), 1 / Float(heads), probabilities, 1, target, 1)
     }
 
     /// Single-threaded row-major C = alpha A B (A: m x k, B: k x n).

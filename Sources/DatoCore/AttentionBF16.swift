@@ -7,6 +7,7 @@ extension Attention {
     /// for the product with the values (inner dimension Nk: 158 against 31 GFLOP/s).
     static func computeBF16(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int, vDim: Int,
                             causal: Bool, chunk: Int, probabilityMean: UnsafeMutablePointer<Float>?) throws {
+        precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
         let nq = q.tokens, nk = k.tokens
         let chunk = max(1, min(chunk, nq))
@@ -22,13 +23,8 @@ extension Attention {
         Profiler.measure(.attention) {
             for b in 0..<batch {
                 for h in 0..<heads {
-                    let kp = k.base + b * nk * k.stride + h * dk
-                    let vp = v.base + b * nk * v.stride + h * dv
-                    Parallel.chunks(nk, minimumPerThread: 256) { r in
-                        for j in r {
-                            for d in 0..<dk { kt[d * nk + j] = kp[j * k.stride + d] }
-                            dato_to_bf16(vp + j * v.stride, dv, 1, vh + j * dv)
-                        }
+                    packHead(k: k, v: v, batch: b, head: h, dk: dk, dv: dv, keysInto: kt) { j, row in
+                        dato_to_bf16(row, dv, 1, vh + j * dv)
                     }
                     Parallel.workers { worker, workers in
                         let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nk)
@@ -43,10 +39,7 @@ extension Attention {
                             let qp = q.base + (b * nq + r0) * q.stride + h * dk
                             gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
                             dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
-                            if let pm = probabilityMean {
-                                let target = pm + (b * nq + r0) * nk, w = 1 / Float(heads)
-                                for i in 0..<(rows * nk) { target[i] += w * scores[i] }
-                            }
+                            if let pm = probabilityMean { addToMean(scores, count: rows * nk, heads: heads, pm + (b * nq + r0) * nk) }
                             dato_to_bf16(scores, rows * nk, 1, probs)
                             (full ? valuesFull : valuesTail).run(probs, vh, ob, scratch: scratch)
                             for i in 0..<rows {
