@@ -26,8 +26,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // Vectorised element-wise kernels (softmax, SiLU, GELU) that clang compiles well for AVX-512/AVX2.
         .target(name: "CDatoKernels", cSettings: [.unsafeFlags(["-O3", "-ffast-math", "-fno-finite-math-only", "-mprefer-vector-width=512"])]),
+        // Attention on Intel AMX bf16 tiles (runtime-detected). Built without -ffast-math: its exp relies on
+        // exact float rounding.
+        .target(name: "CDatoAMX", cSettings: [.unsafeFlags(["-O3"])]),
         // Compute core: tensors, oneDNN/BLAS glue, SIMD kernels, safetensors.
-        .target(name: "DatoCore", dependencies: ["CDatoDNNL", "CDatoKernels", "COpenBLAS"],
+        .target(name: "DatoCore", dependencies: ["CDatoDNNL", "CDatoKernels", "CDatoAMX", "COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Networks (CLIP text encoder, UNet, VAE) with diffusers' module names, and weight loading.
         .target(name: "DatoModels", dependencies: ["DatoCore"]),

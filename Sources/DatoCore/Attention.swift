@@ -31,8 +31,9 @@ public enum Attention {
     ///
     /// With `probabilityMean` ([B, Nq, Nk]), the mean over heads of the softmax probabilities is written
     /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
-    /// With `precision` `.bf16` the probabilities-times-values product runs in bf16 with fp32 accumulation
-    /// (scores and softmax stay fp32).
+    /// With `precision` `.bf16` the products run in bf16 with fp32 accumulation and an fp32 softmax: both on
+    /// AMX tiles where the CPU has them (`computeAMX`), otherwise only the probabilities-times-values product
+    /// (`computeBF16`). `chunk` applies to the latter two kernels.
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                         chunk: Int = 64, probabilityMean: Tensor? = nil,
                                         precision: Precision = .fp32) throws -> Tensor {
@@ -43,7 +44,10 @@ public enum Attention {
             p.data.update(repeating: 0, count: p.count)
         }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
-        if precision == .bf16 {
+        if precision == .bf16 && amxEnabled && amxAvailable {
+            computeAMX(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
+                       qkDim: q.dim(2), vDim: v.dim(2), causal: causal, probabilityMean: probabilityMean?.data)
+        } else if precision == .bf16 {
             try computeBF16(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
                             qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
         } else {

@@ -21,18 +21,20 @@ struct BenchPlans: ParsableCommand {
     @Option(help: "Depths to time one call at.") var depths = "12,3,2,1,0"
     @Option(help: "Repeats per depth (median).") var repeats = 3
     @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+    @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
+    @Flag(help: "Skip the unaccelerated whole run (no speed-up column then).") var skipFull = false
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
         guard let kind = SchedulerKind(rawValue: scheduler) else { throw ValidationError("unknown scheduler '\(scheduler)'") }
         let config = UNetConfig()
         let params = Parameters(RandomSource(seed: 0))
-        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
+        let unet = try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
         var g = TorchGenerator(seed: 1)
         let context = Tensor(shape: [2, 77, 768], values: g.randn(2 * 77 * 768))
         let x = g.randnNHWC([2, latent, latent, 4])
         let cost = UNetCost(config: config, height: latent, width: latent)
-        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads")
+        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(precision.rawValue)")
         print("per-call time by depth (median of \(repeats), after a full call filled the cache):")
         for d in depths.split(separator: ",").compactMap({ Int($0) }) {
             let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))
@@ -50,7 +52,7 @@ struct BenchPlans: ParsableCommand {
         print("whole \(kind.rawValue)-\(steps) runs (denoising loop only):")
         var fullTime = 0.0
         let width = max(16, plans.map(\.count).max() ?? 0)
-        for spec in ["none"] + plans {
+        for spec in (skipFull ? [] : ["none"]) + plans {
             let sched = try kind.make(config: .sd15, steps: steps)
             let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
             let cached = CachedUNet(unet: unet, plan: plan)
@@ -73,9 +75,9 @@ struct BenchPlans: ParsableCommand {
             }
             let seconds = Date().timeIntervalSince(s)
             if spec == "none" { fullTime = seconds }
-            print("  " + spec.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %8.1f s  speed-up %5.2fx  MAC ratio %.3f  (%@)", seconds,
-                         fullTime / seconds, macs / cost.macs(plan: .full(calls: sched.callCount)),
-                         plan.summary as NSString))
+            let speedUp = fullTime > 0 ? String(format: "speed-up %5.2fx", fullTime / seconds) : "speed-up     -"
+            print("  " + spec.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %8.1f s  %@  MAC ratio %.3f  (%@)", seconds,
+                         speedUp, macs / cost.macs(plan: .full(calls: sched.callCount)), plan.summary as NSString))
         }
     }
 }

@@ -20,6 +20,8 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
     @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print the time per operation kind.") var profile = false
+    @Flag(help: "Also measure this machine's peak in the same precision (best dense 4096^3 product through oneDNN) and print the fraction of it the call reaches.")
+    var peak = false
     @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
 
     func validate() throws {
@@ -74,8 +76,19 @@ struct BenchUNet: ParsableCommand {
         let sorted = times.sorted()
         let median = sorted[sorted.count / 2]
         guard let out, out.allFinite else { throw ValidationError("UNet output is not finite") }
-        let peak = PeakMemory.residentBytes()
-        print(String(format: "median %.3f s, min %.3f s; peak resident memory %.2f GiB", median, sorted[0], Double(peak) / 1_073_741_824))
+        let rss = PeakMemory.residentBytes()
+        // Multiply-accumulates as counted by UNetCost (the full call: 402 GMAC per row at 64x64).
+        let flops = 2 * UNetCost(config: config, height: latent, width: latent).macs(depth: depth) * Double(batch)
+        let gflops = flops / median / 1e9
+        print(String(format: "median %.3f s, min %.3f s; %.0f GFLOP, %.0f GFLOP/s; peak resident memory %.2f GiB",
+                     median, sorted[0], flops / 1e9, gflops, Double(rss) / 1_073_741_824))
+        var peakGflops: Double?
+        if peak {
+            let best = try GEMMPeak.measure(precision: precision)
+            peakGflops = best
+            print(String(format: "machine peak (dense 4096^3 product, %@): %.0f GFLOP/s; this call reaches %.0f%% of it",
+                         precision.rawValue, best, 100 * gflops / best))
+        }
         if profile {
             let total = Profiler.report().reduce(0) { $0 + $1.1 }
             print("time by operation kind (all timed calls):")
@@ -85,8 +98,31 @@ struct BenchUNet: ParsableCommand {
             }
         }
         if json {
-            print("{\"median_s\": \(median), \"min_s\": \(sorted[0]), \"peak_rss_bytes\": \(peak), \"threads\": \(Parallel.threadCount)}")
+            let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
+            print("{\"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
+                  + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\"\(peakField)}")
         }
+    }
+}
+
+/// The best throughput of a large dense product (4096 x 4096 x 4096 through `Linear`, oneDNN), the figure
+/// "fraction of peak" refers to: what this machine's vector units reach on the easiest possible work.
+enum GEMMPeak {
+    static func measure(precision: Precision, repeats: Int = 3) throws -> Double {
+        let n = 4096
+        let source = RandomSource(seed: 3)
+        let layer = try Precision.$forNewLayers.withValue(precision) {
+            try Linear(weight: source.load("w", shape: [n, n]), bias: nil)
+        }
+        let x = try source.load("x", shape: [n, n])
+        _ = try layer(x)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let s = Date()
+            _ = try layer(x)
+            best = min(best, Date().timeIntervalSince(s))
+        }
+        return 2 * Double(n * n * n) / best / 1e9
     }
 }
 

@@ -55,6 +55,12 @@ struct Generate: ParsableCommand {
     @Flag(name: [.short, .customLong("verbose")], help: "Print system information (CPU features, library versions, threads).")
     var verbose = false
 
+    @Flag(help: "Free the text encoder once the prompts are encoded (at most 32 prompts), to lower peak memory.")
+    var releaseTextEncoder = false
+
+    @Flag(help: "Decode images larger than the VAE's tile (512 px for SD 1.x) in overlapping tiles, as diffusers' enable_vae_tiling(): much less memory, slightly different pixels near the seams.")
+    var vaeTiling = false
+
     func validate() throws {
         guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps must be in 1...1000") }
         guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be at least 1") }
@@ -83,6 +89,13 @@ struct Generate: ParsableCommand {
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
         let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
         let native = pipe.nativeSize
+        pipe.vaeTiling = vaeTiling
+        if releaseTextEncoder {
+            guard prompts.count <= 32 else { throw ValidationError("--release-text-encoder takes at most 32 prompts; got \(prompts.count)") }
+            for text in prompts { _ = try pipe.encode(text) }   // all prompts first: the encoder goes after the first image
+            _ = try pipe.encode(promptOptions.negativePrompt)
+            pipe.releasesTextEncoder = true
+        }
         let baseSeed: UInt64 = (seed.map { $0 < 0 ? nil : UInt64($0) } ?? nil) ?? UInt64.random(in: 0...UInt64(UInt32.max))
         let total = prompts.count * batchCount
         var index = 0

@@ -40,20 +40,31 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(try Linear(weight: w, bias: b).precision, .fp32, "fp32 outside a bf16 scope")
     }
 
-    /// bf16 attention against fp32 attention: inputs, scores' inputs and probabilities are rounded to 8-bit
-    /// mantissas, so about 1% of the largest output is the expected error; the head-mean probability map
-    /// (accumulated from the fp32 softmax) is close too.
+    /// bf16 attention against fp32 attention, on both bf16 kernels (AMX tiles where the CPU has them, and
+    /// oneDNN's products): inputs, scores' inputs and probabilities are rounded to 8-bit mantissas, so about 1%
+    /// of the largest output is the expected error; the head-mean probability map is close too. The wider cases
+    /// have head sizes (40, 80) that the AMX kernel pads, and key counts that are not multiples of its blocks.
     func testAttentionInBF16() throws {
-        for (i, c) in Reference.attentionCases.enumerated() {
-            let (q, k, v) = Reference.attentionInputs(c, seed: i)
-            let map = Tensor(shape: [2, c.nq, c.nk]), map32 = Tensor(shape: [2, c.nq, c.nk])
-            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
-                                                   probabilityMean: map, precision: .bf16)
-            let y32 = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
-                                                     probabilityMean: map32)
-            assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.heads, causal: c.causal), tol: 2e-2, "bf16 attention case \(i)")
-            XCTAssertGreaterThan(maxDifference(y, y32), 0, "case \(i) must differ from fp32")
-            assertClose(map, map32, tol: 2e-2, "bf16 attention map case \(i)")
+        let wide: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int, width: Int)] = [
+            (70, 45, 2, false, 64, 160), (33, 77, 1, false, 64, 40), (77, 77, 2, true, 64, 80)]
+        let cases = Reference.attentionCases.map { ($0.nq, $0.nk, $0.heads, $0.causal, $0.chunk, 24) } + wide
+        defer { Attention.amxEnabled = true }
+        for amx in Attention.amxAvailable ? [false, true] : [false] {
+            Attention.amxEnabled = amx
+            for (i, c) in cases.enumerated() {
+                let what = "bf16 attention (\(amx ? "AMX" : "oneDNN")) case \(i)"
+                let q = Reference.random([2, c.0, c.5], seed: UInt64(20 + i), scale: 2)
+                let k = Reference.random([2, c.1, c.5], seed: UInt64(30 + i), scale: 2)
+                let v = Reference.random([2, c.1, c.5], seed: UInt64(40 + i))
+                let map = Tensor(shape: [2, c.0, c.1]), map32 = Tensor(shape: [2, c.0, c.1])
+                let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4,
+                                                       probabilityMean: map, precision: .bf16)
+                let y32 = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4,
+                                                         probabilityMean: map32)
+                assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.2, causal: c.3), tol: 2e-2, what)
+                XCTAssertGreaterThan(maxDifference(y, y32), 0, "\(what) must differ from fp32")
+                assertClose(map, map32, tol: 2e-2, "\(what): map")
+            }
         }
     }
 

@@ -28,4 +28,20 @@ final class VAEFixtureTests: XCTestCase {
             assertClose(mine, try io.tensor(key), module)
         }
     }
+
+    /// Tiled decoding equals diffusers' `enable_tiling()` decode on latents of 3 x 4 tiles (short edge tiles),
+    /// and differs from decoding the latents whole (so the tiles and the cross-fades are really exercised).
+    func testTiledDecodeMatchesDiffusers() throws {
+        let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
+        XCTAssertEqual(config.sampleSize, 32)
+        let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))
+        let vae = try AutoencoderKL(config: config, params: params.scope(""))
+        let io = try Fixtures.io("vae-tiny")
+        let latents = try io.tensor("tiled_latents")
+        let tiled = try vae.tiledDecode(latents)
+        assertClose(tiled, try io.tensor("tiled_decoded"), "tiled decode")
+        let whole = try vae.decode(latents)
+        XCTAssertEqual(whole.shape, tiled.shape)
+        XCTAssertGreaterThan(zip(whole.array, tiled.array).map { abs($0 - $1) }.max() ?? 0, 1e-3, "tiling must change the result")
+    }
 }

@@ -3,7 +3,16 @@ import Foundation
 
 /// The three networks of an SD 1.x model.
 public struct StableDiffusionModels {
-    public let textEncoder: CLIPTextModel
+    /// The text encoder; reading it throws after `releaseTextEncoder()`.
+    public var textEncoder: CLIPTextModel {
+        get throws {
+            guard let loadedTextEncoder else {
+                throw ModelError.input("the text encoder was released after encoding (release-text-encoder); load the model again to encode new prompts")
+            }
+            return loadedTextEncoder
+        }
+    }
+    private var loadedTextEncoder: CLIPTextModel?
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
     /// Things worth telling the user about the weights (e.g. unknown tensors that were skipped).
@@ -25,8 +34,11 @@ public struct StableDiffusionModels {
     }
 
     public init(textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL) {
-        self.textEncoder = textEncoder; self.unet = unet; self.vae = vae
+        loadedTextEncoder = textEncoder; self.unet = unet; self.vae = vae
     }
+
+    /// Frees the text encoder's weights (about 0.5 GB for SD 1.x) once the prompts are encoded.
+    public mutating func releaseTextEncoder() { loadedTextEncoder = nil }
 
     /// Loads a diffusers folder (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, ...).
     public init(diffusersFolder dir: String) throws {
@@ -34,7 +46,7 @@ public struct StableDiffusionModels {
             throw ModelError.layout(path: dir, message: "not a diffusers folder (no model_index.json)")
         }
         let configs = try Configs(diffusersFolder: dir)
-        textEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, folder: "\(dir)/text_encoder") }
+        loadedTextEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, folder: "\(dir)/text_encoder") }
         unet = try Self.loadUNet(config: configs.unet, folder: "\(dir)/unet")
         vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae") }
     }
@@ -82,7 +94,7 @@ public struct StableDiffusionModels {
         let textSource = RenamedSource(file, rename: {
             $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
         })
-        textEncoder = try Self.fp32 {
+        loadedTextEncoder = try Self.fp32 {
             try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: configs.textEncoder, params: $0) }
         }
         unet = try Self.build(unetSource) { try UNet2DConditionModel(config: configs.unet, params: $0) }

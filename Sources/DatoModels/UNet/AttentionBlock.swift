@@ -4,19 +4,18 @@ import DatoCore
 /// to_out.0 with bias. Cross-attention when a context is given.
 public final class CrossAttention {
     public let heads: Int
+    /// The format of the attention products (the layers' precision: bf16 in a bf16 UNet).
+    public let precision: Precision
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
 
     public init(_ s: Scope, queryDim: Int, contextDim: Int?, heads: Int) throws {
         self.heads = heads
+        precision = Precision.forNewLayers
         toQ = try s["to_q"].linear(queryDim, queryDim, bias: false)
         toK = try s["to_k"].linear(contextDim ?? queryDim, queryDim, bias: false)
         toV = try s["to_v"].linear(contextDim ?? queryDim, queryDim, bias: false)
         toOut = try s["to_out"][0].linear(queryDim, queryDim)
     }
-
-    // The attention products stay fp32 even in a bf16 UNet: Attention's bf16 path (probabilities x values on
-    // AMX) gained only 4% here (370 against 384 ms for 4096 tokens, `dato bench ops`); the fp32 scores GEMM
-    // and the softmax dominate, and a fused kernel is the next step.
 
     /// Adds attention(x, context) to `residual` in place.
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, addTo residual: Tensor) throws {
@@ -33,12 +32,13 @@ public final class CrossAttention {
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
         let kv = context ?? x
         return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
-                                                    probabilityMean: probabilityMean))
+                                                    probabilityMean: probabilityMean, precision: precision))
     }
 
     private func heads(_ x: Tensor, context: Tensor?) throws -> Tensor {
         let kv = context ?? x
-        return try Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads)
+        return try Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
+                                              precision: precision)
     }
 }
 

@@ -17,6 +17,8 @@ public struct VAEConfig: Codable, Sendable, Equatable {
     public var useQuantConv = true
     public var usePostQuantConv = true
     public var midBlockAddAttention = true
+    /// The image side the VAE was trained at (`sample_size`); tiled decoding uses tiles of this size.
+    public var sampleSize = 32
 
     public init() {}
 
@@ -26,6 +28,7 @@ public struct VAEConfig: Codable, Sendable, Equatable {
         case actFn = "act_fn", latentChannels = "latent_channels", normNumGroups = "norm_num_groups"
         case scalingFactor = "scaling_factor", shiftFactor = "shift_factor", useQuantConv = "use_quant_conv"
         case usePostQuantConv = "use_post_quant_conv", midBlockAddAttention = "mid_block_add_attention"
+        case sampleSize = "sample_size"
     }
 
     public init(from decoder: Decoder) throws {
@@ -46,6 +49,12 @@ public struct VAEConfig: Codable, Sendable, Equatable {
         useQuantConv = try v(.useQuantConv, d.useQuantConv)
         usePostQuantConv = try v(.usePostQuantConv, d.usePostQuantConv)
         midBlockAddAttention = try v(.midBlockAddAttention, d.midBlockAddAttention)
+        // An integer, or [height, width] whose first entry diffusers uses.
+        if let side = try? c.decodeIfPresent(Int.self, forKey: .sampleSize) {
+            sampleSize = side
+        } else if let sides = try? c.decodeIfPresent([Int].self, forKey: .sampleSize), let first = sides.first {
+            sampleSize = first
+        }
     }
 
     /// Loads `config.json`.
@@ -69,5 +78,6 @@ public struct VAEConfig: Codable, Sendable, Equatable {
             throw bad("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
         }
         guard actFn == "silu" else { throw bad("act_fn", "only silu is supported") }
+        guard sampleSize >= scaleFactor else { throw bad("sample_size", "\(sampleSize) is smaller than the VAE factor \(scaleFactor)") }
     }
 }

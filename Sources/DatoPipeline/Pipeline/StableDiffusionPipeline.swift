@@ -6,13 +6,22 @@ import Foundation
 /// Text to image with SD 1.x, step for step as diffusers' `StableDiffusionPipeline` with a CPU generator:
 /// the same prompt, seed and scheduler give the same latents and image.
 public final class StableDiffusionPipeline {
-    public let models: StableDiffusionModels
+    public private(set) var models: StableDiffusionModels
     public let tokenizer: CLIPTokenizer
     public let schedulerConfig: SchedulerConfig
     /// A short name for the model (folder or file name), recorded in image metadata.
     public let modelName: String
     /// Warnings about the last prompt(s) encoded (e.g. truncation), for the caller to show.
     public private(set) var warnings: [String] = []
+    /// When true, the text encoder is freed after a generation has encoded its prompts (later generations
+    /// can reuse prompts already encoded, not encode new ones), as a memory saving for single runs.
+    public var releasesTextEncoder = false
+    /// When true, images larger than the VAE's tile (`sample_size`, 512 px for SD 1.x) are decoded in
+    /// overlapping tiles, as diffusers' `enable_vae_tiling()`: far less memory for large images, with
+    /// slightly different pixels near the seams.
+    public var vaeTiling = false
+    /// Text states of the prompts encoded so far, with their warnings.
+    private var encoded: [String: (states: Tensor, warnings: [String])] = [:]
 
     public init(models: StableDiffusionModels, tokenizer: CLIPTokenizer, schedulerConfig: SchedulerConfig, modelName: String) {
         self.models = models
@@ -67,11 +76,20 @@ public final class StableDiffusionPipeline {
 
     /// Text states [1, 77, D] for a prompt; truncation is recorded in `warnings`.
     public func encode(_ prompt: String) throws -> Tensor {
-        let enc = tokenizer(prompt)
-        if let dropped = enc.truncatedText {
-            warnings.append("the prompt was truncated to \(tokenizer.maxLength - 2) tokens; dropped: \"\(dropped)\"")
+        if let known = encoded[prompt] {
+            warnings += known.warnings
+            return known.states
         }
-        return try models.textEncoder([enc.ids]).lastHiddenState
+        let enc = tokenizer(prompt)
+        var notes: [String] = []
+        if let dropped = enc.truncatedText {
+            notes.append("the prompt was truncated to \(tokenizer.maxLength - 2) tokens; dropped: \"\(dropped)\"")
+        }
+        let states = try models.textEncoder([enc.ids]).lastHiddenState
+        if encoded.count >= 64 { encoded.removeAll() }   // a bound for long prompt lists (search, scoring)
+        encoded[prompt] = (states, notes)
+        warnings += notes
+        return states
     }
 
     /// Pixels per latent cell (8 for SD 1.x; the demo model's VAE uses 4).
@@ -111,6 +129,7 @@ public final class StableDiffusionPipeline {
             context = cond
         }
         let textSeconds = Date().timeIntervalSince(t0)
+        if releasesTextEncoder { models.releaseTextEncoder() }
         let channels = models.unet.config.inChannels
         var generator = TorchGenerator(seed: request.seed)
         var latents = generator.randnNHWC([1, request.height / f, request.width / f, channels])
@@ -145,7 +164,8 @@ public final class StableDiffusionPipeline {
         let loopSeconds = Date().timeIntervalSince(loopStart)
         let d0 = Date()
         let factor = models.vae.config.scalingFactor
-        let decoded = try models.vae.decode(LatentMath.map(latents) { $0 / factor })
+        let scaled = LatentMath.map(latents) { $0 / factor }
+        let decoded = try vaeTiling ? models.vae.tiledDecode(scaled) : models.vae.decode(scaled)
         let pixels = Self.toBytes(decoded)
         return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
                               decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,

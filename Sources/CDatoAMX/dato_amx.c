@@ -1,0 +1,251 @@
+// Attention on AMX bf16 tiles; see dato_amx.h.
+//
+// Layouts. A block has QB = 32 query rows (two 16-row tiles). Head sizes are padded with zeros to a multiple
+// of 32 for the scores (one tile holds 32 bf16 of the inner dimension) and to a multiple of 16 for the
+// output; key counts to a multiple of 32. Tile products want their right-hand side in "VNNI" order, pairs of
+// consecutive inner-dimension elements side by side:
+//   keys:   tile (key block of 16, dim chunk of 32), row r = dims 2r and 2r+1 of each of the 16 keys;
+//   values: tile (key block of 32, column block of 16), row r = keys 2r and 2r+1 of each of the 16 columns.
+// Each tile is 16 rows of 64 bytes, stored contiguously.
+#include "dato_amx.h"
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define DATO_HAVE_AMX_BUILD 1
+#define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#endif
+
+enum { QB = 32 };
+
+static long round_up(long x, long m) { return (x + m - 1) / m * m; }
+static long align64(long bytes) { return round_up(bytes, 64); }
+
+long dato_amx_keys_size(long nk, long dk) { return round_up(nk, 32) * round_up(dk, 32); }
+long dato_amx_values_size(long nk, long dv) { return round_up(nk, 32) * round_up(dv, 16); }
+
+// Row strides of the score (fp32) and probability (bf16) buffers: one cache line more than the padded key
+// count, so that the 16 rows a tile touches do not all fall into the same L1 set (4096 keys would give
+// strides of 16 and 8 KiB).
+static long score_stride(long nk) { return round_up(nk, 32) + 16; }
+static long prob_stride(long nk) { return round_up(nk, 32) + 32; }
+
+long dato_amx_scratch_size(long nk, long dk, long dv) {
+    return align64(QB * round_up(dk, 32) * 2) + align64(QB * score_stride(nk) * 4) + align64(QB * prob_stride(nk) * 2)
+         + align64(QB * round_up(dv, 16) * 4);
+}
+
+// Round to nearest even, as the hardware conversion does for finite values.
+static unsigned short to_bf16(float v) {
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    return (unsigned short)(bits >> 16);
+}
+
+// Both packers write their output in order and read the (cache-resident) rows of one key block.
+void dato_amx_pack_keys(const float *k, long ld, long nk, long dk, unsigned short *packed) {
+    long nkp = round_up(nk, 32), chunks = round_up(dk, 32) / 32;
+    for (long block = 0; block < nkp / 16; block++)
+        for (long chunk = 0; chunk < chunks; chunk++)
+            for (long r = 0; r < 16; r++)
+                for (long col = 0; col < 16; col++) {
+                    long n = block * 16 + col, d = chunk * 32 + 2 * r;
+                    const float *row = k + n * ld;
+                    *packed++ = (n < nk && d < dk) ? to_bf16(row[d]) : 0;
+                    *packed++ = (n < nk && d + 1 < dk) ? to_bf16(row[d + 1]) : 0;
+                }
+}
+
+void dato_amx_pack_values(const float *v, long ld, long nk, long dv, unsigned short *packed) {
+    long nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
+    for (long block = 0; block < nkp / 32; block++)
+        for (long cb = 0; cb < ncb; cb++)
+            for (long r = 0; r < 16; r++)
+                for (long col = 0; col < 16; col++) {
+                    long n = block * 32 + 2 * r, c = cb * 16 + col;
+                    *packed++ = (n < nk && c < dv) ? to_bf16(v[n * ld + c]) : 0;
+                    *packed++ = (n + 1 < nk && c < dv) ? to_bf16(v[(n + 1) * ld + c]) : 0;
+                }
+}
+
+#ifdef DATO_HAVE_AMX_BUILD
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_probe(void) {
+    const char *env = getenv("DATO_AMX");
+    if (env && strcmp(env, "0") == 0) return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int avx512 = (b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1;   // F, BW, VL, DQ
+    int amx = (d >> 22) & (d >> 24) & 1;                                // AMX-BF16, AMX-TILE
+    if (!avx512 || !amx || !__get_cpuid_count(7, 1, &a, &b, &c, &d) || !((a >> 5) & 1)) return 0;   // AVX512-BF16
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+
+int dato_amx_available(void) {
+    static int state = -1;   // benign race: every thread computes the same answer
+    if (state < 0) state = amx_probe();
+    return state;
+}
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+// Eight tiles of 16 rows x 64 bytes: 0-3 accumulators, 4-5 left operands, 6-7 right operands.
+AMX_TARGET static void load_tile_config(void) {
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 8; i++) { cfg.colsb[i] = 64; cfg.rows[i] = 16; }
+    _tile_loadconfig(&cfg);
+}
+
+// 2^x for -125 <= x <= 0 (log2-scaled scores minus their row maximum). Adding 1.5 * 2^23 rounds x to the
+// integer n and leaves n in the low mantissa bits, which a shift moves into the exponent of 2^(x - n); that
+// factor is a degree-3 near-minimax polynomial on [-0.5, 0.5] (relative error 7.5e-5, under the bf16 rounding
+// the probabilities get next).
+AMX_TARGET static inline __m512 exp2_ps(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 t = _mm512_add_ps(x, magic);
+    __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
+    __m512 p = _mm512_set1_ps(0.05517167f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.24261115f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326097f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992806f));
+    __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
+}
+
+static inline __mmask16 tail_mask(long remaining) {
+    if (remaining <= 0) return 0;
+    return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+}
+
+// 2^(s - m) for 16 scores, the lanes outside `k` zero.
+AMX_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m) {
+    __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), _mm512_set1_ps(-125.0f));
+    return _mm512_maskz_mov_ps(k, exp2_ps(x));
+}
+
+// Softmax numerators of a row of log2-scaled scores: p[j] = bf16(2^(s[j] - max)) for j < valid, 0 up to nkp
+// (a multiple of 32). Returns 1 / sum (the caller scales the output row by it). When `mean` is not null,
+// weight * the normalised probabilities are added to it (a second pass, only for attention-map consumers).
+AMX_TARGET static float softmax_row(const float *s, long valid, long nkp, unsigned short *p, float *mean, float weight) {
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+    long pairs = valid & ~31L, j = 0;
+    for (; j < pairs; j += 32) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(s + j));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(s + j + 16));
+    }
+    for (; j < valid; j += 16) m0 = _mm512_max_ps(m0, _mm512_mask_loadu_ps(m0, tail_mask(valid - j), s + j));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
+    __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
+    for (j = 0; j < nkp; j += 32) {
+        __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), m);
+        __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), m);
+        sum0 = _mm512_add_ps(sum0, e0);
+        sum1 = _mm512_add_ps(sum1, e1);
+        _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
+    }
+    float inv = 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
+    if (mean) {
+        __m512 w = _mm512_set1_ps(weight * inv);
+        for (j = 0; j < valid; j += 16) {
+            __mmask16 k = tail_mask(valid - j);
+            _mm512_mask_storeu_ps(mean + j, k, _mm512_fmadd_ps(numerators(s + j, k, m), w, _mm512_maskz_loadu_ps(k, mean + j)));
+        }
+    }
+    return inv;
+}
+
+AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
+                                         const unsigned short *keys, const unsigned short *values, long nk, long dk,
+                                         long dv, float scale, float *out, long ldo, float *prob_mean,
+                                         float prob_weight, void *scratch) {
+    long dp = round_up(dk, 32), chunks = dp / 32, nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
+    long dvp = ncb * 16, ls = score_stride(nk), lp = prob_stride(nk);
+    float qscale = scale * 1.44269504f;   // scores in log2 units: softmax by powers of two
+    float inv[QB];
+    char *base = scratch;
+    unsigned short *qb = (unsigned short *)base;  base += align64(QB * dp * 2);
+    float *s = (float *)base;                     base += align64(QB * ls * 4);
+    unsigned short *p = (unsigned short *)base;   base += align64(QB * lp * 2);
+    float *o = (float *)base;
+
+    for (long i = 0; i < QB; i++)
+        for (long d = 0; d < dp; d++) qb[i * dp + d] = (i < rows && d < dk) ? to_bf16(qscale * q[i * ldq + d]) : 0;
+
+    load_tile_config();
+    // Scores: 32 rows x 32 keys per step (accumulators 0, 1 rows 0-15; 2, 3 rows 16-31).
+    for (long key = 0; key < nkp; key += 32) {
+        _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+        const unsigned short *k0 = keys + (key / 16) * chunks * 512, *k1 = k0 + chunks * 512;
+        for (long c = 0; c < chunks; c++) {
+            _tile_loadd(4, qb + c * 32, dp * 2);
+            _tile_loadd(5, qb + 16 * dp + c * 32, dp * 2);
+            _tile_loadd(6, k0 + c * 512, 64);
+            _tile_loadd(7, k1 + c * 512, 64);
+            _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+        }
+        _tile_stored(0, s + key, ls * 4);
+        _tile_stored(1, s + key + 16, ls * 4);
+        _tile_stored(2, s + 16 * ls + key, ls * 4);
+        _tile_stored(3, s + 16 * ls + key + 16, ls * 4);
+    }
+    for (long i = 0; i < QB; i++) {
+        if (i >= rows) { memset(p + i * lp, 0, nkp * 2); continue; }
+        long valid = causal ? first_row + i + 1 : nk;
+        if (valid > nk) valid = nk;
+        inv[i] = softmax_row(s + i * ls, valid, nkp, p + i * lp, prob_mean ? prob_mean + i * nk : NULL, prob_weight);
+    }
+    // Output: 32 rows x 32 columns per pass (the last pass may have 16 columns).
+    for (long cb = 0; cb < ncb; cb += 2) {
+        int two = cb + 1 < ncb;
+        _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+        for (long key = 0; key < nkp; key += 32) {
+            const unsigned short *vb = values + ((key / 32) * ncb + cb) * 512;
+            _tile_loadd(4, p + key, lp * 2);
+            _tile_loadd(5, p + 16 * lp + key, lp * 2);
+            _tile_loadd(6, vb, 64);
+            _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(2, 5, 6);
+            if (two) {
+                _tile_loadd(7, vb + 512, 64);
+                _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+        _tile_stored(0, o + cb * 16, dvp * 4);
+        _tile_stored(2, o + 16 * dvp + cb * 16, dvp * 4);
+        if (two) {
+            _tile_stored(1, o + cb * 16 + 16, dvp * 4);
+            _tile_stored(3, o + 16 * dvp + cb * 16 + 16, dvp * 4);
+        }
+    }
+    _tile_release();
+    for (long i = 0; i < rows; i++)
+        for (long c = 0; c < dv; c++) out[i * ldo + c] = o[i * dvp + c] * inv[i];
+}
+
+#else
+
+int dato_amx_available(void) { return 0; }
+
+void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
+                              const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,
+                              float scale, float *out, long ldo, float *prob_mean, float prob_weight, void *scratch) {
+    abort();   // never called: dato_amx_available() is 0
+}
+
+#endif

@@ -1,0 +1,38 @@
+// Attention on Intel AMX bf16 tiles: Q K^T and P V as tile products with fp32 accumulation, the softmax in
+// fp32 between them, one block of up to 32 query rows at a time. All functions are single-threaded; the
+// caller runs blocks on its workers. Only call the others after dato_amx_available() returned 1.
+#ifndef DATO_AMX_H
+#define DATO_AMX_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when this CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 and the kernel let this process use the tile
+/// registers (asked once); 0 otherwise, or when the environment variable DATO_AMX is "0".
+int dato_amx_available(void);
+
+/// Elements (uint16) of the packed keys of one head: `nk` keys of size `dk`.
+long dato_amx_keys_size(long nk, long dk);
+/// Elements (uint16) of the packed values of one head: `nk` values of size `dv`.
+long dato_amx_values_size(long nk, long dv);
+/// Bytes of scratch one worker needs for dato_amx_attention_block.
+long dato_amx_scratch_size(long nk, long dk, long dv);
+
+/// Packs `nk` key rows (row stride `ld`, `dk` floats each) as bf16 tiles for the score product.
+void dato_amx_pack_keys(const float *k, long ld, long nk, long dk, unsigned short *packed);
+/// Packs `nk` value rows (row stride `ld`, `dv` floats each) as bf16 tiles for the value product.
+void dato_amx_pack_values(const float *v, long ld, long nk, long dv, unsigned short *packed);
+
+/// out[i, :] = softmax(scale q[i, :] K^T) V for the `rows` (<= 32) query rows at `q` (stride `ldq`), with
+/// packed keys and values of one head. With `causal`, query row i (absolute index first_row + i) sees keys
+/// 0 ... first_row + i only. When `prob_mean` is not null, prob_weight * the probabilities are added to its
+/// rows (stride nk). `scratch` holds dato_amx_scratch_size bytes, 64-byte aligned.
+void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
+                              const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,
+                              float scale, float *out, long ldo, float *prob_mean, float prob_weight, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
