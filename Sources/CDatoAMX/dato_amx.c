@@ -139,10 +139,7 @@ AMX_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m
     return _mm512_maskz_mov_ps(k, exp2_ps(x));
 }
 
-// Softmax numerators of a row of log2-scaled scores: p[j] = bf16(2^(s[j] - max)) for j < valid, 0 up to nkp
-// (a multiple of 32). Returns 1 / sum (the caller scales the output row by it). When `mean` is not null,
-// weight * the normalised probabilities are added to it (a second pass, only for attention-map consumers).
-AMX_TARGET static float softmax_row(const float *s, long valid, long nkp, unsigned short *p, float *mean, float weight) {
+AMX_TARGET static float row_max(const float *s, long valid) {
     __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
     long pairs = valid & ~31L, j = 0;
     for (; j < pairs; j += 32) {
@@ -150,75 +147,62 @@ AMX_TARGET static float softmax_row(const float *s, long valid, long nkp, unsign
         m1 = _mm512_max_ps(m1, _mm512_loadu_ps(s + j + 16));
     }
     for (; j < valid; j += 16) m0 = _mm512_max_ps(m0, _mm512_mask_loadu_ps(m0, tail_mask(valid - j), s + j));
-    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
-    __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
-    for (j = 0; j < nkp; j += 32) {
+    return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+}
+
+// p[j] = bf16(2^(s[j] - m)) for j < valid and 0 up to `width` (a multiple of 32); returns the sum.
+AMX_TARGET static float exp_row(const float *s, long valid, long width, float max, unsigned short *p) {
+    __m512 m = _mm512_set1_ps(max), sum0 = _mm512_setzero_ps(), sum1 = sum0;
+    long pairs = valid & ~31L;
+    for (long j = 0; j < width; j += 32) {
         __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), m);
         __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), m);
         sum0 = _mm512_add_ps(sum0, e0);
         sum1 = _mm512_add_ps(sum1, e1);
         _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
     }
-    float inv = 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
-    if (mean) {
-        __m512 w = _mm512_set1_ps(weight * inv);
-        for (j = 0; j < valid; j += 16) {
-            __mmask16 k = tail_mask(valid - j);
-            _mm512_mask_storeu_ps(mean + j, k, _mm512_fmadd_ps(numerators(s + j, k, m), w, _mm512_maskz_loadu_ps(k, mean + j)));
-        }
-    }
-    return inv;
+    return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
 
-AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
-                                         const unsigned short *keys, const unsigned short *values, long nk, long dk,
-                                         long dv, float scale, float *out, long ldo, float *prob_mean,
-                                         float prob_weight, void *scratch) {
-    long dp = round_up(dk, 32), chunks = dp / 32, nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
-    long dvp = ncb * 16, ls = score_stride(nk), lp = prob_stride(nk);
-    float qscale = scale * 1.44269504f;   // scores in log2 units: softmax by powers of two
-    float inv[QB];
-    char *base = scratch;
-    unsigned short *qb = (unsigned short *)base;  base += align64(QB * dp * 2);
-    float *s = (float *)base;                     base += align64(QB * ls * 4);
-    unsigned short *p = (unsigned short *)base;   base += align64(QB * lp * 2);
-    float *o = (float *)base;
-
-    for (long i = 0; i < QB; i++)
-        for (long d = 0; d < dp; d++) qb[i * dp + d] = (i < rows && d < dk) ? to_bf16(qscale * q[i * ldq + d]) : 0;
-
-    load_tile_config();
-    // Scores: 32 rows x 32 keys per step (accumulators 0, 1 rows 0-15; 2, 3 rows 16-31).
-    for (long key = 0; key < nkp; key += 32) {
+// Scores of the block's query rows (bf16 in `qb`, row stride dp) against keys k0 ..< k1 (multiples of 32),
+// stored to s (row stride ls) from column 0: 32 rows x 32 keys per step (accumulators 0, 1 rows 0-15; 2, 3
+// rows 16-31).
+AMX_TARGET static void scores(const unsigned short *qb, long dp, const unsigned short *keys, long k0, long k1,
+                              float *s, long ls) {
+    long chunks = dp / 32;
+    for (long key = k0; key < k1; key += 32) {
         _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-        const unsigned short *k0 = keys + (key / 16) * chunks * 512, *k1 = k0 + chunks * 512;
+        const unsigned short *ka = keys + (key / 16) * chunks * 512, *kb = ka + chunks * 512;
         for (long c = 0; c < chunks; c++) {
             _tile_loadd(4, qb + c * 32, dp * 2);
             _tile_loadd(5, qb + 16 * dp + c * 32, dp * 2);
-            _tile_loadd(6, k0 + c * 512, 64);
-            _tile_loadd(7, k1 + c * 512, 64);
+            _tile_loadd(6, ka + c * 512, 64);
+            _tile_loadd(7, kb + c * 512, 64);
             _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
             _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
         }
-        _tile_stored(0, s + key, ls * 4);
-        _tile_stored(1, s + key + 16, ls * 4);
-        _tile_stored(2, s + 16 * ls + key, ls * 4);
-        _tile_stored(3, s + 16 * ls + key + 16, ls * 4);
+        float *sk = s + (key - k0);
+        _tile_stored(0, sk, ls * 4);
+        _tile_stored(1, sk + 16, ls * 4);
+        _tile_stored(2, sk + 16 * ls, ls * 4);
+        _tile_stored(3, sk + 16 * ls + 16, ls * 4);
     }
-    for (long i = 0; i < QB; i++) {
-        if (i >= rows) { memset(p + i * lp, 0, nkp * 2); continue; }
-        long valid = causal ? first_row + i + 1 : nk;
-        if (valid > nk) valid = nk;
-        inv[i] = softmax_row(s + i * ls, valid, nkp, p + i * lp, prob_mean ? prob_mean + i * nk : NULL, prob_weight);
-    }
-    // Output: 32 rows x 32 columns per pass (the last pass may have 16 columns).
+}
+
+// o (32 rows x ncb * 16 columns, row stride dvp) += P V over keys k0 ..< k1, with P's column 0 at key k0
+// (row stride lp): 32 rows x 32 columns per pass (the last pass may have 16 columns).
+AMX_TARGET static void add_values(const unsigned short *p, long lp, const unsigned short *values, long ncb,
+                                  long k0, long k1, float *o, long dvp) {
     for (long cb = 0; cb < ncb; cb += 2) {
         int two = cb + 1 < ncb;
-        _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-        for (long key = 0; key < nkp; key += 32) {
+        float *oc = o + cb * 16;
+        _tile_loadd(0, oc, dvp * 4);
+        _tile_loadd(2, oc + 16 * dvp, dvp * 4);
+        if (two) { _tile_loadd(1, oc + 16, dvp * 4); _tile_loadd(3, oc + 16 * dvp + 16, dvp * 4); }
+        for (long key = k0; key < k1; key += 32) {
             const unsigned short *vb = values + ((key / 32) * ncb + cb) * 512;
-            _tile_loadd(4, p + key, lp * 2);
-            _tile_loadd(5, p + 16 * lp + key, lp * 2);
+            _tile_loadd(4, p + (key - k0), lp * 2);
+            _tile_loadd(5, p + 16 * lp + (key - k0), lp * 2);
             _tile_loadd(6, vb, 64);
             _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(2, 5, 6);
             if (two) {
@@ -226,16 +210,79 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
                 _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(3, 5, 7);
             }
         }
-        _tile_stored(0, o + cb * 16, dvp * 4);
-        _tile_stored(2, o + 16 * dvp + cb * 16, dvp * 4);
-        if (two) {
-            _tile_stored(1, o + cb * 16 + 16, dvp * 4);
-            _tile_stored(3, o + 16 * dvp + cb * 16 + 16, dvp * 4);
+        _tile_stored(0, oc, dvp * 4);
+        _tile_stored(2, oc + 16 * dvp, dvp * 4);
+        if (two) { _tile_stored(1, oc + 16, dvp * 4); _tile_stored(3, oc + 16 * dvp + 16, dvp * 4); }
+    }
+}
+
+AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
+                                         const unsigned short *keys, const unsigned short *values, long nk, long dk,
+                                         long dv, float scale, float *out, long ldo, float *prob_mean,
+                                         float prob_weight, void *scratch) {
+    long dp = round_up(dk, 32), nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
+    long dvp = ncb * 16, ls = score_stride(nk), lp = prob_stride(nk);
+    float qscale = scale * 1.44269504f;   // scores in log2 units: softmax by powers of two
+    char *base = scratch;
+    unsigned short *qb = (unsigned short *)base;  base += align64(QB * dp * 2);
+    float *s = (float *)base;                     base += align64(QB * ls * 4);
+    unsigned short *p = (unsigned short *)base;   base += align64(QB * lp * 2);
+    float *o = (float *)base;
+    float max[QB], sum[QB];
+    long valid[QB];
+    for (long i = 0; i < QB; i++) {
+        for (long d = 0; d < dp; d++) qb[i * dp + d] = (i < rows && d < dk) ? to_bf16(qscale * q[i * ldq + d]) : 0;
+        valid[i] = i >= rows ? 0 : (causal && first_row + i + 1 < nk ? first_row + i + 1 : nk);
+        max[i] = -INFINITY;
+        sum[i] = 0;
+    }
+    memset(o, 0, QB * dvp * sizeof(float));
+    load_tile_config();
+    if (prob_mean) {
+        // The probability map needs each row's final maximum and sum: all scores at once, then one softmax.
+        scores(qb, dp, keys, 0, nkp, s, ls);
+        for (long i = 0; i < QB; i++) {
+            if (valid[i] == 0) { memset(p + i * lp, 0, nkp * 2); continue; }
+            max[i] = row_max(s + i * ls, valid[i]);
+            sum[i] = exp_row(s + i * ls, valid[i], nkp, max[i], p + i * lp);
+            __m512 w = _mm512_set1_ps(prob_weight / sum[i]), m = _mm512_set1_ps(max[i]);
+            float *mean = prob_mean + i * nk;
+            for (long j = 0; j < valid[i]; j += 16) {
+                __mmask16 k = tail_mask(valid[i] - j);
+                __m512 e = numerators(s + i * ls + j, k, m);
+                _mm512_mask_storeu_ps(mean + j, k, _mm512_fmadd_ps(e, w, _mm512_maskz_loadu_ps(k, mean + j)));
+            }
+        }
+        add_values(p, lp, values, ncb, 0, nkp, o, dvp);
+    } else {
+        // Online softmax over blocks of 256 keys (scores and probabilities stay in L1): each block's maximum
+        // rescales the row's running sum and output when it raises the running maximum.
+        long kb = nkp < 256 ? nkp : 256, lsb = kb + 16, lpb = kb + 32;   // strides as in score_stride
+        for (long k0 = 0; k0 < nkp; k0 += kb) {
+            long k1 = k0 + kb < nkp ? k0 + kb : nkp;
+            scores(qb, dp, keys, k0, k1, s, lsb);
+            for (long i = 0; i < QB; i++) {
+                long n = valid[i] - k0;
+                unsigned short *pi = p + i * lpb;
+                if (n <= 0) { memset(pi, 0, (k1 - k0) * 2); continue; }
+                if (n > k1 - k0) n = k1 - k0;
+                float bm = row_max(s + i * lsb, n);
+                if (bm > max[i]) {
+                    float alpha = max[i] == -INFINITY ? 0.0f : exp2f(max[i] - bm);
+                    sum[i] *= alpha;
+                    for (long c = 0; c < dvp; c++) o[i * dvp + c] *= alpha;
+                    max[i] = bm;
+                }
+                sum[i] += exp_row(s + i * lsb, n, k1 - k0, max[i], pi);
+            }
+            add_values(p, lpb, values, ncb, k0, k1, o, dvp);
         }
     }
     _tile_release();
-    for (long i = 0; i < rows; i++)
-        for (long c = 0; c < dv; c++) out[i * ldo + c] = o[i * dvp + c] * inv[i];
+    for (long i = 0; i < rows; i++) {
+        float inv = 1.0f / sum[i];
+        for (long c = 0; c < dv; c++) out[i * ldo + c] = o[i * dvp + c] * inv;
+    }
 }
 
 #else

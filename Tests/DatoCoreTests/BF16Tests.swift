@@ -43,10 +43,12 @@ final class BF16Tests: XCTestCase {
     /// bf16 attention against fp32 attention, on both bf16 kernels (AMX tiles where the CPU has them, and
     /// oneDNN's products): inputs, scores' inputs and probabilities are rounded to 8-bit mantissas, so about 1%
     /// of the largest output is the expected error; the head-mean probability map is close too. The wider cases
-    /// have head sizes (40, 80) that the AMX kernel pads, and key counts that are not multiples of its blocks.
+    /// have head sizes (40, 80) that the AMX kernel pads, and key counts that are not multiples of its blocks
+    /// (of 32 keys, and of 256 keys for its online softmax).
     func testAttentionInBF16() throws {
         let wide: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int, width: Int)] = [
-            (70, 45, 2, false, 64, 160), (33, 77, 1, false, 64, 40), (77, 77, 2, true, 64, 80)]
+            (70, 45, 2, false, 64, 160), (33, 77, 1, false, 64, 40), (77, 77, 2, true, 64, 80),
+            (40, 600, 1, false, 64, 40), (300, 300, 2, true, 64, 80)]   // several 256-key blocks
         let cases = Reference.attentionCases.map { ($0.nq, $0.nk, $0.heads, $0.causal, $0.chunk, 24) } + wide
         defer { Attention.amxEnabled = true }
         for amx in Attention.amxAvailable ? [false, true] : [false] {
@@ -61,7 +63,11 @@ final class BF16Tests: XCTestCase {
                                                        probabilityMean: map, precision: .bf16)
                 let y32 = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4,
                                                          probabilityMean: map32)
-                assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.2, causal: c.3), tol: 2e-2, what)
+                let reference = Reference.attention(q: q, k: k, v: v, heads: c.2, causal: c.3)
+                assertClose(y, reference, tol: 2e-2, what)
+                // Without a map the AMX kernel takes its online-softmax path over key blocks.
+                let plain = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4, precision: .bf16)
+                assertClose(plain, reference, tol: 2e-2, "\(what) without a map")
                 XCTAssertGreaterThan(maxDifference(y, y32), 0, "\(what) must differ from fp32")
                 assertClose(map, map32, tol: 2e-2, "\(what): map")
             }
