@@ -11,32 +11,10 @@ Usage: python tools/bench/bench_generation.py [--latent 64] [--steps 50] [--peer
 """
 import argparse
 import os
-import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_pruning import ROOT, time_loop, torch_unet  # noqa: E402
-
-
-def run_dato(args):
-    exe = os.path.join(ROOT, ".build", "release", "dato")
-    if not os.path.exists(exe):
-        subprocess.run(["swift", "build", "-c", "release", "--product", "dato"], cwd=ROOT, check=True)
-    cmd = [exe, "bench", "plans", "--latent", str(args.latent), "--steps", str(args.steps), "--scheduler", "pndm",
-           "--depths", "", "--threads", str(args.threads), "--precision", "bf16", "--skip-full"]
-    for p in args.plans:
-        cmd += ["--accel", p]
-    seconds = {}
-    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
-        for line in proc.stdout:
-            print(line.rstrip(), flush=True)
-            m = re.match(r"\s+(\S+)\s+([\d.]+) s\s+speed-up", line)
-            if m:
-                seconds[m.group(1)] = float(m.group(2))
-    if proc.returncode:
-        sys.exit(proc.returncode)
-    return seconds
+from bench_pruning import run_plans, time_loop, torch_unet  # noqa: E402
 
 
 def main():
@@ -49,7 +27,7 @@ def main():
     args = ap.parse_args()
     print(f"SD 1.5 UNet (random weights), latent {args.latent}x{args.latent}, batch 2, PLMS-{args.steps}, "
           f"{args.threads} threads")
-    ours = run_dato(args)
+    ours = {plan: seconds for plan, (seconds, _) in run_plans(args, ["--precision", "bf16", "--skip-full"]).items()}
     torch, unet, sample, context = torch_unet(args.threads, args.latent)
     print(f"\nPyTorch {torch.__version__} / diffusers, fp32, full PLMS-{args.peer_steps} loop:", flush=True)
     loop = time_loop(torch, unet, sample, context, args.peer_steps)

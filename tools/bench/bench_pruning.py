@@ -21,24 +21,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PLANS = ["tome:0.5", "dato:0.4", "dato-reference", "dato-reference+dato:0.4", "atedm:0.6", "atedm:0.6,temporal"]
 
 
-def run_dato(args):
+def run_plans(args, extra=()):
+    """`dato bench plans` (PNDM, whole runs only) for args.plans; echoes its output and returns, per plan,
+    (seconds, speed-up over our full run or None when the full run was skipped)."""
     exe = os.path.join(ROOT, ".build", "release", "dato")
     if not os.path.exists(exe):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dato"], cwd=ROOT, check=True)
     cmd = [exe, "bench", "plans", "--latent", str(args.latent), "--steps", str(args.steps), "--scheduler", "pndm",
-           "--depths", "", "--threads", str(args.threads)]
+           "--depths", "", "--threads", str(args.threads), *extra]
     for p in args.plans:
         cmd += ["--accel", p]
-    speedups = {}
+    results = {}
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
         for line in proc.stdout:
             print(line.rstrip(), flush=True)
-            m = re.match(r"\s+(\S+)\s+([\d.]+) s\s+speed-up\s+([\d.]+)x", line)
+            m = re.match(r"\s+(\S+)\s+([\d.]+) s\s+speed-up\s+([\d.]+x|-)", line)
             if m:
-                speedups[m.group(1)] = float(m.group(3))
+                results[m.group(1)] = (float(m.group(2)), None if m.group(3) == "-" else float(m.group(3)[:-1]))
     if proc.returncode:
         sys.exit(proc.returncode)
-    return speedups
+    return results
 
 
 def torch_unet(threads, latent):
@@ -88,7 +90,7 @@ def main():
     ap.add_argument("--plans", nargs="*", default=PLANS)
     args = ap.parse_args()
     print(f"SD 1.5 UNet (random weights), latent {args.latent}x{args.latent}, batch 2, PLMS-{args.steps}, {args.threads} threads")
-    ours = run_dato(args)
+    ours = {plan: speedup for plan, (_, speedup) in run_plans(args).items()}
 
     import tomesd
     torch, unet, sample, context = torch_unet(args.threads, args.latent)

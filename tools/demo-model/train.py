@@ -159,6 +159,26 @@ def latent_dataset(workdir, vae, tokenizer, scaling, count=DATASET_SIZE):
     return data
 
 
+def denoising_step(unet, text, sched, opt, params, data, empty, batch, gen, noisy_from, noise=torch.randn, weight=None):
+    """One optimiser step of the epsilon loss on a batch drawn from the cached latents with `gen`: 10% of the
+    captions replaced by the empty one (classifier-free guidance dropout), half the timesteps uniform and half
+    from [noisy_from, 1000) (the noisy steps decide the layout: position, size, shape), noise from
+    noise(shape, generator=gen), the per-sample loss weighted by weight(t) when given. Returns the loss."""
+    pick = torch.randint(0, len(data["ids"]), (batch,), generator=gen)
+    latents, ids = data["latents"][pick], data["ids"][pick].clone()
+    ids[torch.rand(batch, generator=gen) < 0.1] = empty[0]
+    t = torch.where(torch.rand(batch, generator=gen) < 0.5, torch.randint(0, 1000, (batch,), generator=gen),
+                    torch.randint(noisy_from, 1000, (batch,), generator=gen))
+    eps = noise(latents.shape, generator=gen)
+    pred = unet(sched.add_noise(latents, eps, t), t, encoder_hidden_states=text(ids)[0]).sample
+    per_sample = ((pred - eps) ** 2).mean(dim=(1, 2, 3))
+    loss = (per_sample * weight(t)).mean() if weight else per_sample.mean()
+    opt.zero_grad(); loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    return loss
+
+
 def train_diffusion(args):
     from diffusers import DDPMScheduler
     from transformers import CLIPTokenizer
@@ -191,19 +211,7 @@ def train_diffusion(args):
         for group in opt.param_groups:
             group["lr"] = cosine_lr(step, DIFFUSION_STEPS, 5e-4, 2e-5, warmup=100)
         gen = torch.Generator().manual_seed(SEED * 7 + step)
-        pick = torch.randint(0, len(data["ids"]), (args.batch,), generator=gen)
-        latents, ids = data["latents"][pick], data["ids"][pick].clone()
-        drop = torch.rand(args.batch, generator=gen) < 0.1        # classifier-free guidance dropout
-        ids[drop] = empty[0]
-        # Half the timesteps uniform, half from the noisier half: layout (position, size, shape) is decided there.
-        t = torch.where(torch.rand(args.batch, generator=gen) < 0.5, torch.randint(0, 1000, (args.batch,), generator=gen),
-                        torch.randint(500, 1000, (args.batch,), generator=gen))
-        noise = torch.randn(latents.shape, generator=gen)
-        pred = unet(sched.add_noise(latents, noise, t), t, encoder_hidden_states=text(ids)[0]).sample
-        loss = F.mse_loss(pred, noise)
-        opt.zero_grad(); loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        loss = denoising_step(unet, text, sched, opt, params, data, empty, args.batch, gen, noisy_from=500)
         step += 1
         if step % 20 == 0:
             log(args.workdir, {"phase": "diffusion", "step": step, "loss": loss.item(),
@@ -213,7 +221,7 @@ def train_diffusion(args):
     checkpoint()
 
 
-def pyramid_noise(shape, generator, discount=0.6):
+def pyramid_noise(shape, generator=None, discount=0.6):
     """White noise plus coarser white noise upsampled from 8x8, 4x4 and 2x2 grids (weights discount^level),
     rescaled to unit variance. Low frequencies of the noisy latent then carry little of the image, even at the
     last timesteps, so the model must take the layout from the caption instead of reading it from the noise."""
@@ -263,18 +271,8 @@ def train_layout(args):
         for group in opt.param_groups:
             group["lr"] = cosine_lr(step, LAYOUT_STEPS, 2e-4, 2e-5, warmup=20)
         gen = torch.Generator().manual_seed(SEED * 11 + step)
-        pick = torch.randint(0, len(data["ids"]), (args.batch,), generator=gen)
-        latents, ids = data["latents"][pick], data["ids"][pick].clone()
-        ids[torch.rand(args.batch, generator=gen) < 0.1] = empty[0]
-        t = torch.where(torch.rand(args.batch, generator=gen) < 0.5, torch.randint(0, 1000, (args.batch,), generator=gen),
-                        torch.randint(600, 1000, (args.batch,), generator=gen))
-        noise = pyramid_noise(latents.shape, gen)
-        pred = unet(sched.add_noise(latents, noise, t), t, encoder_hidden_states=text(ids)[0]).sample
-        weight = (1 / snr[t]).clamp(1, 5)
-        loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
-        opt.zero_grad(); loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        loss = denoising_step(unet, text, sched, opt, params, data, empty, args.batch, gen, noisy_from=600,
+                              noise=pyramid_noise, weight=lambda t: (1 / snr[t]).clamp(1, 5))
         step += 1
         if step % 20 == 0:
             log(args.workdir, {"phase": "layout", "step": step, "loss": loss.item(),
