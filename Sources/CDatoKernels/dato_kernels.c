@@ -99,3 +99,13 @@ CLONES void dato_to_bf16(const float *src, long n, float scale, unsigned short *
         dst[i] = (unsigned short)(bits >> 16);
     }
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void dato_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

@@ -1,3 +1,4 @@
+import CDatoKernels
 import Foundation
 
 /// Recycles tensor buffers by size class, so the same activations re-use memory from call to call
@@ -32,6 +33,16 @@ final class BufferPool: @unchecked Sendable {
         return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     }
 
+    /// Returns every idle buffer to the system.
+    func drain() {
+        lock.lock()
+        let idle = free
+        free = [:]
+        idleBytes = 0
+        lock.unlock()
+        for buffers in idle.values { buffers.forEach { $0.deallocate() } }
+    }
+
     func give(_ p: UnsafeMutableRawPointer, bytes: Int) {
         let size = Self.sizeClass(bytes)
         lock.lock()
@@ -43,5 +54,16 @@ final class BufferPool: @unchecked Sendable {
             lock.unlock()
             p.deallocate()
         }
+    }
+}
+
+/// Memory housekeeping for callers of the compute core.
+public enum Memory {
+    /// Gives the tensor buffers kept for re-use, and the allocator's free pages, back to the system. Worth
+    /// calling after loading a model: its source tensors (fp32 weights, about 3.4 GB for an SD UNet) are idle
+    /// once the layers hold their own copies (bf16 ones in a bf16 model).
+    public static func releaseIdleBuffers() {
+        BufferPool.shared.drain()
+        dato_release_free_memory()
     }
 }

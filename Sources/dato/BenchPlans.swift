@@ -30,6 +30,7 @@ struct BenchPlans: ParsableCommand {
         let config = UNetConfig()
         let params = Parameters(RandomSource(seed: 0))
         let unet = try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
+        Memory.releaseIdleBuffers()
         var g = TorchGenerator(seed: 1)
         let context = Tensor(shape: [2, 77, 768], values: g.randn(2 * 77 * 768))
         let x = g.randnNHWC([2, latent, latent, 4])

@@ -37,6 +37,7 @@ struct BenchUNet: ParsableCommand {
         let t0 = Date()
         let params = Parameters(RandomSource(seed: 0))
         let unet = try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
+        Memory.releaseIdleBuffers()
         print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
                      Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, precision.rawValue))
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
@@ -80,8 +81,9 @@ struct BenchUNet: ParsableCommand {
         // Multiply-accumulates as counted by UNetCost (the full call: 402 GMAC per row at 64x64).
         let flops = 2 * UNetCost(config: config, height: latent, width: latent).macs(depth: depth) * Double(batch)
         let gflops = flops / median / 1e9
-        print(String(format: "median %.3f s, min %.3f s; %.0f GFLOP, %.0f GFLOP/s; peak resident memory %.2f GiB",
-                     median, sorted[0], flops / 1e9, gflops, Double(rss) / 1_073_741_824))
+        print(String(format: "median %.3f s, min %.3f s; %.0f GFLOP, %.0f GFLOP/s; peak resident memory %.2f GiB (%.2f GiB now)",
+                     median, sorted[0], flops / 1e9, gflops, Double(rss) / 1_073_741_824,
+                     Double(PeakMemory.currentBytes() ?? 0) / 1_073_741_824))
         var peakGflops: Double?
         if peak {
             let best = try GEMMPeak.measure(precision: precision)
@@ -132,5 +134,13 @@ enum PeakMemory {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024
+    }
+
+    /// Resident set size now (Linux: /proc/self/statm), or nil where unavailable.
+    static func currentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

@@ -27,6 +27,9 @@ void dato_geglu(const float *in, float *out, long rows, long f);
 /// out[r, c] = in[r, c] * scale[c] + shift[c], then SiLU when `silu` is non-zero.
 void dato_affine_rows(const float *in, float *out, long rows, long c, const float *scale, const float *shift, int silu);
 
+/// Hands the allocator's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
+void dato_release_free_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,9 +38,11 @@ public final class StableDiffusionPipeline {
     /// encoder and the VAE always run in fp32).
     public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
                             precision: Precision = .fp32) throws -> StableDiffusionPipeline {
-        try Precision.$forNewLayers.withValue(precision) {
+        let pipe = try Precision.$forNewLayers.withValue(precision) {
             try loadModels(path: path, configFolder: configFolder, useEMA: useEMA)
         }
+        Memory.releaseIdleBuffers()   // the loaded source tensors, now copied into the layers
+        return pipe
     }
 
     private static func loadModels(path: String, configFolder: String?, useEMA: Bool) throws -> StableDiffusionPipeline {
