@@ -20,6 +20,7 @@
 #include <unistd.h>
 #define DATO_HAVE_AMX_BUILD 1
 #define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 #endif
 
 enum { QB = 32 };
@@ -97,6 +98,14 @@ int dato_amx_available(void) {
     return state;
 }
 
+int dato_avx512_available(void) {
+    const char *env = getenv("DATO_AVX512");
+    if (env && strcmp(env, "0") == 0) return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return __builtin_cpu_supports("avx512f") && ((b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1);
+}
+
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -116,7 +125,7 @@ AMX_TARGET static void load_tile_config(void) {
 // integer n and leaves n in the low mantissa bits, which a shift moves into the exponent of 2^(x - n); that
 // factor is a degree-3 near-minimax polynomial on [-0.5, 0.5] (relative error 7.5e-5, under the bf16 rounding
 // the probabilities get next).
-AMX_TARGET static inline __m512 exp2_ps(__m512 x) {
+AVX512_TARGET static inline __m512 exp2_ps(__m512 x) {
     const __m512 magic = _mm512_set1_ps(12582912.0f);
     __m512 t = _mm512_add_ps(x, magic);
     __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
@@ -134,12 +143,12 @@ static inline __mmask16 tail_mask(long remaining) {
 }
 
 // 2^(s - m) for 16 scores, the lanes outside `k` zero.
-AMX_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m) {
+AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m) {
     __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), _mm512_set1_ps(-125.0f));
     return _mm512_maskz_mov_ps(k, exp2_ps(x));
 }
 
-AMX_TARGET static float row_max(const float *s, long valid) {
+AVX512_TARGET static float row_max(const float *s, long valid) {
     __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
     long pairs = valid & ~31L, j = 0;
     for (; j < pairs; j += 32) {
@@ -285,9 +294,47 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
     }
 }
 
+// 2^x for -125 <= x <= 0 to fp32 accuracy: as exp2_ps with a degree-5 near-minimax polynomial (relative
+// error 2.4e-7, that of a float).
+AVX512_TARGET static inline __m512 exp2_precise_ps(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 t = _mm512_add_ps(x, magic);
+    __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
+    __m512 p = _mm512_set1_ps(1.3276472e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6755419e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507131e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022120e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314694e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001f));
+    __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
+}
+
+AVX512_TARGET void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, float *inv) {
+    for (long i = 0; i < rows; i++) {
+        float *row = p + i * ld;
+        long valid = causal_start >= 0 && causal_start + i + 1 < n ? causal_start + i + 1 : n;
+        __m512 m = _mm512_set1_ps(row_max(row, valid)), lo = _mm512_set1_ps(-125.0f);
+        __m512 sum = _mm512_setzero_ps();
+        for (long j = 0; j < n; j += 16) {
+            __mmask16 k = tail_mask(valid - j), all = tail_mask(n - j);
+            __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + j), m), lo);
+            __m512 e = _mm512_maskz_mov_ps(k, exp2_precise_ps(x));
+            sum = _mm512_add_ps(sum, e);
+            _mm512_mask_storeu_ps(row + j, all, e);
+        }
+        inv[i] = 1.0f / _mm512_reduce_add_ps(sum);
+    }
+}
+
 #else
 
 int dato_amx_available(void) { return 0; }
+int dato_avx512_available(void) { return 0; }
+
+void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, float *inv) {
+    abort();   // never called: dato_avx512_available() is 0
+}
 
 void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
                               const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,

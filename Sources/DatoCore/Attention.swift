@@ -1,3 +1,4 @@
+import CDatoAMX
 import CDatoKernels
 import COpenBLAS
 import CDNNL
@@ -13,6 +14,9 @@ public enum Attention {
     /// oneDNN's sgemm by default (measured about 20% faster than OpenBLAS on these shapes).
     nonisolated(unsafe) public static var gemmBackend = GEMMBackend.onednn
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
+    /// Whether the fp32 kernel may use the AVX-512 softmax (`dato_exp2_rows`) where the CPU has AVX-512; tests
+    /// turn it off to check the portable one.
+    nonisolated(unsafe) public static var avx512Softmax = dato_avx512_available() == 1
 
     /// A strided view of token rows: `rows[b, n, :]` starts at `base + (b * n_tokens + n) * stride`.
     public struct Rows {
@@ -73,6 +77,9 @@ public enum Attention {
         let chunk = max(1, min(chunk, nq))
         let chunks = (nq + chunk - 1) / chunk
         let scale = 1 / Float(dk).squareRoot()
+        // The AVX-512 softmax (fewer passes, powers of two) unless a probability map needs normalised rows.
+        let fastSoftmax = probabilityMean == nil && avx512Softmax
+        let log2e: Float = 1.44269504
         let kt = UnsafeMutablePointer<Float>.allocate(capacity: dk * nk)
         let vh = UnsafeMutablePointer<Float>.allocate(capacity: nk * dv)
         defer { kt.deallocate(); vh.deallocate() }
@@ -84,16 +91,28 @@ public enum Attention {
                     }
                     Parallel.workers { worker, workers in
                         let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nk)
-                        defer { scores.deallocate() }
+                        let inverse = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
+                        defer { scores.deallocate(); inverse.deallocate() }
                         var c = worker
                         while c < chunks {
                             let r0 = c * chunk, rows = min(chunk, nq - r0)
                             let qp = q.base + (b * nq + r0) * q.stride + h * dk
                             let op = out.base + (b * nq + r0) * out.stride + h * dv
-                            gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
-                            dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
-                            if let pm = probabilityMean { addToMean(scores, count: rows * nk, heads: heads, pm + (b * nq + r0) * nk) }
-                            gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
+                            if fastSoftmax {
+                                // Unnormalised 2^(s - max) on log2-scaled scores; rows scaled by 1 / sum after P V.
+                                gemm(rows, nk, dk, scale * log2e, qp, q.stride, kt, nk, scores, nk)
+                                dato_exp2_rows(scores, rows, nk, nk, causal ? r0 : -1, inverse)
+                                gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
+                                for i in 0..<rows {
+                                    let row = op + i * out.stride
+                                    for j in 0..<dv { row[j] *= inverse[i] }
+                                }
+                            } else {
+                                gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
+                                dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
+                                if let pm = probabilityMean { addToMean(scores, count: rows * nk, heads: heads, pm + (b * nq + r0) * nk) }
+                                gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
+                            }
                             c += workers
                         }
                     }

@@ -92,11 +92,18 @@ final class KernelTests: XCTestCase {
     }
 
     func testAttention() throws {
-        // Self-attention with more queries than one chunk, cross-attention with few keys, causal.
-        for (i, c) in Reference.attentionCases.enumerated() {
-            let (q, k, v) = Reference.attentionInputs(c, seed: i)
-            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk)
-            assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.heads, causal: c.causal), tol: 1e-5, "attention case \(i)")
+        // Self-attention with more queries than one chunk, cross-attention with few keys, causal; with the
+        // AVX-512 softmax (where the CPU has it) and the portable one.
+        let avx512 = Attention.avx512Softmax
+        defer { Attention.avx512Softmax = avx512 }
+        for fast in avx512 ? [true, false] : [false] {
+            Attention.avx512Softmax = fast
+            for (i, c) in Reference.attentionCases.enumerated() {
+                let (q, k, v) = Reference.attentionInputs(c, seed: i)
+                let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk)
+                assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.heads, causal: c.causal), tol: 1e-5,
+                            "attention case \(i)\(fast ? " (AVX-512 softmax)" : "")")
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 // Attention on Intel AMX bf16 tiles: Q K^T and P V as tile products with fp32 accumulation, the softmax in
-// fp32 between them, one block of up to 32 query rows at a time. All functions are single-threaded; the
-// caller runs blocks on its workers. Only call the others after dato_amx_available() returned 1.
+// fp32 between them, one block of up to 32 query rows at a time; and an AVX-512 softmax for the fp32
+// attention. All functions are single-threaded; the caller runs blocks on its workers. Only call the AMX
+// functions after dato_amx_available() returned 1, and dato_exp2_rows after dato_avx512_available() did.
 #ifndef DATO_AMX_H
 #define DATO_AMX_H
 
@@ -11,6 +12,14 @@ extern "C" {
 /// 1 when this CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 and the kernel let this process use the tile
 /// registers (asked once); 0 otherwise, or when the environment variable DATO_AMX is "0".
 int dato_amx_available(void);
+
+/// 1 when this CPU has AVX-512 F, BW, VL and DQ (0 when the environment variable DATO_AVX512 is "0").
+int dato_avx512_available(void);
+
+/// Softmax numerators in place for `rows` rows of log2-scaled scores (length n, stride ld): each row's first
+/// `valid` entries x become 2^(x - max), the rest 0, and inv[i] = 1 / their sum (valid = n, or with
+/// causal_start >= 0, causal_start + i + 1). Accurate to fp32 (relative error 2.4e-7).
+void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, float *inv);
 
 /// Elements (uint16) of the packed keys of one head: `nk` keys of size `dk`.
 long dato_amx_keys_size(long nk, long dk);
