@@ -20,8 +20,8 @@ typedef const_dnnl_memory_desc_t md_ref;  // a borrowed handle
 static dnnl_status_t md_tag_dt(md_t *md, int nd, const dnnl_dims_t dims, dnnl_data_type_t dt, dnnl_format_tag_t tag) {
     return dnnl_memory_desc_create_with_tag(md, nd, dims, dt, tag);
 }
-static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, const dnnl_dims_t st) {
-    return dnnl_memory_desc_create_with_strides(md, nd, dims, dnnl_f32, st);
+static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, dnnl_data_type_t dt, const dnnl_dims_t st) {
+    return dnnl_memory_desc_create_with_strides(md, nd, dims, dt, st);
 }
 static void md_free(md_t md) { if (md) dnnl_memory_desc_destroy(md); }
 #else
@@ -31,8 +31,8 @@ typedef const dnnl_memory_desc_t *md_ref;
 static dnnl_status_t md_tag_dt(md_t *md, int nd, const dnnl_dims_t dims, dnnl_data_type_t dt, dnnl_format_tag_t tag) {
     return dnnl_memory_desc_init_by_tag(md, nd, dims, dt, tag);
 }
-static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, const dnnl_dims_t st) {
-    return dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32, st);
+static dnnl_status_t md_strides(md_t *md, int nd, const dnnl_dims_t dims, dnnl_data_type_t dt, const dnnl_dims_t st) {
+    return dnnl_memory_desc_init_by_strides(md, nd, dims, dt, st);
 }
 static void md_free(md_t md) { (void)md; }
 #endif
@@ -78,44 +78,60 @@ static md_ref memory_md(dnnl_memory_t m) {
 }
 
 // The plain PyTorch layout of the weights: OIHW for convs, [n, k] row-major seen as {k, n} for linears.
-static dnnl_status_t plain_md(const dato_weights *w, md_t *md) {
+static dnnl_status_t plain_md(const dato_weights *w, dnnl_data_type_t dt, md_t *md) {
     if (w->is_linear) {
         dnnl_dims_t st = {1, w->dims[0]};
-        return md_strides(md, 2, w->dims, st);
+        return md_strides(md, 2, w->dims, dt, st);
     }
-    return md_tag(md, 4, w->dims, dnnl_oihw);
+    return md_tag_dt(md, 4, w->dims, dt, dnnl_oihw);
 }
 
-static dato_weights *weights_create(const float *data, int ndims, const dnnl_dims_t dims, int is_linear,
+static int reorder_to(dnnl_memory_t src, md_ref to, dnnl_memory_t *out, char *err, size_t errlen);
+
+// A library-owned copy of the caller's fp32 weights: fp32 as given, or converted to bf16 right away (so a
+// bf16 model never holds an fp32 copy).
+static dato_weights *weights_create(const float *data, int ndims, const dnnl_dims_t dims, int is_linear, int bf16,
                                     char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
     dato_weights *w = calloc(1, sizeof(*w));
-    md_t md = {0};
+    md_t md = {0}, bmd = {0};
+    dnnl_memory_t user = NULL;
     if (!w) { if (err && errlen) snprintf(err, errlen, "out of memory"); return NULL; }
     w->ndims = ndims; w->is_linear = is_linear;
     memcpy(w->dims, dims, sizeof(dnnl_dims_t));
-    CHECK(plain_md(w, &md), "weights descriptor");
-    CHECK(dnnl_memory_create(&w->mem, MD(md), g_engine, DNNL_MEMORY_ALLOCATE), "weights allocation");
-    void *h = NULL;
-    CHECK(dnnl_memory_get_data_handle(w->mem, &h), "weights handle");
-    memcpy(h, data, dnnl_memory_desc_get_size(MD(md)));
+    CHECK(plain_md(w, dnnl_f32, &md), "weights descriptor");
+    if (bf16) {
+        CHECK(dnnl_memory_create(&user, MD(md), g_engine, (void *)data), "weights wrapper");
+        CHECK(plain_md(w, dnnl_bf16, &bmd), "bf16 weights descriptor");
+        if (reorder_to(user, MD(bmd), &w->mem, err, errlen)) goto bad;
+        dnnl_memory_destroy(user);
+        md_free(bmd);
+    } else {
+        CHECK(dnnl_memory_create(&w->mem, MD(md), g_engine, DNNL_MEMORY_ALLOCATE), "weights allocation");
+        void *h = NULL;
+        CHECK(dnnl_memory_get_data_handle(w->mem, &h), "weights handle");
+        memcpy(h, data, dnnl_memory_desc_get_size(MD(md)));
+    }
     md_free(md);
     return w;
 bad:
     md_free(md);
+    md_free(bmd);
+    if (user) dnnl_memory_destroy(user);
     if (w->mem) dnnl_memory_destroy(w->mem);
     free(w);
     return NULL;
 }
 
-dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long kh, long kw, char *err, size_t errlen) {
+dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long kh, long kw, int bf16,
+                                       char *err, size_t errlen) {
     dnnl_dims_t d = {oc, ic, kh, kw};
-    return weights_create(oihw, 4, d, 0, err, errlen);
+    return weights_create(oihw, 4, d, 0, bf16, err, errlen);
 }
 
-dato_weights *dato_weights_create_linear(const float *out_in, long out, long in, char *err, size_t errlen) {
+dato_weights *dato_weights_create_linear(const float *out_in, long out, long in, int bf16, char *err, size_t errlen) {
     dnnl_dims_t d = {in, out};
-    return weights_create(out_in, 2, d, 1, err, errlen);
+    return weights_create(out_in, 2, d, 1, bf16, err, errlen);
 }
 
 void dato_weights_destroy(dato_weights *w) {

@@ -33,6 +33,14 @@ final class BufferPool: @unchecked Sendable {
         return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     }
 
+    /// Sets the idle-memory limit, returning the previous one.
+    func swapLimit(_ bytes: Int) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        let old = limitBytes
+        limitBytes = bytes
+        return old
+    }
+
     /// Returns every idle buffer to the system.
     func drain() {
         lock.lock()
@@ -59,6 +67,15 @@ final class BufferPool: @unchecked Sendable {
 
 /// Memory housekeeping for callers of the compute core.
 public enum Memory {
+    /// Runs `body` (e.g. loading a model) with released tensor buffers going straight back to the system
+    /// instead of being kept for re-use, so source tensors do not pile up, then releases what is idle.
+    public static func withoutPooling<T>(_ body: () throws -> T) rethrows -> T {
+        let pool = BufferPool.shared
+        let limit = pool.swapLimit(0)
+        defer { _ = pool.swapLimit(limit); releaseIdleBuffers() }
+        return try body()
+    }
+
     /// Gives the tensor buffers kept for re-use, and the allocator's free pages, back to the system. Worth
     /// calling after loading a model: its source tensors (fp32 weights, about 3.4 GB for an SD UNet) are idle
     /// once the layers hold their own copies (bf16 ones in a bf16 model).

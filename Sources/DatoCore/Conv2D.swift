@@ -30,7 +30,7 @@ public final class Conv2D: @unchecked Sendable {
         self.padding = padding
         self.bias = bias
         precision = Precision.forNewLayers
-        weights = try DNNLWeights(conv: weight)
+        weights = try DNNLWeights(conv: weight, precision: precision)
     }
 
     /// Output spatial size for an input of `h x w`.

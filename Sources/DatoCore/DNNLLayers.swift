@@ -4,20 +4,23 @@ import CDatoDNNL
 final class DNNLWeights: @unchecked Sendable {
     let handle: OpaquePointer
 
-    init(conv oihw: Tensor) throws {
+    /// A copy of `oihw` (converted to bf16 at once for a bf16 layer).
+    init(conv oihw: Tensor, precision: Precision) throws {
         precondition(oihw.shape.count == 4)
         var err = [CChar](repeating: 0, count: 256)
         guard let h = dato_weights_create_conv(oihw.data, oihw.dim(0), oihw.dim(1), oihw.dim(2), oihw.dim(3),
-                                               &err, err.count) else {
+                                               precision == .bf16 ? 1 : 0, &err, err.count) else {
             throw ComputeError.backend(String(cString: err))
         }
         handle = h
     }
 
-    init(linear outIn: Tensor) throws {
+    /// A copy of `outIn` (converted to bf16 at once for a bf16 layer).
+    init(linear outIn: Tensor, precision: Precision) throws {
         precondition(outIn.shape.count == 2)
         var err = [CChar](repeating: 0, count: 256)
-        guard let h = dato_weights_create_linear(outIn.data, outIn.dim(0), outIn.dim(1), &err, err.count) else {
+        guard let h = dato_weights_create_linear(outIn.data, outIn.dim(0), outIn.dim(1), precision == .bf16 ? 1 : 0,
+                                                 &err, err.count) else {
             throw ComputeError.backend(String(cString: err))
         }
         handle = h

@@ -19,7 +19,7 @@ public final class Linear: @unchecked Sendable {
         self.bias = bias
         precision = Precision.forNewLayers
         let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
-        weights = try DNNLWeights(linear: w2)
+        weights = try DNNLWeights(linear: w2, precision: precision)
     }
 
     /// Applies the layer to `x` [..., in], giving a new [..., out] tensor.

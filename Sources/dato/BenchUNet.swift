@@ -36,8 +36,9 @@ struct BenchUNet: ParsableCommand {
         let config = UNetConfig()
         let t0 = Date()
         let params = Parameters(RandomSource(seed: 0))
-        let unet = try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
-        Memory.releaseIdleBuffers()
+        let unet = try Memory.withoutPooling {
+            try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
+        }
         print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
                      Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, precision.rawValue))
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])

@@ -15,11 +15,11 @@ typedef struct dato_weights dato_weights;
 /// A convolution or matmul primitive for one input shape.
 typedef struct dato_op dato_op;
 
-/// Conv weights from PyTorch's OIHW layout (copied).
-dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long kh, long kw,
+/// Conv weights from PyTorch's OIHW layout (copied; converted to bf16 when bf16 != 0).
+dato_weights *dato_weights_create_conv(const float *oihw, long oc, long ic, long kh, long kw, int bf16,
                                        char *err, size_t errlen);
-/// Linear weights from PyTorch's [out, in] layout (copied).
-dato_weights *dato_weights_create_linear(const float *out_in, long out, long in,
+/// Linear weights from PyTorch's [out, in] layout (copied; converted to bf16 when bf16 != 0).
+dato_weights *dato_weights_create_linear(const float *out_in, long out, long in, int bf16,
                                          char *err, size_t errlen);
 void dato_weights_destroy(dato_weights *w);
 

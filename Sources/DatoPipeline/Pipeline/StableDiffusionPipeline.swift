@@ -38,11 +38,12 @@ public final class StableDiffusionPipeline {
     /// encoder and the VAE always run in fp32).
     public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
                             precision: Precision = .fp32) throws -> StableDiffusionPipeline {
-        let pipe = try Precision.$forNewLayers.withValue(precision) {
-            try loadModels(path: path, configFolder: configFolder, useEMA: useEMA)
+        // Source tensors are freed as soon as the layers hold their own (bf16: converted) copies.
+        try Memory.withoutPooling {
+            try Precision.$forNewLayers.withValue(precision) {
+                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA)
+            }
         }
-        Memory.releaseIdleBuffers()   // the loaded source tensors, now copied into the layers
-        return pipe
     }
 
     private static func loadModels(path: String, configFolder: String?, useEMA: Bool) throws -> StableDiffusionPipeline {
