@@ -66,4 +66,43 @@ final class EndToEndTests: XCTestCase {
         request.width = 50
         XCTAssertThrowsError(try pipe.generate(request)) { XCTAssertTrue("\($0)".contains("width")) }
     }
+
+    /// Releasing the text encoder changes nothing for prompts already encoded (same image), and encoding a new
+    /// prompt afterwards is a clear error, not a crash.
+    func testReleasedTextEncoder() throws {
+        let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+        let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
+        var request = GenerationRequest(prompt: "a red square")
+        request.width = 64
+        request.height = 64
+        request.steps = 3
+        let before = try pipe.generate(request)
+        pipe.releasesTextEncoder = true
+        let again = try pipe.generate(request)
+        XCTAssertThrowsError(try pipe.models.textEncoder, "the encoder must be gone")
+        XCTAssertEqual(before.pixels, again.pixels)
+        request.prompt = "a blue circle"
+        XCTAssertThrowsError(try pipe.generate(request)) { XCTAssertTrue("\($0)".contains("released"), "\($0)") }
+    }
+
+    /// With VAE tiling, an image no larger than the VAE's tile is decoded whole (the same pixels); a larger one
+    /// is decoded in tiles (different pixels near the seams, same size).
+    func testVAETilingInThePipeline() throws {
+        let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+        let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
+        let tile = pipe.models.vae.config.sampleSize
+        var request = GenerationRequest(prompt: "a red square")
+        request.steps = 2
+        request.width = tile
+        request.height = tile
+        let whole = try pipe.generate(request)
+        pipe.vaeTiling = true
+        XCTAssertEqual(try pipe.generate(request).pixels, whole.pixels)
+        request.width = 2 * tile
+        let tiled = try pipe.generate(request)
+        pipe.vaeTiling = false
+        let plain = try pipe.generate(request)
+        XCTAssertEqual(tiled.width, plain.width)
+        XCTAssertNotEqual(tiled.pixels, plain.pixels)
+    }
 }
