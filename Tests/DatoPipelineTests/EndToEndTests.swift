@@ -55,13 +55,20 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
-    func testCancelAndBadSizes() throws {
+    /// The tiny fixture pipeline and a 64x64, 3-step request for `prompt`.
+    func tinyPipeline(prompt: String) throws -> (StableDiffusionPipeline, GenerationRequest) {
         let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
         let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
-        var request = GenerationRequest(prompt: "x")
+        var request = GenerationRequest(prompt: prompt)
         request.width = 64
         request.height = 64
         request.steps = 3
+        return (pipe, request)
+    }
+
+    func testCancelAndBadSizes() throws {
+        let (pipe, initial) = try tinyPipeline(prompt: "x")
+        var request = initial
         XCTAssertThrowsError(try pipe.generate(request) { $0.call < 1 }) { XCTAssertTrue("\($0)".contains("cancelled")) }
         request.width = 50
         XCTAssertThrowsError(try pipe.generate(request)) { XCTAssertTrue("\($0)".contains("width")) }
@@ -70,12 +77,8 @@ final class EndToEndTests: XCTestCase {
     /// Releasing the text encoder changes nothing for prompts already encoded (same image), and encoding a new
     /// prompt afterwards is a clear error, not a crash.
     func testReleasedTextEncoder() throws {
-        let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
-        let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
-        var request = GenerationRequest(prompt: "a red square")
-        request.width = 64
-        request.height = 64
-        request.steps = 3
+        let (pipe, initial) = try tinyPipeline(prompt: "a red square")
+        var request = initial
         let before = try pipe.generate(request)
         pipe.releasesTextEncoder = true
         let again = try pipe.generate(request)
@@ -88,10 +91,9 @@ final class EndToEndTests: XCTestCase {
     /// With VAE tiling, an image no larger than the VAE's tile is decoded whole (the same pixels); a larger one
     /// is decoded in tiles (different pixels near the seams, same size).
     func testVAETilingInThePipeline() throws {
-        let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
-        let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
+        let (pipe, initial) = try tinyPipeline(prompt: "a red square")
+        var request = initial
         let tile = pipe.models.vae.config.sampleSize
-        var request = GenerationRequest(prompt: "a red square")
         request.steps = 2
         request.width = tile
         request.height = tile
