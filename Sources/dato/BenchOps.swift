@@ -60,7 +60,7 @@ struct BenchOps: ParsableCommand {
             _ = try Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8, precision: precision)
         }
         let g = try rnd.load("g.weight", shape: [320]), b = try rnd.load("g.bias", shape: [320])
-        try time("group norm + SiLU [2, 64, 64, 320]", flops: 0) {
+        time("group norm + SiLU [2, 64, 64, 320]", flops: 0) {
             _ = Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
         }
     }

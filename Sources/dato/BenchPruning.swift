@@ -50,14 +50,14 @@ struct BenchPruning: ParsableCommand {
         try policy("dato 0.4 (self-attention on kept tokens)", "dato", ratio: 0.4)
         try policy("dato 0.4, cross-attention and FFN too", "dato,cross,ffn", ratio: 0.4)
         let scores = (0..<2).map { _ in (0..<n).map { Float($0 % 7) } }
-        try time("  dato partition alone (similarities, top-k, sources)") {
+        time("  dato partition alone (similarities, top-k, sources)") {
             _ = DaTo.partition(x, grid: (latent, latent), scores: scores, ratio: 0.4, alignCFG: true)
         }
         try policy("tome 0.5 (attn1 merged)", "tome", ratio: 0.5)
         try policy("atedm 0.6 inline (map, G-WPR, attn2 + FFN on kept)", "atedm,dsap=0", ratio: 0.6)
         let map = Tensor(shape: [2, n, n], zeroed: false)
         try time("  self-attention with head-mean map") { _ = try block.attn1(block.norm1(x), probabilityMean: map) }
-        try time("  G-WPR (10 iterations) + mask + sources, 2 rows") {
+        time("  G-WPR (10 iterations) + mask + sources, 2 rows") {
             _ = ATEDM().select(map: map, h1: x, pruning: Int(0.6 * Double(n)))
         }
         // Temporal: a map call stores the mask, the next call reuses it for the whole block.

@@ -151,7 +151,7 @@ struct Search: ParsableCommand {
         for (key, flag) in flags { if let v = s[key], !v.isEmpty { args += [flag, v] } }
         if s["constrained_sampling"] == "true" { args.append("--constrained-sampling") }
         if let threads { args += ["--threads", String(threads)] }
-        var command = try Search.parse(args)
+        let command = try Search.parse(args)
         try command.run()
     }
 
