@@ -123,16 +123,26 @@ AMX_TARGET static void load_tile_config(void) {
 
 // 2^x for -125 <= x <= 0 (log2-scaled scores minus their row maximum). Adding 1.5 * 2^23 rounds x to the
 // integer n and leaves n in the low mantissa bits, which a shift moves into the exponent of 2^(x - n); that
-// factor is a degree-3 near-minimax polynomial on [-0.5, 0.5] (relative error 7.5e-5, under the bf16 rounding
-// the probabilities get next).
-AVX512_TARGET static inline __m512 exp2_ps(__m512 x) {
+// factor is a near-minimax polynomial on [-0.5, 0.5]: degree 3 (relative error 7.5e-5, under the bf16 rounding
+// the AMX kernel's probabilities get next) or, with `precise`, degree 5 (2.4e-7, that of a float).
+AVX512_TARGET static inline __m512 exp2_ps(__m512 x, int precise) {
     const __m512 magic = _mm512_set1_ps(12582912.0f);
     __m512 t = _mm512_add_ps(x, magic);
     __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
-    __m512 p = _mm512_set1_ps(0.05517167f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.24261115f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326097f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992806f));
+    __m512 p;
+    if (precise) {
+        p = _mm512_set1_ps(1.3276472e-3f);
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6755419e-3f));
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507131e-2f));
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022120e-1f));
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314694e-1f));
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001f));
+    } else {
+        p = _mm512_set1_ps(0.05517167f);
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.24261115f));
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326097f));
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992806f));
+    }
     __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
     return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
 }
@@ -142,10 +152,10 @@ static inline __mmask16 tail_mask(long remaining) {
     return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
 }
 
-// 2^(s - m) for 16 scores, the lanes outside `k` zero.
-AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m) {
+// 2^(s - m) for 16 scores, the lanes outside `k` zero (`precise` as for exp2_ps).
+AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m, int precise) {
     __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), _mm512_set1_ps(-125.0f));
-    return _mm512_maskz_mov_ps(k, exp2_ps(x));
+    return _mm512_maskz_mov_ps(k, exp2_ps(x, precise));
 }
 
 AVX512_TARGET static float row_max(const float *s, long valid) {
@@ -164,8 +174,8 @@ AMX_TARGET static float exp_row(const float *s, long valid, long width, float ma
     __m512 m = _mm512_set1_ps(max), sum0 = _mm512_setzero_ps(), sum1 = sum0;
     long pairs = valid & ~31L;
     for (long j = 0; j < width; j += 32) {
-        __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), m);
-        __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), m);
+        __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), m, 0);
+        __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), m, 0);
         sum0 = _mm512_add_ps(sum0, e0);
         sum1 = _mm512_add_ps(sum1, e1);
         _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
@@ -258,7 +268,7 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
             float *mean = prob_mean + i * nk;
             for (long j = 0; j < valid[i]; j += 16) {
                 __mmask16 k = tail_mask(valid[i] - j);
-                __m512 e = numerators(s + i * ls + j, k, m);
+                __m512 e = numerators(s + i * ls + j, k, m, 0);
                 _mm512_mask_storeu_ps(mean + j, k, _mm512_fmadd_ps(e, w, _mm512_maskz_loadu_ps(k, mean + j)));
             }
         }
@@ -294,34 +304,15 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
     }
 }
 
-// 2^x for -125 <= x <= 0 to fp32 accuracy: as exp2_ps with a degree-5 near-minimax polynomial (relative
-// error 2.4e-7, that of a float).
-AVX512_TARGET static inline __m512 exp2_precise_ps(__m512 x) {
-    const __m512 magic = _mm512_set1_ps(12582912.0f);
-    __m512 t = _mm512_add_ps(x, magic);
-    __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
-    __m512 p = _mm512_set1_ps(1.3276472e-3f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6755419e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507131e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022120e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314694e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001f));
-    __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
-    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
-}
-
 AVX512_TARGET void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, float *inv) {
     for (long i = 0; i < rows; i++) {
         float *row = p + i * ld;
         long valid = causal_start >= 0 && causal_start + i + 1 < n ? causal_start + i + 1 : n;
-        __m512 m = _mm512_set1_ps(row_max(row, valid)), lo = _mm512_set1_ps(-125.0f);
-        __m512 sum = _mm512_setzero_ps();
+        __m512 m = _mm512_set1_ps(row_max(row, valid)), sum = _mm512_setzero_ps();
         for (long j = 0; j < n; j += 16) {
-            __mmask16 k = tail_mask(valid - j), all = tail_mask(n - j);
-            __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + j), m), lo);
-            __m512 e = _mm512_maskz_mov_ps(k, exp2_precise_ps(x));
+            __m512 e = numerators(row + j, tail_mask(valid - j), m, 1);
             sum = _mm512_add_ps(sum, e);
-            _mm512_mask_storeu_ps(row + j, all, e);
+            _mm512_mask_storeu_ps(row + j, tail_mask(n - j), e);
         }
         inv[i] = 1.0f / _mm512_reduce_add_ps(sum);
     }

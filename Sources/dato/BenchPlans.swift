@@ -28,10 +28,7 @@ struct BenchPlans: ParsableCommand {
         if let threads { Parallel.setThreadCount(threads) }
         guard let kind = SchedulerKind(rawValue: scheduler) else { throw ValidationError("unknown scheduler '\(scheduler)'") }
         let config = UNetConfig()
-        let params = Parameters(RandomSource(seed: 0))
-        let unet = try Memory.withoutPooling {
-            try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
-        }
+        let unet = try RandomUNet.make(precision: precision, config: config)
         var g = TorchGenerator(seed: 1)
         let context = Tensor(shape: [2, 77, 768], values: g.randn(2 * 77 * 768))
         let x = g.randnNHWC([2, latent, latent, 4])

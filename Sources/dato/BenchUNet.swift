@@ -35,10 +35,7 @@ struct BenchUNet: ParsableCommand {
         if let threads { Parallel.setThreadCount(threads) }
         let config = UNetConfig()
         let t0 = Date()
-        let params = Parameters(RandomSource(seed: 0))
-        let unet = try Memory.withoutPooling {
-            try Precision.$forNewLayers.withValue(precision) { try UNet2DConditionModel(config: config, params: params.scope("")) }
-        }
+        let unet = try RandomUNet.make(precision: precision, config: config)
         print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
                      Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, precision.rawValue))
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
