@@ -66,6 +66,7 @@ static int ready(char *err, size_t errlen) {
 
 struct dato_weights {
     dnnl_memory_t mem;   // library-owned, current layout
+    dnnl_memory_t plain; // the plain layout, kept while `mem` holds Winograd weights (which oneDNN cannot reorder)
     int ndims;
     dnnl_dims_t dims;    // logical dims (oihw or {k, n})
     int is_linear;
@@ -136,7 +137,8 @@ dato_weights *dato_weights_create_linear(const float *out_in, long out, long in,
 
 void dato_weights_destroy(dato_weights *w) {
     if (!w) return;
-    if (w->mem) dnnl_memory_destroy(w->mem);
+    if (w->mem && w->mem != w->plain) dnnl_memory_destroy(w->mem);
+    if (w->plain) dnnl_memory_destroy(w->plain);
     free(w);
 }
 
@@ -162,12 +164,14 @@ bad:
     return 1;
 }
 
-// Makes sure the weights are in layout `want`, reordering them once if not.
-static int weights_prepare(dato_weights *w, md_ref want, char *err, size_t errlen) {
+// Makes sure the weights are in layout `want`, reordering them once if not. Winograd layouts are one-way, so
+// the layout they were made from stays alongside them for any later input shape that wants another layout.
+static int weights_prepare(dato_weights *w, md_ref want, int winograd, char *err, size_t errlen) {
     if (dnnl_memory_desc_equal(memory_md(w->mem), want)) return 0;
     dnnl_memory_t fresh = NULL;
-    if (reorder_to(w->mem, want, &fresh, err, errlen)) return 1;
-    dnnl_memory_destroy(w->mem);
+    if (reorder_to(w->plain ? w->plain : w->mem, want, &fresh, err, errlen)) return 1;
+    if (winograd && !w->plain) w->plain = w->mem;
+    else if (w->mem != w->plain) dnnl_memory_destroy(w->mem);
     w->mem = fresh;
     return 0;
 }
@@ -182,7 +186,37 @@ struct dato_op {
     dnnl_primitive_desc_t cvt_pd;
     dnnl_primitive_t cvt;
     dnnl_memory_t cvt_src;
+    // Blocked ops (Winograd convolutions): the caller's NHWC input is reordered into `src` and the blocked
+    // result in `dst` is reordered into the caller's NHWC `out` (adding to it when accumulating). `src` and
+    // `dst` live in one buffer shared by all blocked ops.
+    int blocked;
+    dnnl_memory_t in, out;
+    dnnl_primitive_t to_blocked, from_blocked;
+    size_t src_bytes, dst_bytes;
 };
+
+// The shared buffer of blocked ops; a blocked op holds the lock from its first reorder to its last.
+static pthread_mutex_t g_blocked_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *g_blocked_buffer;
+static size_t g_blocked_size;
+
+void dato_dnnl_release_buffers(void) {
+    pthread_mutex_lock(&g_blocked_lock);
+    free(g_blocked_buffer);
+    g_blocked_buffer = NULL;
+    g_blocked_size = 0;
+    pthread_mutex_unlock(&g_blocked_lock);
+}
+
+static void *blocked_buffer(size_t size) {
+    if (size <= g_blocked_size) return g_blocked_buffer;
+    void *fresh = NULL;
+    if (posix_memalign(&fresh, 64, size)) return NULL;
+    free(g_blocked_buffer);
+    g_blocked_buffer = fresh;
+    g_blocked_size = size;
+    return fresh;
+}
 
 // Builds the primitive, its memories (without data) and impl name from a primitive descriptor.
 static dato_op *op_finish(dnnl_primitive_desc_t pd, md_ref src_md, md_ref src_f32_md, md_ref dst_md, md_ref bias_md,
@@ -230,10 +264,81 @@ bad:
     return NULL;
 }
 
+static dnnl_primitive_t reorder_create(md_ref from, md_ref to, int accumulate, char *err, size_t errlen) {
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_primitive_attr_t attr = make_attr(accumulate, err, errlen);
+    if (!attr) return NULL;
+    CHECK(dnnl_reorder_primitive_desc_create(&pd, from, g_engine, to, g_engine, attr), "layout reorder descriptor");
+    CHECK(dnnl_primitive_create(&prim, pd), "layout reorder");
+bad:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
+    return prim;
+}
+
+// A Winograd convolution in oneDNN's blocked layouts with NHWC reorders around it, or NULL (err empty) when
+// oneDNN has no Winograd kernel for this shape on this CPU.
+static dato_op *winograd_conv_create(const dnnl_dims_t sd, const dnnl_dims_t wd, const dnnl_dims_t dd,
+                                     const dnnl_dims_t strides, const dnnl_dims_t padl, const dnnl_dims_t padr,
+                                     long oc, int has_bias, int accumulate, char *err, size_t errlen) {
+    dnnl_dims_t bd = {oc};
+    md_t smd = {0}, wmd = {0}, bmd = {0}, dmd = {0}, user_s = {0}, user_d = {0};
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = make_attr(0, err, errlen);
+    dato_op *op = NULL;
+    if (!attr) return NULL;
+    CHECK(md_tag(&smd, 4, sd, dnnl_format_tag_any), "src descriptor");
+    CHECK(md_tag(&wmd, 4, wd, dnnl_format_tag_any), "weights descriptor");
+    CHECK(md_tag(&bmd, 1, bd, dnnl_a), "bias descriptor");
+    CHECK(md_tag(&dmd, 4, dd, dnnl_format_tag_any), "dst descriptor");
+    CHECK(md_tag(&user_s, 4, sd, dnnl_nhwc), "nhwc src descriptor");
+    CHECK(md_tag(&user_d, 4, dd, dnnl_nhwc), "nhwc dst descriptor");
+#if DNNL_VERSION_MAJOR >= 3
+    if (dnnl_convolution_forward_primitive_desc_create(&pd, g_engine, dnnl_forward_inference,
+            dnnl_convolution_winograd, smd, wmd, has_bias ? bmd : NULL, dmd, strides, NULL, padl, padr, attr)
+        != dnnl_success) { pd = NULL; goto bad; }
+#else
+    dnnl_convolution_desc_t cd;
+    if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_winograd,
+            &smd, &wmd, has_bias ? &bmd : NULL, &dmd, strides, padl, padr) != dnnl_success) goto bad;
+    if (dnnl_primitive_desc_create(&pd, &cd, attr, g_engine, NULL) != dnnl_success) { pd = NULL; goto bad; }
+#endif
+    md_ref src_blk = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    md_ref dst_blk = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    op = op_finish(pd, src_blk, src_blk, dst_blk, MD(bmd), has_bias, 0, err, errlen);
+    pd = NULL;
+    if (!op) goto bad;
+    op->blocked = 1;
+    op->src_bytes = (dnnl_memory_desc_get_size(src_blk) + 63) / 64 * 64;
+    op->dst_bytes = dnnl_memory_desc_get_size(dst_blk);
+    CHECK(dnnl_memory_create(&op->in, MD(user_s), g_engine, DNNL_MEMORY_NONE), "nhwc src memory");
+    CHECK(dnnl_memory_create(&op->out, MD(user_d), g_engine, DNNL_MEMORY_NONE), "nhwc dst memory");
+    if (!(op->to_blocked = reorder_create(MD(user_s), src_blk, 0, err, errlen))) goto bad;
+    if (!(op->from_blocked = reorder_create(dst_blk, MD(user_d), accumulate, err, errlen))) goto bad;
+    dnnl_primitive_attr_destroy(attr);
+    md_free(smd); md_free(wmd); md_free(bmd); md_free(dmd); md_free(user_s); md_free(user_d);
+    return op;
+bad:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dato_op_destroy(op);
+    dnnl_primitive_attr_destroy(attr);
+    md_free(smd); md_free(wmd); md_free(bmd); md_free(dmd); md_free(user_s); md_free(user_d);
+    return NULL;
+}
+
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
                           long sh, long sw, long pt, long pl, long pb, long pr,
-                          int has_bias, int accumulate, int bf16, char *err, size_t errlen) {
+                          int has_bias, int accumulate, int bf16, int winograd, char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
+    if (winograd && !bf16 && kh == 3 && kw == 3 && sh == 1 && sw == 1 && ic >= 16 && oc >= 16) {
+        dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw};
+        dnnl_dims_t dd = {n, oc, ih + pt + pb - 2, iw + pl + pr - 2};
+        dnnl_dims_t strides = {1, 1}, padl = {pt, pl}, padr = {pb, pr};
+        if (err && errlen) err[0] = 0;
+        dato_op *op = winograd_conv_create(sd, wd, dd, strides, padl, padr, oc, has_bias, accumulate, err, errlen);
+        if (op || (err && errlen && err[0])) return op;
+    }
     dnnl_data_type_t cdt = bf16 ? dnnl_bf16 : dnnl_f32;
     long oh = (ih + pt + pb - kh) / sh + 1, ow = (iw + pl + pr - kw) / sw + 1;
     dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw}, bd = {oc}, dd = {n, oc, oh, ow};
@@ -298,9 +403,39 @@ bad:
     return op;
 }
 
+static int blocked_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
+                        char *err, size_t errlen) {
+    pthread_mutex_lock(&g_blocked_lock);
+    char *buffer = blocked_buffer(op->src_bytes + op->dst_bytes);
+    if (!buffer) { snprintf(err, errlen, "out of memory for a blocked convolution"); goto bad; }
+    CHECK(dnnl_memory_set_data_handle(op->in, (void *)src), "src handle");
+    CHECK(dnnl_memory_set_data_handle(op->src, buffer), "blocked src handle");
+    CHECK(dnnl_memory_set_data_handle(op->dst, buffer + op->src_bytes), "blocked dst handle");
+    CHECK(dnnl_memory_set_data_handle(op->out, dst), "dst handle");
+    dnnl_exec_arg_t to[2] = {{DNNL_ARG_FROM, op->in}, {DNNL_ARG_TO, op->src}};
+    CHECK(dnnl_primitive_execute(op->to_blocked, g_stream, 2, to), "src reorder");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
+    int nargs = 3;
+    if (op->has_bias) {
+        CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
+        args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
+    }
+    CHECK(dnnl_primitive_execute(op->prim, g_stream, nargs, args), "execute");
+    dnnl_exec_arg_t from[2] = {{DNNL_ARG_FROM, op->dst}, {DNNL_ARG_TO, op->out}};
+    CHECK(dnnl_primitive_execute(op->from_blocked, g_stream, 2, from), "dst reorder");
+    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    pthread_mutex_unlock(&g_blocked_lock);
+    return 0;
+bad:
+    pthread_mutex_unlock(&g_blocked_lock);
+    return 1;
+}
+
 int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
                  char *err, size_t errlen) {
-    if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), err, errlen)) return 1;
+    if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), op->blocked, err, errlen))
+        return 1;
+    if (op->blocked) return blocked_exec(op, w, src, bias, dst, err, errlen);
     if (op->cvt) {
         CHECK(dnnl_memory_set_data_handle(op->cvt_src, (void *)src), "src handle");
         dnnl_exec_arg_t cargs[2] = {{DNNL_ARG_FROM, op->cvt_src}, {DNNL_ARG_TO, op->src}};
@@ -332,6 +467,10 @@ void dato_op_destroy(dato_op *op) {
     if (op->cvt) dnnl_primitive_destroy(op->cvt);
     if (op->cvt_pd) dnnl_primitive_desc_destroy(op->cvt_pd);
     if (op->cvt_src) dnnl_memory_destroy(op->cvt_src);
+    if (op->in) dnnl_memory_destroy(op->in);
+    if (op->out) dnnl_memory_destroy(op->out);
+    if (op->to_blocked) dnnl_primitive_destroy(op->to_blocked);
+    if (op->from_blocked) dnnl_primitive_destroy(op->from_blocked);
     free(op);
 }
 

@@ -1,3 +1,4 @@
+import CDatoDNNL
 import CDatoKernels
 import Foundation
 
@@ -81,6 +82,7 @@ public enum Memory {
     /// once the layers hold their own copies (bf16 ones in a bf16 model).
     public static func releaseIdleBuffers() {
         BufferPool.shared.drain()
+        dato_dnnl_release_buffers()
         dato_release_free_memory()
     }
 }

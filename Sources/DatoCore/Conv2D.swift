@@ -1,4 +1,5 @@
 import CDatoDNNL
+import Foundation
 
 /// A 2-D convolution on NHWC tensors (weights in PyTorch's OIHW layout), run by oneDNN.
 ///
@@ -70,12 +71,18 @@ public final class Conv2D: @unchecked Sendable {
         let op = try DNNLOp { err, len in
             dato_conv_create(n, inChannels, h, w, outChannels, kernel.0, kernel.1, stride, stride,
                              padding.0, padding.1, padding.2, padding.3, bias == nil ? 0 : 1,
-                             accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, err, len)
+                             accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, Conv2D.winograd ? 1 : 0, err, len)
         }
         ops[key] = op
+        implementation = op.implementation
         return op
     }
 
-    /// oneDNN's kernel name for the most recently created primitive (for profiles).
-    public var implementation: String? { ops.values.first?.implementation }
+    /// Whether fp32 3x3 stride-1 convolutions created from now on use oneDNN's Winograd kernels where it has
+    /// them (about 2-3x faster on AVX-512; fp32 arithmetic whose rounding differs from the direct algorithm by
+    /// about 1e-5 relative). True unless the environment variable `DATO_WINOGRAD` is "0"; bf16 is always direct.
+    nonisolated(unsafe) public static var winograd = ProcessInfo.processInfo.environment["DATO_WINOGRAD"] != "0"
+
+    /// oneDNN's kernel name for the most recently created primitive (for profiles and tests).
+    public private(set) var implementation: String?
 }

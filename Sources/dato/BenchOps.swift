@@ -13,14 +13,16 @@ struct BenchOps: ParsableCommand {
     @Option(help: "Repeats per operation.") var repeats = 10
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Compute format of the convolutions, linear layers and attention products: fp32 or bf16.") var precision: Precision = .fp32
+    @OptionGroup var convolution: ConvolutionOptions
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
+        convolution.apply()
         try Precision.$forNewLayers.withValue(precision) { try measure() }
     }
 
     func measure() throws {
-        print("precision \(precision.rawValue), \(Parallel.threadCount) threads")
+        print("precision \(convolution.describe(precision)), \(Parallel.threadCount) threads")
         let rnd = RandomSource(seed: 3)
         func time(_ name: String, flops: Double, _ body: () throws -> Void) rethrows {
             try body()

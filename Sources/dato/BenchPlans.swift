@@ -22,10 +22,12 @@ struct BenchPlans: ParsableCommand {
     @Option(help: "Repeats per depth (median).") var repeats = 3
     @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
     @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
+    @OptionGroup var convolution: ConvolutionOptions
     @Flag(help: "Skip the unaccelerated whole run (no speed-up column then).") var skipFull = false
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
+        convolution.apply()
         guard let kind = SchedulerKind(rawValue: scheduler) else { throw ValidationError("unknown scheduler '\(scheduler)'") }
         let config = UNetConfig()
         let unet = try RandomUNet.make(precision: precision, config: config)
@@ -33,7 +35,7 @@ struct BenchPlans: ParsableCommand {
         let context = Tensor(shape: [2, 77, 768], values: g.randn(2 * 77 * 768))
         let x = g.randnNHWC([2, latent, latent, 4])
         let cost = UNetCost(config: config, height: latent, width: latent)
-        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(precision.rawValue)")
+        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(convolution.describe(precision))")
         print("per-call time by depth (median of \(repeats), after a full call filled the cache):")
         for d in depths.split(separator: ",").compactMap({ Int($0) }) {
             let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))

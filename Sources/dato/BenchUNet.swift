@@ -20,6 +20,7 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
     @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print the time per operation kind.") var profile = false
+    @OptionGroup var convolution: ConvolutionOptions
     @Flag(help: "Also measure this machine's peak in the same precision (best dense 4096^3 product through oneDNN) and print the fraction of it the call reaches.")
     var peak = false
     @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
@@ -33,11 +34,12 @@ struct BenchUNet: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
+        convolution.apply()
         let config = UNetConfig()
         let t0 = Date()
         let unet = try RandomUNet.make(precision: precision, config: config)
         print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
-                     Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, precision.rawValue))
+                     Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, convolution.describe(precision)))
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
         let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
         let timesteps = [Float](repeating: 500, count: batch)
@@ -100,7 +102,8 @@ struct BenchUNet: ParsableCommand {
         if json {
             let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
             print("{\"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
-                  + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\"\(peakField)}")
+                  + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
+                  + "\"convolution\": \"\(precision == .fp32 && Conv2D.winograd ? "winograd" : "direct")\"\(peakField)}")
         }
     }
 }

@@ -17,11 +17,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
     var precision: Precision = .fp32
 
+    @OptionGroup var convolution: ConvolutionOptions
+
     /// The model path: `--model`, or the bundled demo model's folder.
     func path() throws -> String { try model ?? DemoModel.folder() }
 
     /// Loads the pipeline and reports weight warnings on standard error.
     func load() throws -> StableDiffusionPipeline {
+        convolution.apply()
         let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision)
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         return pipe

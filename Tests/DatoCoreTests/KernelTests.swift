@@ -30,6 +30,32 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// fp32 Winograd convolutions (oneDNN picks its 2x3 or 4x3 kernel by shape, with weight layouts that cannot
+    /// be reordered back) agree with the double-precision reference at every shape, in any order, and accumulate.
+    func testWinogradConvolution() throws {
+        let saved = Conv2D.winograd
+        defer { Conv2D.winograd = saved }
+        Conv2D.winograd = true
+        let w = Reference.random([64, 64, 3, 3], seed: 7, scale: 0.1), b = Reference.random([64], seed: 8)
+        let conv = try Conv2D(weight: w, bias: b, padding: 1)
+        var kernels: Set<String> = []
+        for (i, side) in [10, 16, 10, 7, 16].enumerated() {
+            let x = Reference.random([2, side, side + 1, 64], seed: UInt64(500 + i))
+            let expected = Reference.conv(x, w, b, stride: 1, pad: (1, 1, 1, 1))
+            assertClose(try conv(x), expected, "winograd conv \(side)x\(side + 1)")
+            kernels.insert(conv.implementation ?? "")
+            let acc = Reference.random(expected.shape, seed: UInt64(600 + i)), sum = acc.copy()
+            Elementwise.addInPlace(sum, expected)
+            try conv.accumulate(x, into: acc)
+            assertClose(acc, sum, "winograd accumulate \(side)")
+        }
+        XCTAssertTrue(kernels.contains { $0.contains("wino") }, "no Winograd kernel ran: \(kernels)")
+        Conv2D.winograd = false
+        let direct = try Conv2D(weight: w, bias: b, padding: 1)
+        _ = try direct(Reference.random([2, 16, 16, 64], seed: 9))
+        XCTAssertFalse(direct.implementation?.contains("wino") ?? true, "direct layer used \(direct.implementation ?? "?")")
+    }
+
     func testConvRejectsWrongChannels() throws {
         let conv = try Conv2D(weight: Reference.random([4, 3, 3, 3], seed: 1), bias: nil, padding: 1)
         XCTAssertThrowsError(try conv(Tensor(shape: [1, 4, 4, 5])))

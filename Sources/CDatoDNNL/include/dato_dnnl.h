@@ -24,9 +24,12 @@ dato_weights *dato_weights_create_linear(const float *out_in, long out, long in,
 void dato_weights_destroy(dato_weights *w);
 
 /// NHWC convolution [n, ih, iw, ic] -> [n, oh, ow, oc]. With accumulate = 1 the result is added to dst.
+/// With winograd = 1 an fp32 3x3 stride-1 convolution of at least 16 input and output channels uses oneDNN's Winograd kernel when it has one for the
+/// shape (fewer multiplications, fp32 throughout, rounding differs slightly from the direct algorithm); the
+/// op then reorders its NHWC input and output to and from oneDNN's blocked layout. Otherwise direct.
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
                           long sh, long sw, long pt, long pl, long pb, long pr,
-                          int has_bias, int accumulate, int bf16, char *err, size_t errlen);
+                          int has_bias, int accumulate, int bf16, int winograd, char *err, size_t errlen);
 /// Row-major matmul [m, k] x W^T -> [m, n], W given as PyTorch [n, k]. accumulate as above.
 dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16,
                             char *err, size_t errlen);
@@ -34,6 +37,8 @@ dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate
 int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
                  char *err, size_t errlen);
 void dato_op_destroy(dato_op *op);
+/// Frees the layout buffer that Winograd convolutions share (it is made again, as large as needed, on next use).
+void dato_dnnl_release_buffers(void);
 /// oneDNN's implementation name for the op (e.g. "brgconv:avx512_core").
 const char *dato_op_impl(const dato_op *op);
 

@@ -1,0 +1,18 @@
+import ArgumentParser
+import DatoCore
+
+/// The convolution algorithm choice (shared by the commands that build models).
+struct ConvolutionOptions: ParsableArguments {
+    @Flag(name: .customLong("conv-direct"), help: "fp32: run 3x3 convolutions with the direct algorithm instead of Winograd (about 2.5x slower convolutions, but about half the fp32 UNet's memory and rounding identical to the direct kernels).")
+    var direct = false
+
+    /// Applies the choice to the layers created from now on.
+    func apply() {
+        if direct { Conv2D.winograd = false }
+    }
+
+    /// How convolutions run for `precision`, for benchmark headers.
+    func describe(_ precision: Precision) -> String {
+        precision == .bf16 ? "bf16" : (Conv2D.winograd ? "fp32 (Winograd 3x3 convolutions)" : "fp32 (direct convolutions)")
+    }
+}
