@@ -403,6 +403,20 @@ bad:
     return op;
 }
 
+// Runs the op's primitive on its src and dst memories (their data handles already set).
+static int run_primitive(dato_op *op, dato_weights *w, const float *bias, char *err, size_t errlen) {
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
+    int nargs = 3;
+    if (op->has_bias) {
+        CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
+        args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
+    }
+    CHECK(dnnl_primitive_execute(op->prim, g_stream, nargs, args), "execute");
+    return 0;
+bad:
+    return 1;
+}
+
 static int blocked_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
                         char *err, size_t errlen) {
     pthread_mutex_lock(&g_blocked_lock);
@@ -414,13 +428,7 @@ static int blocked_exec(dato_op *op, dato_weights *w, const float *src, const fl
     CHECK(dnnl_memory_set_data_handle(op->out, dst), "dst handle");
     dnnl_exec_arg_t to[2] = {{DNNL_ARG_FROM, op->in}, {DNNL_ARG_TO, op->src}};
     CHECK(dnnl_primitive_execute(op->to_blocked, g_stream, 2, to), "src reorder");
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
-    int nargs = 3;
-    if (op->has_bias) {
-        CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
-        args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
-    }
-    CHECK(dnnl_primitive_execute(op->prim, g_stream, nargs, args), "execute");
+    if (run_primitive(op, w, bias, err, errlen)) goto bad;
     dnnl_exec_arg_t from[2] = {{DNNL_ARG_FROM, op->dst}, {DNNL_ARG_TO, op->out}};
     CHECK(dnnl_primitive_execute(op->from_blocked, g_stream, 2, from), "dst reorder");
     CHECK(dnnl_stream_wait(g_stream), "stream wait");
@@ -444,13 +452,7 @@ int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bi
         CHECK(dnnl_memory_set_data_handle(op->src, (void *)src), "src handle");
     }
     CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
-    int nargs = 3;
-    if (op->has_bias) {
-        CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
-        args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
-    }
-    CHECK(dnnl_primitive_execute(op->prim, g_stream, nargs, args), "execute");
+    if (run_primitive(op, w, bias, err, errlen)) goto bad;
     CHECK(dnnl_stream_wait(g_stream), "stream wait");
     return 0;
 bad:
