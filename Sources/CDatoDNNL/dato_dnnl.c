@@ -190,12 +190,13 @@ struct dato_op {
     // result in `dst` is reordered into the caller's NHWC `out` (adding to it when accumulating). `src` and
     // `dst` live in one buffer shared by all blocked ops.
     int blocked;
-    dnnl_memory_t in, out;
+    dnnl_memory_t in, out, scratch;
     dnnl_primitive_t to_blocked, from_blocked;
-    size_t src_bytes, dst_bytes;
+    size_t src_bytes, dst_bytes, scratch_bytes;
 };
 
-// The shared buffer of blocked ops; a blocked op holds the lock from its first reorder to its last.
+// The shared buffer of blocked ops (their blocked input, output and oneDNN scratchpad); a blocked op holds
+// the lock from its first reorder to its last.
 static pthread_mutex_t g_blocked_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *g_blocked_buffer;
 static size_t g_blocked_size;
@@ -277,6 +278,10 @@ bad:
     return prim;
 }
 
+// Winograd only from 16x16 pixels up: below that the transformed weights dominate (an SD UNet's 8x8 level
+// would add 1.7 GB for about 2% of a call's time).
+enum { WINOGRAD_MIN_PIXELS = 256 };
+
 // A Winograd convolution in oneDNN's blocked layouts with NHWC reorders around it, or NULL (err empty) when
 // oneDNN has no Winograd kernel for this shape on this CPU.
 static dato_op *winograd_conv_create(const dnnl_dims_t sd, const dnnl_dims_t wd, const dnnl_dims_t dd,
@@ -288,6 +293,7 @@ static dato_op *winograd_conv_create(const dnnl_dims_t sd, const dnnl_dims_t wd,
     dnnl_primitive_attr_t attr = make_attr(0, err, errlen);
     dato_op *op = NULL;
     if (!attr) return NULL;
+    CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
     CHECK(md_tag(&smd, 4, sd, dnnl_format_tag_any), "src descriptor");
     CHECK(md_tag(&wmd, 4, wd, dnnl_format_tag_any), "weights descriptor");
     CHECK(md_tag(&bmd, 1, bd, dnnl_a), "bias descriptor");
@@ -311,7 +317,10 @@ static dato_op *winograd_conv_create(const dnnl_dims_t sd, const dnnl_dims_t wd,
     if (!op) goto bad;
     op->blocked = 1;
     op->src_bytes = (dnnl_memory_desc_get_size(src_blk) + 63) / 64 * 64;
-    op->dst_bytes = dnnl_memory_desc_get_size(dst_blk);
+    op->dst_bytes = (dnnl_memory_desc_get_size(dst_blk) + 63) / 64 * 64;
+    md_ref scratch = dnnl_primitive_desc_query_md(op->pd, dnnl_query_scratchpad_md, 0);
+    op->scratch_bytes = dnnl_memory_desc_get_size(scratch);
+    if (op->scratch_bytes) CHECK(dnnl_memory_create(&op->scratch, scratch, g_engine, DNNL_MEMORY_NONE), "scratchpad memory");
     CHECK(dnnl_memory_create(&op->in, MD(user_s), g_engine, DNNL_MEMORY_NONE), "nhwc src memory");
     CHECK(dnnl_memory_create(&op->out, MD(user_d), g_engine, DNNL_MEMORY_NONE), "nhwc dst memory");
     if (!(op->to_blocked = reorder_create(MD(user_s), src_blk, 0, err, errlen))) goto bad;
@@ -331,7 +340,8 @@ dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, l
                           long sh, long sw, long pt, long pl, long pb, long pr,
                           int has_bias, int accumulate, int bf16, int winograd, char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
-    if (winograd && !bf16 && kh == 3 && kw == 3 && sh == 1 && sw == 1 && ic >= 16 && oc >= 16) {
+    if (winograd && !bf16 && kh == 3 && kw == 3 && sh == 1 && sw == 1 && ic >= 16 && oc >= 16
+        && ih * iw >= WINOGRAD_MIN_PIXELS) {
         dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw};
         dnnl_dims_t dd = {n, oc, ih + pt + pb - 2, iw + pl + pr - 2};
         dnnl_dims_t strides = {1, 1}, padl = {pt, pl}, padr = {pb, pr};
@@ -405,8 +415,9 @@ bad:
 
 // Runs the op's primitive on its src and dst memories (their data handles already set).
 static int run_primitive(dato_op *op, dato_weights *w, const float *bias, char *err, size_t errlen) {
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
     int nargs = 3;
+    if (op->scratch) { args[nargs].arg = DNNL_ARG_SCRATCHPAD; args[nargs].memory = op->scratch; nargs++; }
     if (op->has_bias) {
         CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
         args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
@@ -420,12 +431,14 @@ bad:
 static int blocked_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
                         char *err, size_t errlen) {
     pthread_mutex_lock(&g_blocked_lock);
-    char *buffer = blocked_buffer(op->src_bytes + op->dst_bytes);
+    char *buffer = blocked_buffer(op->src_bytes + op->dst_bytes + op->scratch_bytes);
     if (!buffer) { snprintf(err, errlen, "out of memory for a blocked convolution"); goto bad; }
     CHECK(dnnl_memory_set_data_handle(op->in, (void *)src), "src handle");
     CHECK(dnnl_memory_set_data_handle(op->src, buffer), "blocked src handle");
     CHECK(dnnl_memory_set_data_handle(op->dst, buffer + op->src_bytes), "blocked dst handle");
     CHECK(dnnl_memory_set_data_handle(op->out, dst), "dst handle");
+    if (op->scratch)
+        CHECK(dnnl_memory_set_data_handle(op->scratch, buffer + op->src_bytes + op->dst_bytes), "scratchpad handle");
     dnnl_exec_arg_t to[2] = {{DNNL_ARG_FROM, op->in}, {DNNL_ARG_TO, op->src}};
     CHECK(dnnl_primitive_execute(op->to_blocked, g_stream, 2, to), "src reorder");
     if (run_primitive(op, w, bias, err, errlen)) goto bad;
@@ -470,6 +483,7 @@ void dato_op_destroy(dato_op *op) {
     if (op->cvt_pd) dnnl_primitive_desc_destroy(op->cvt_pd);
     if (op->cvt_src) dnnl_memory_destroy(op->cvt_src);
     if (op->in) dnnl_memory_destroy(op->in);
+    if (op->scratch) dnnl_memory_destroy(op->scratch);
     if (op->out) dnnl_memory_destroy(op->out);
     if (op->to_blocked) dnnl_primitive_destroy(op->to_blocked);
     if (op->from_blocked) dnnl_primitive_destroy(op->from_blocked);

@@ -22,6 +22,6 @@ struct Dato: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the networks (full SD 1.5 architecture, random weights).",
-        subcommands: [BenchUNet.self, BenchOps.self, BenchPlans.self, BenchPruning.self, BenchNSGA2.self, BenchPrecision.self]
+        subcommands: [BenchUNet.self, BenchVAE.self, BenchOps.self, BenchPlans.self, BenchPruning.self, BenchNSGA2.self, BenchPrecision.self]
     )
 }
