@@ -5,10 +5,17 @@ extension AutoencoderKL {
     /// decoder's activations never exceed one tile's: tiles of `sample_size / factor` latent cells overlapping
     /// by a quarter, each decoded alone, then cross-faded linearly with the tile above and the tile to the left
     /// over a quarter of a tile's pixels and cropped. Latents that fit one tile are decoded whole.
+    /// Tiles are decoded without keeping freed buffers for re-use (tiles of different shapes would each leave a
+    /// set behind), so memory stays near one tile's.
     /// Latents [B, h, w, latent_channels] (already divided by the scaling factor) -> image [B, H, W, out].
     public func tiledDecode(_ latents: Tensor) throws -> Tensor {
-        let tile = config.sampleSize / config.scaleFactor, f = config.scaleFactor
+        let tile = config.sampleSize / config.scaleFactor
         guard latents.shape.count == 4, latents.dim(1) > tile || latents.dim(2) > tile else { return try decode(latents) }
+        return try Memory.withoutPooling { try decodeTiles(latents, tile: tile) }
+    }
+
+    private func decodeTiles(_ latents: Tensor, tile: Int) throws -> Tensor {
+        let f = config.scaleFactor
         let stride = Int(Double(tile) * 0.75), blend = Int(Double(config.sampleSize) * 0.25)
         let keep = config.sampleSize - blend
         let (h, w) = (latents.dim(1), latents.dim(2))
