@@ -75,6 +75,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
+        modelOptions.convolution.apply()
         if verbose { SystemInfo.print() }
         let prompts = try promptOptions.prompts()
         let outputDir = URL(fileURLWithPath: output).deletingLastPathComponent().path

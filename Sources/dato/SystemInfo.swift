@@ -16,6 +16,6 @@ enum SystemInfo {
         let v = dnnl_version().pointee
         Swift.print("CPU: \(model); features: \(interesting.filter(flags.contains).joined(separator: " "))")
         Swift.print("oneDNN \(v.major).\(v.minor).\(v.patch); OpenBLAS: \(String(cString: openblas_get_config()))")
-        Swift.print("compute threads: \(Parallel.threadCount)")
+        Swift.print("compute threads: \(Parallel.threadCount); fp32 3x3 convolutions: \(Conv2D.winograd ? "Winograd (from 16x16 px)" : "direct")")
     }
 }
