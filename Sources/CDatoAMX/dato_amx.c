@@ -50,30 +50,34 @@ static unsigned short to_bf16(float v) {
     return (unsigned short)(bits >> 16);
 }
 
+// One B tile of a bf16 tile product in VNNI order: rows k0, k0 + 1 of B[k][n] = b[k * sk + n * sn] interleaved
+// for 16 columns from n0, for 16 row pairs; zeros beyond kdim x ndim. Returns the position after the tile.
+static unsigned short *pack_tile(const float *b, long sk, long sn, long kdim, long ndim, long k0, long n0,
+                                 unsigned short *packed) {
+    for (long r = 0; r < 16; r++)
+        for (long col = 0; col < 16; col++) {
+            long k = k0 + 2 * r, n = n0 + col;
+            *packed++ = (k < kdim && n < ndim) ? to_bf16(b[k * sk + n * sn]) : 0;
+            *packed++ = (k + 1 < kdim && n < ndim) ? to_bf16(b[(k + 1) * sk + n * sn]) : 0;
+        }
+    return packed;
+}
+
 // Both packers write their output in order and read the (cache-resident) rows of one key block.
+// Keys are B of Q K^T (k = head dimension, n = key): blocks of 16 keys, each a run of 32-wide dimension chunks.
 void dato_amx_pack_keys(const float *k, long ld, long nk, long dk, unsigned short *packed) {
     long nkp = round_up(nk, 32), chunks = round_up(dk, 32) / 32;
     for (long block = 0; block < nkp / 16; block++)
         for (long chunk = 0; chunk < chunks; chunk++)
-            for (long r = 0; r < 16; r++)
-                for (long col = 0; col < 16; col++) {
-                    long n = block * 16 + col, d = chunk * 32 + 2 * r;
-                    const float *row = k + n * ld;
-                    *packed++ = (n < nk && d < dk) ? to_bf16(row[d]) : 0;
-                    *packed++ = (n < nk && d + 1 < dk) ? to_bf16(row[d + 1]) : 0;
-                }
+            packed = pack_tile(k, 1, ld, dk, nk, chunk * 32, block * 16, packed);
 }
 
+// Values are B of P V (k = key, n = value column): blocks of 32 keys, each a run of 16-wide column blocks.
 void dato_amx_pack_values(const float *v, long ld, long nk, long dv, unsigned short *packed) {
     long nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
     for (long block = 0; block < nkp / 32; block++)
         for (long cb = 0; cb < ncb; cb++)
-            for (long r = 0; r < 16; r++)
-                for (long col = 0; col < 16; col++) {
-                    long n = block * 32 + 2 * r, c = cb * 16 + col;
-                    *packed++ = (n < nk && c < dv) ? to_bf16(v[n * ld + c]) : 0;
-                    *packed++ = (n + 1 < nk && c < dv) ? to_bf16(v[(n + 1) * ld + c]) : 0;
-                }
+            packed = pack_tile(v, ld, 1, nk, dv, block * 32, cb * 16, packed);
 }
 
 #ifdef DATO_HAVE_AMX_BUILD

@@ -340,19 +340,16 @@ dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, l
                           long sh, long sw, long pt, long pl, long pb, long pr,
                           int has_bias, int accumulate, int bf16, int winograd, char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
-    if (winograd && !bf16 && kh == 3 && kw == 3 && sh == 1 && sw == 1 && ic >= 16 && oc >= 16
-        && ih * iw >= WINOGRAD_MIN_PIXELS) {
-        dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw};
-        dnnl_dims_t dd = {n, oc, ih + pt + pb - 2, iw + pl + pr - 2};
-        dnnl_dims_t strides = {1, 1}, padl = {pt, pl}, padr = {pb, pr};
-        if (err && errlen) err[0] = 0;
-        dato_op *op = winograd_conv_create(sd, wd, dd, strides, padl, padr, oc, has_bias, accumulate, err, errlen);
-        if (op || (err && errlen && err[0])) return op;
-    }
     dnnl_data_type_t cdt = bf16 ? dnnl_bf16 : dnnl_f32;
     long oh = (ih + pt + pb - kh) / sh + 1, ow = (iw + pl + pr - kw) / sw + 1;
     dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, kh, kw}, bd = {oc}, dd = {n, oc, oh, ow};
     dnnl_dims_t strides = {sh, sw}, padl = {pt, pl}, padr = {pb, pr};
+    if (winograd && !bf16 && kh == 3 && kw == 3 && sh == 1 && sw == 1 && ic >= 16 && oc >= 16
+        && ih * iw >= WINOGRAD_MIN_PIXELS) {
+        if (err && errlen) err[0] = 0;
+        dato_op *op = winograd_conv_create(sd, wd, dd, strides, padl, padr, oc, has_bias, accumulate, err, errlen);
+        if (op || (err && errlen && err[0])) return op;
+    }
     md_t smd = {0}, s32 = {0}, wmd = {0}, bmd = {0}, dmd = {0};
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = make_attr(accumulate, err, errlen);

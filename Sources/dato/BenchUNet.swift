@@ -103,7 +103,7 @@ struct BenchUNet: ParsableCommand {
             let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
             print("{\"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
                   + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
-                  + "\"convolution\": \"\(precision == .fp32 && Conv2D.winograd ? "winograd" : "direct")\"\(peakField)}")
+                  + "\"convolution\": \"\(convolution.algorithm(precision))\"\(peakField)}")
         }
     }
 }

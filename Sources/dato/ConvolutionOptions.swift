@@ -11,8 +11,13 @@ struct ConvolutionOptions: ParsableArguments {
         if direct { Conv2D.winograd = false }
     }
 
+    /// The 3x3 convolution algorithm in `precision` ("winograd" or "direct"; bf16 is always direct).
+    func algorithm(_ precision: Precision) -> String {
+        precision == .fp32 && Conv2D.winograd ? "winograd" : "direct"
+    }
+
     /// How convolutions run for `precision`, for benchmark headers.
     func describe(_ precision: Precision) -> String {
-        precision == .bf16 ? "bf16" : (Conv2D.winograd ? "fp32 (Winograd 3x3 convolutions)" : "fp32 (direct convolutions)")
+        precision == .bf16 ? "bf16" : (algorithm(precision) == "winograd" ? "fp32 (Winograd 3x3 convolutions)" : "fp32 (direct convolutions)")
     }
 }
