@@ -308,6 +308,19 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
     }
 }
 
+long dato_amx_similarity_scratch_size(long k) { return align64(QB * round_up(k, 32) * 2); }
+
+AMX_TARGET void dato_amx_similarities(const float *a, long lda, long rows, const unsigned short *packed, long n,
+                                      long k, float *out, long ldo, void *scratch) {
+    long dp = round_up(k, 32);
+    unsigned short *ab = scratch;
+    for (long i = 0; i < QB; i++)
+        for (long d = 0; d < dp; d++) ab[i * dp + d] = (i < rows && d < k) ? to_bf16(a[i * lda + d]) : 0;
+    load_tile_config();
+    scores(ab, dp, packed, 0, round_up(n, 32), out, ldo);
+    _tile_release();
+}
+
 AVX512_TARGET void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, float *inv) {
     for (long i = 0; i < rows; i++) {
         float *row = p + i * ld;
@@ -325,6 +338,11 @@ AVX512_TARGET void dato_exp2_rows(float *p, long rows, long n, long ld, long cau
 #else
 
 int dato_amx_available(void) { return 0; }
+long dato_amx_similarity_scratch_size(long k) { return 0; }
+void dato_amx_similarities(const float *a, long lda, long rows, const unsigned short *packed, long n, long k,
+                           float *out, long ldo, void *scratch) {
+    abort();   // never called: dato_amx_available() is 0
+}
 int dato_avx512_available(void) { return 0; }
 
 void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, float *inv) {

@@ -62,24 +62,9 @@ enum TokenMetric {
         guard !a.isEmpty, !b.isEmpty else { return ([Int](repeating: 0, count: a.count), [Float](repeating: -.infinity, count: a.count)) }
         let pa = UnsafeMutablePointer<Float>.allocate(capacity: a.count * c)
         let pb = UnsafeMutablePointer<Float>.allocate(capacity: b.count * c)
-        let sim = UnsafeMutablePointer<Float>.allocate(capacity: a.count * b.count)
-        defer { pa.deallocate(); pb.deallocate(); sim.deallocate() }
+        defer { pa.deallocate(); pb.deallocate() }
         normalized(x, batch: bi, rows: a, into: pa)
         normalized(x, batch: bi, rows: b, into: pb)
-        Matmul.timesTransposed(pa, pb, m: a.count, n: b.count, k: c, into: sim)
-        var index = [Int](repeating: 0, count: a.count), best = [Float](repeating: -.infinity, count: a.count)
-        index.withUnsafeMutableBufferPointer { ip in
-            best.withUnsafeMutableBufferPointer { bp in
-                Parallel.chunks(a.count, minimumPerThread: 32) { r in
-                    for i in r {
-                        let row = sim + i * b.count
-                        var m = row[0], arg = 0
-                        for j in 1..<b.count where row[j] > m { m = row[j]; arg = j }
-                        ip[i] = arg; bp[i] = m
-                    }
-                }
-            }
-        }
-        return (index, best)
+        return NearestSearch.nearest(pa, count: a.count, among: pb, count: b.count, width: c)
     }
 }

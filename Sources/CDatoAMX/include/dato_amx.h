@@ -41,6 +41,15 @@ void dato_amx_attention_block(const float *q, long ldq, long rows, long first_ro
                               const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,
                               float scale, float *out, long ldo, float *prob_mean, float prob_weight, void *scratch);
 
+/// Bytes of scratch (64-byte aligned) dato_amx_similarities needs for rows of width k.
+long dato_amx_similarity_scratch_size(long k);
+
+/// out[i, j] = <bf16(a_i), bf16(b_j)> (fp32 accumulation) for the `rows` (<= 32) rows a_i at `a` (stride lda)
+/// against `n` rows b_j of width k packed by dato_amx_pack_keys (as keys of size k). Writes 32 rows of
+/// round_up(n, 32) columns (row stride ldo); rows past `rows` and columns past n hold zeros.
+void dato_amx_similarities(const float *a, long lda, long rows, const unsigned short *packed, long n, long k,
+                           float *out, long ldo, void *scratch);
+
 #ifdef __cplusplus
 }
 #endif

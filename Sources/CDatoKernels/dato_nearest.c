@@ -1,0 +1,65 @@
+// Nearest-row refinement; see dato_nearest.h.
+#include "dato_nearest.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
+// Sixteen partial sums, added in a fixed tree at the end: the same order whichever clone runs.
+CLONES float dato_dot(const float *x, const float *y, long k) {
+    float part[16] = {0};
+    long j = 0;
+    for (; j + 16 <= k; j += 16)
+        for (int l = 0; l < 16; l++) part[l] += x[j + l] * y[j + l];
+    for (int l = 0; j < k; j++, l++) part[l] += x[j] * y[j];
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+// Sixteen running maxima (vectorised) folded at the end.
+CLONES static float row_max(const float *x, long n) {
+    float part[16];
+    for (int l = 0; l < 16; l++) part[l] = -INFINITY;
+    long j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) part[l] = x[j + l] > part[l] ? x[j + l] : part[l];
+    for (int l = 0; j < n; j++, l++) part[l] = x[j] > part[l] ? x[j] : part[l];
+    float m = part[0];
+    for (int l = 1; l < 16; l++) m = part[l] > m ? part[l] : m;
+    return m;
+}
+
+// Whether any of the 16 values reaches t (a branch-free test the compiler vectorises).
+static inline __attribute__((always_inline)) int any_reaches(const float *x, float t) {
+    int any = 0;
+    for (int l = 0; l < 16; l++) any |= x[l] >= t;
+    return any;
+}
+
+CLONES long dato_nearest_refine(const float *approx, long lda, const float *a, const float *b, long m, long n, long k,
+                                float margin, long *index, float *best) {
+    long computed = 0;
+    for (long i = 0; i < m; i++) {
+        const float *row = approx + i * lda, *ai = a + i * k;
+        float threshold = row_max(row, n) - margin, top = -INFINITY;
+        long arg = 0;
+        for (long j0 = 0; j0 < n; j0 += 16) {
+            if (j0 + 16 <= n && !any_reaches(row + j0, threshold)) continue;
+            for (long j = j0; j < j0 + 16 && j < n; j++) {
+                if (!(row[j] >= threshold)) continue;
+                float s = dato_dot(ai, b + j * k, k);
+                computed++;
+                if (s > top) { top = s; arg = j; }
+            }
+        }
+        index[i] = arg;
+        best[i] = top;
+    }
+    return computed;
+}
