@@ -156,6 +156,23 @@ static inline __mmask16 tail_mask(long remaining) {
     return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
 }
 
+// The 32-row left operand of a tile product: row i of dst (stride dp, a multiple of 32) = bf16(scale * row i of
+// src) for i < rows and its first `width` values, zeros elsewhere (the hardware conversion: round to nearest
+// even, denormals to zero).
+AMX_TARGET static void rows_to_bf16(const float *src, long ld, long rows, long width, float scale, long dp,
+                                    unsigned short *dst) {
+    __m512 s = _mm512_set1_ps(scale);
+    for (long i = 0; i < QB; i++)
+        for (long d = 0; d < dp; d += 32) {
+            __m512 lo = _mm512_setzero_ps(), hi = lo;
+            if (i < rows) {
+                lo = _mm512_mul_ps(s, _mm512_maskz_loadu_ps(tail_mask(width - d), src + i * ld + d));
+                hi = _mm512_mul_ps(s, _mm512_maskz_loadu_ps(tail_mask(width - d - 16), src + i * ld + d + 16));
+            }
+            _mm512_storeu_si512((void *)(dst + i * dp + d), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+}
+
 // 2^(s - m) for 16 scores, the lanes outside `k` zero (`precise` as for exp2_ps).
 AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m, int precise) {
     __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), _mm512_set1_ps(-125.0f));
@@ -253,8 +270,8 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
     float *o = (float *)base;
     float max[QB], sum[QB];
     long valid[QB];
+    rows_to_bf16(q, ldq, rows, dk, qscale, dp, qb);
     for (long i = 0; i < QB; i++) {
-        for (long d = 0; d < dp; d++) qb[i * dp + d] = (i < rows && d < dk) ? to_bf16(qscale * q[i * ldq + d]) : 0;
         valid[i] = i >= rows ? 0 : (causal && first_row + i + 1 < nk ? first_row + i + 1 : nk);
         max[i] = -INFINITY;
         sum[i] = 0;
@@ -314,8 +331,7 @@ AMX_TARGET void dato_amx_similarities(const float *a, long lda, long rows, const
                                       long k, float *out, long ldo, void *scratch) {
     long dp = round_up(k, 32);
     unsigned short *ab = scratch;
-    for (long i = 0; i < QB; i++)
-        for (long d = 0; d < dp; d++) ab[i * dp + d] = (i < rows && d < k) ? to_bf16(a[i * lda + d]) : 0;
+    rows_to_bf16(a, lda, rows, k, 1.0f, dp, ab);
     load_tile_config();
     scores(ab, dp, packed, 0, round_up(n, 32), out, ldo);
     _tile_release();

@@ -14,7 +14,7 @@ extern "C" {
 long dato_nearest_refine(const float *approx, long lda, const float *a, const float *b, long m, long n, long k,
                          float margin, long *index, float *best);
 
-/// The fp32 dot product used by dato_nearest_refine (fixed summation order).
+/// The fp32 dot product used by dato_nearest_refine (the same summation order on every call of a build).
 float dato_dot(const float *x, const float *y, long k);
 
 #ifdef __cplusplus
