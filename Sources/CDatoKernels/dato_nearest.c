@@ -37,24 +37,46 @@ static inline __attribute__((always_inline)) int any_reaches(const float *x, flo
     return any;
 }
 
-CLONES long dato_nearest_refine(const float *approx, long lda, const float *a, const float *b, long m, long n, long k,
-                                float margin, long *index, float *best) {
-    long computed = 0;
+CLONES long dato_nearest_candidates(const float *approx, long lda, long m, long n, float margin, float *threshold) {
+    long count = 0;
+    for (long i = 0; i < m; i++) {
+        const float *row = approx + i * lda;
+        float t = row_max(row, n) - margin;
+        long c = 0;
+        for (long j = 0; j < n; j++) c += row[j] >= t;
+        threshold[i] = t;
+        count += c;
+    }
+    return count;
+}
+
+CLONES void dato_nearest_refine(const float *approx, long lda, const float *a, const float *b, long m, long n, long k,
+                                const float *threshold, long *index, float *best) {
     for (long i = 0; i < m; i++) {
         const float *row = approx + i * lda, *ai = a + i * k;
-        float threshold = row_max(row, n) - margin, top = -INFINITY;
+        float t = threshold[i], top = -INFINITY;
         long arg = 0;
         for (long j0 = 0; j0 < n; j0 += 16) {
-            if (j0 + 16 <= n && !any_reaches(row + j0, threshold)) continue;
+            if (j0 + 16 <= n && !any_reaches(row + j0, t)) continue;
             for (long j = j0; j < j0 + 16 && j < n; j++) {
-                if (!(row[j] >= threshold)) continue;
+                if (!(row[j] >= t)) continue;
                 float s = dato_dot(ai, b + j * k, k);
-                computed++;
                 if (s > top) { top = s; arg = j; }
             }
         }
         index[i] = arg;
         best[i] = top;
     }
-    return computed;
+}
+
+CLONES void dato_first_max_rows(const float *x, long ld, long m, long n, long *index, float *best) {
+    for (long i = 0; i < m; i++) {
+        const float *row = x + i * ld;
+        float top = row[0];
+        long arg = 0;
+        for (long j = 1; j < n; j++)
+            if (row[j] > top) { top = row[j]; arg = j; }
+        index[i] = arg;
+        best[i] = top;
+    }
 }
