@@ -10,8 +10,9 @@
 #define CLONES
 #endif
 
-// A plain loop: clang vectorises it (-ffast-math allows the reassociation) into the same order on every call.
-CLONES float dato_dot(const float *x, const float *y, long k) {
+// The fp32 dot product of the refinement. A plain loop: clang vectorises it (-ffast-math allows the
+// reassociation) into the same summation order on every call of a build.
+CLONES static float dot(const float *x, const float *y, long k) {
     float s = 0;
     for (long j = 0; j < k; j++) s += x[j] * y[j];
     return s;
@@ -60,7 +61,7 @@ CLONES void dato_nearest_refine(const float *approx, long lda, const float *a, c
             if (j0 + 16 <= n && !any_reaches(row + j0, t)) continue;
             for (long j = j0; j < j0 + 16 && j < n; j++) {
                 if (!(row[j] >= t)) continue;
-                float s = dato_dot(ai, b + j * k, k);
+                float s = dot(ai, b + j * k, k);
                 if (s > top) { top = s; arg = j; }
             }
         }

@@ -18,6 +18,6 @@ struct ConvolutionOptions: ParsableArguments {
 
     /// How convolutions run for `precision`, for benchmark headers.
     func describe(_ precision: Precision) -> String {
-        precision == .bf16 ? "bf16" : (algorithm(precision) == "winograd" ? "fp32 (Winograd 3x3 convolutions)" : "fp32 (direct convolutions)")
+        precision == .bf16 ? "bf16" : "fp32 (\(Conv2D.winograd ? "Winograd 3x3" : "direct") convolutions)"
     }
 }

@@ -21,9 +21,6 @@ void dato_nearest_refine(const float *approx, long lda, const float *a, const fl
 /// For each of the `m` rows of x (stride ld, n >= 1 values), the index of its first largest value and that value.
 void dato_first_max_rows(const float *x, long ld, long m, long n, long *index, float *best);
 
-/// The fp32 dot product used by dato_nearest_refine (the same summation order on every call of a build).
-float dato_dot(const float *x, const float *y, long k);
-
 #ifdef __cplusplus
 }
 #endif
