@@ -26,8 +26,8 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // Vectorised element-wise kernels (softmax, SiLU, GELU) that clang compiles well for AVX-512/AVX2.
         .target(name: "CDatoKernels", cSettings: [.unsafeFlags(["-O3", "-ffast-math", "-fno-finite-math-only", "-mprefer-vector-width=512"])]),
-        // Attention on Intel AMX bf16 tiles (runtime-detected). Built without -ffast-math: its exp relies on
-        // exact float rounding.
+        // Attention on Intel AMX bf16 tiles (runtime-detected). Built without -ffast-math, so that its float
+        // arithmetic runs as written.
         .target(name: "CDatoAMX", cSettings: [.unsafeFlags(["-O3"])]),
         // Compute core: tensors, oneDNN/BLAS glue, SIMD kernels, safetensors.
         .target(name: "DatoCore", dependencies: ["CDatoDNNL", "CDatoKernels", "CDatoAMX", "COpenBLAS"],
@@ -48,12 +48,14 @@ let package = Package(
             "DatoCore", "DatoModels", "DatoAccel", "DatoPipeline", "DatoSearch", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore"]),
-        .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels"],
+        // Helpers the test targets share.
+        .target(name: "DatoTestSupport", path: "Tests/DatoTestSupport"),
+        .testTarget(name: "DatoCoreTests", dependencies: ["DatoCore", "DatoTestSupport"]),
+        .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline"]),
-        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib"],
+        .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
+        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -116,7 +116,7 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-// Eight tiles of 16 rows x 64 bytes: 0-3 accumulators, 4-5 left operands, 6-7 right operands.
+// Eight tiles of 16 rows x 64 bytes (their roles are given where they are used).
 AMX_TARGET static void load_tile_config(void) {
     tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -125,14 +125,13 @@ AMX_TARGET static void load_tile_config(void) {
     _tile_loadconfig(&cfg);
 }
 
-// 2^x for -125 <= x <= 0 (log2-scaled scores minus their row maximum). Adding 1.5 * 2^23 rounds x to the
-// integer n and leaves n in the low mantissa bits, which a shift moves into the exponent of 2^(x - n); that
-// factor is a near-minimax polynomial on [-0.5, 0.5]: degree 3 (relative error 7.5e-5, under the bf16 rounding
-// the AMX kernel's probabilities get next) or, with `precise`, degree 5 (2.4e-7, that of a float).
+// 2^x for x <= 0 (log2-scaled scores minus their row maximum): x = n + f with n the nearest integer, 2^f by a
+// near-minimax polynomial on [-0.5, 0.5], and the exact scaling by 2^n (vscalefps) that also takes very negative
+// x to 0. The polynomial has degree 3 (relative error 7.5e-5, under the bf16 rounding the AMX kernel's
+// probabilities get next) or, with `precise`, degree 5 (2.4e-7, that of a float).
 AVX512_TARGET static inline __m512 exp2_ps(__m512 x, int precise) {
-    const __m512 magic = _mm512_set1_ps(12582912.0f);
-    __m512 t = _mm512_add_ps(x, magic);
-    __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
+    __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(x, n);
     __m512 p;
     if (precise) {
         p = _mm512_set1_ps(1.3276472e-3f);
@@ -147,8 +146,7 @@ AVX512_TARGET static inline __m512 exp2_ps(__m512 x, int precise) {
         p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326097f));
         p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992806f));
     }
-    __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
-    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
+    return _mm512_scalef_ps(p, n);
 }
 
 static inline __mmask16 tail_mask(long remaining) {
@@ -175,8 +173,7 @@ AMX_TARGET static void rows_to_bf16(const float *src, long ld, long rows, long w
 
 // 2^(s - m) for 16 scores, the lanes outside `k` zero (`precise` as for exp2_ps).
 AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m, int precise) {
-    __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), _mm512_set1_ps(-125.0f));
-    return _mm512_maskz_mov_ps(k, exp2_ps(x, precise));
+    return _mm512_maskz_mov_ps(k, exp2_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), precise));
 }
 
 AVX512_TARGET static float row_max(const float *s, long valid) {
@@ -193,8 +190,15 @@ AVX512_TARGET static float row_max(const float *s, long valid) {
 // p[j] = bf16(2^(s[j] - m)) for j < valid and 0 up to `width` (a multiple of 32); returns the sum.
 AMX_TARGET static float exp_row(const float *s, long valid, long width, float max, unsigned short *p) {
     __m512 m = _mm512_set1_ps(max), sum0 = _mm512_setzero_ps(), sum1 = sum0;
-    long pairs = valid & ~31L;
-    for (long j = 0; j < width; j += 32) {
+    long pairs = valid & ~31L, j = 0;
+    for (; j < pairs; j += 32) {   // whole pairs of vectors: no masks
+        __m512 e0 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j), m), 0);
+        __m512 e1 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), m), 0);
+        sum0 = _mm512_add_ps(sum0, e0);
+        sum1 = _mm512_add_ps(sum1, e1);
+        _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
+    }
+    for (; j < width; j += 32) {
         __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), m, 0);
         __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), m, 0);
         sum0 = _mm512_add_ps(sum0, e0);
@@ -205,11 +209,48 @@ AMX_TARGET static float exp_row(const float *s, long valid, long width, float ma
 }
 
 // Scores of the block's query rows (bf16 in `qb`, row stride dp) against keys k0 ..< k1 (multiples of 32),
-// stored to s (row stride ls) from column 0: 32 rows x 32 keys per step (accumulators 0, 1 rows 0-15; 2, 3
-// rows 16-31).
+// stored to s (row stride ls) from column 0. Head sizes up to 64 keep the queries in tiles: one or two inner
+// chunks of 32 rows x 32 keys per step (4, 5 queries; 0-3 accumulators), or two chunks of 32 rows x 16 keys
+// (4-7 queries; 0, 1 accumulators; 2, 3 keys). Larger heads load all operands per step: 32 rows x 32 keys
+// (accumulators 0, 1 rows 0-15; 2, 3 rows 16-31).
 AMX_TARGET static void scores(const unsigned short *qb, long dp, const unsigned short *keys, long k0, long k1,
                               float *s, long ls) {
     long chunks = dp / 32;
+    if (chunks == 1) {
+        _tile_loadd(4, qb, dp * 2);
+        _tile_loadd(5, qb + 16 * dp, dp * 2);
+        for (long key = k0; key < k1; key += 32) {
+            const unsigned short *ka = keys + (key / 16) * 512;
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+            _tile_loadd(6, ka, 64);
+            _tile_loadd(7, ka + 512, 64);
+            _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+            float *sk = s + (key - k0);
+            _tile_stored(0, sk, ls * 4);
+            _tile_stored(1, sk + 16, ls * 4);
+            _tile_stored(2, sk + 16 * ls, ls * 4);
+            _tile_stored(3, sk + 16 * ls + 16, ls * 4);
+        }
+        return;
+    }
+    if (chunks == 2) {
+        _tile_loadd(4, qb, dp * 2);
+        _tile_loadd(5, qb + 32, dp * 2);
+        _tile_loadd(6, qb + 16 * dp, dp * 2);
+        _tile_loadd(7, qb + 16 * dp + 32, dp * 2);
+        for (long key = k0; key < k1; key += 16) {
+            const unsigned short *ka = keys + (key / 16) * 1024;
+            _tile_zero(0); _tile_zero(1);
+            _tile_loadd(2, ka, 64);
+            _tile_loadd(3, ka + 512, 64);
+            _tile_dpbf16ps(0, 4, 2); _tile_dpbf16ps(1, 6, 2);
+            _tile_dpbf16ps(0, 5, 3); _tile_dpbf16ps(1, 7, 3);
+            _tile_stored(0, s + (key - k0), ls * 4);
+            _tile_stored(1, s + 16 * ls + (key - k0), ls * 4);
+        }
+        return;
+    }
     for (long key = k0; key < k1; key += 32) {
         _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
         const unsigned short *ka = keys + (key / 16) * chunks * 512, *kb = ka + chunks * 512;
@@ -295,9 +336,10 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
         }
         add_values(p, lp, values, ncb, 0, nkp, o, dvp);
     } else {
-        // Online softmax over blocks of 256 keys (scores and probabilities stay in L1): each block's maximum
-        // rescales the row's running sum and output when it raises the running maximum.
-        long kb = nkp < 256 ? nkp : 256, lsb = kb + 16, lpb = kb + 32;   // strides as in score_stride
+        // Online softmax over blocks of 1024 keys (scores and probabilities stay in L2; measured faster than
+        // 256- or 4096-key blocks): each block's maximum rescales the row's running sum and output when it
+        // raises the running maximum.
+        long kb = nkp < 1024 ? nkp : 1024, lsb = kb + 16, lpb = kb + 32;   // strides as in score_stride
         for (long k0 = 0; k0 < nkp; k0 += kb) {
             long k1 = k0 + kb < nkp ? k0 + kb : nkp;
             scores(qb, dp, keys, k0, k1, s, lsb);

@@ -603,5 +603,7 @@ void dato_parallel(dato_task_fn fn, void *ctx) {
     GOMP_parallel(run_task, &t, 0, 0);
 }
 
+long dato_next_item(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
 long dato_max_threads(void) { return omp_get_max_threads(); }
 void dato_set_threads(long n) { if (n > 0) omp_set_num_threads((int)n); }

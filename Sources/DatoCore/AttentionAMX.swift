@@ -9,9 +9,11 @@ extension Attention {
     /// other path).
     nonisolated(unsafe) public static var amxEnabled = true
 
-    /// The bf16 attention on AMX tiles (`dato_amx.c`): per (batch, head) the keys and values are packed to bf16
-    /// tiles once, then blocks of 32 query rows run in parallel, each computing its scores on tiles, an fp32
-    /// softmax and the probabilities-times-values product on tiles, all in the worker's own scratch memory.
+    /// The bf16 attention on AMX tiles (`dato_amx.c`): the keys and values of every (batch, head) are packed to
+    /// bf16 tiles first, then the blocks of 32 query rows of all heads go to whichever worker is free, each
+    /// computing its scores on tiles, an fp32 softmax and the probabilities-times-values product on tiles, in the
+    /// worker's own scratch memory. (One shared queue instead of a split per head: no worker waits at a barrier
+    /// per head when the other core runs slower.)
     static func computeAMX(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int, vDim: Int,
                            causal: Bool, probabilityMean: UnsafeMutablePointer<Float>?) {
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
@@ -20,33 +22,42 @@ extension Attention {
         let rowsPerBlock = 32
         let blocks = (nq + rowsPerBlock - 1) / rowsPerBlock
         let scale = 1 / Float(dk).squareRoot()
-        let keys = UnsafeMutablePointer<UInt16>.allocate(capacity: dato_amx_keys_size(nk, dk))
-        let values = UnsafeMutablePointer<UInt16>.allocate(capacity: dato_amx_values_size(nk, dv))
+        let pairs = batch * heads
+        let keySize = dato_amx_keys_size(nk, dk), valueSize = dato_amx_values_size(nk, dv)
+        let keys = UnsafeMutablePointer<UInt16>.allocate(capacity: pairs * keySize)
+        let values = UnsafeMutablePointer<UInt16>.allocate(capacity: pairs * valueSize)
         let scratchBytes = dato_amx_scratch_size(nk, dk, dv)
         let scratch = (0..<Parallel.threadCount).map { _ in
             UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         }
         defer { keys.deallocate(); values.deallocate(); scratch.forEach { $0.deallocate() } }
         Profiler.measure(.attention) {
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    let kp = k.base + b * nk * k.stride + h * dk, vp = v.base + b * nk * v.stride + h * dv
-                    Parallel.workers { worker, workers in   // keys on one thread, values on another
-                        if worker == 0 { dato_amx_pack_keys(kp, k.stride, nk, dk, keys) }
-                        if worker == min(1, workers - 1) { dato_amx_pack_values(vp, v.stride, nk, dv, values) }
-                    }
-                    Parallel.workers { worker, workers in
-                        var block = worker
-                        while block < blocks {
-                            let r0 = block * rowsPerBlock, rows = min(rowsPerBlock, nq - r0)
-                            dato_amx_attention_block(q.base + (b * nq + r0) * q.stride + h * dk, q.stride, rows, r0,
-                                                     causal ? 1 : 0, keys, values, nk, dk, dv, scale,
-                                                     out.base + (b * nq + r0) * out.stride + h * dv, out.stride,
-                                                     probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads),
-                                                     scratch[worker])
-                            block += workers
-                        }
-                    }
+            // Item 2p packs the keys of pair p = b * heads + h, item 2p + 1 its values.
+            Parallel.items(2 * pairs) { item, _ in
+                let p = item / 2, b = p / heads, h = p % heads
+                if item % 2 == 0 {
+                    dato_amx_pack_keys(k.base + b * nk * k.stride + h * dk, k.stride, nk, dk, keys + p * keySize)
+                } else {
+                    dato_amx_pack_values(v.base + b * nk * v.stride + h * dv, v.stride, nk, dv, values + p * valueSize)
+                }
+            }
+            /// Query block `block` of pair `p`.
+            func run(_ p: Int, _ block: Int, _ worker: Int) {
+                let b = p / heads, h = p % heads, r0 = block * rowsPerBlock, rows = min(rowsPerBlock, nq - r0)
+                dato_amx_attention_block(q.base + (b * nq + r0) * q.stride + h * dk, q.stride, rows, r0, causal ? 1 : 0,
+                                         keys + p * keySize, values + p * valueSize, nk, dk, dv, scale,
+                                         out.base + (b * nq + r0) * out.stride + h * dv, out.stride,
+                                         probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads),
+                                         scratch[worker])
+            }
+            if probabilityMean == nil {
+                // Consecutive items share a head, whose packed keys and values stay in the cache.
+                Parallel.items(pairs * blocks) { item, worker in run(item / blocks, item % blocks, worker) }
+            } else {
+                // Every head adds to the same rows of the map: one item runs all heads of a query block.
+                Parallel.items(batch * blocks) { item, worker in
+                    let b = item / blocks
+                    for h in 0..<heads { run(b * heads + h, item % blocks, worker) }
                 }
             }
         }

@@ -51,6 +51,22 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(item, worker)` for every item of `0..<count`, each taken by whichever worker is free next: for
+    /// items of uneven cost, or when one core runs slower than the other.
+    public static func items(_ count: Int, _ body: (Int, Int) -> Void) {
+        if count <= 0 { return }
+        var next = 0
+        withUnsafeMutablePointer(to: &next) { counter in
+            workers { worker, _ in
+                while true {
+                    let item = dato_next_item(counter)
+                    if item >= count { break }
+                    body(item, worker)
+                }
+            }
+        }
+    }
+
     private struct WorkerContext {
         let body: (Int, Int) -> Void
     }

@@ -13,6 +13,7 @@ struct BenchOps: ParsableCommand {
     @Option(help: "Repeats per operation.") var repeats = 10
     @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Compute format of the convolutions, linear layers and attention products: fp32 or bf16.") var precision: Precision = .fp32
+    @Option(help: "Only the operations whose name contains this text (e.g. attention).") var only: String?
     @OptionGroup var convolution: ConvolutionOptions
 
     func run() throws {
@@ -25,6 +26,7 @@ struct BenchOps: ParsableCommand {
         print("precision \(convolution.describe(precision)), \(Parallel.threadCount) threads")
         let rnd = RandomSource(seed: 3)
         func time(_ name: String, flops: Double, _ body: () throws -> Void) rethrows {
+            if let only, !name.contains(only) { return }
             try body()
             var best = Double.infinity
             for _ in 0..<repeats {
@@ -48,10 +50,12 @@ struct BenchOps: ParsableCommand {
         let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil)
         let xb = try rnd.load("x", shape: [2048, 2048])
         try time("linear 2048x2048 -> 2048", flops: 2 * 2048 * 2048 * 2048) { _ = try big(xb) }
+        let amx = precision == .bf16 && Attention.amxAvailable && Attention.amxEnabled
         for backend in precision == .bf16 ? [Attention.GEMMBackend.onednn] : Attention.GEMMBackend.allCases {
             Attention.gemmBackend = backend
-            for chunk in [64, 128, 256] {
-                try time("attention 4096 tok, 8x40, b2, chunk \(chunk), \(backend)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
+            for chunk in amx ? [64] : [64, 128, 256] {   // the AMX kernel has its own blocking
+                let what = amx ? "AMX tiles" : "chunk \(chunk), \(backend)"
+                try time("attention 4096 tok, 8x40, b2, \(what)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
                     _ = try Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk, precision: precision)
                 }
             }

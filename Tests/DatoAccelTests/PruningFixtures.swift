@@ -3,6 +3,7 @@ import DatoCore
 import DatoModels
 import Foundation
 import XCTest
+import DatoTestSupport
 
 /// The pruning oracles of tools/fixtures/pruning_oracles.py.
 enum PruningFixtures {
@@ -35,7 +36,7 @@ enum PruningFixtures {
     static func maxError(_ a: Tensor, _ b: Tensor) -> Float {
         precondition(a.count == b.count)
         var worst: Float = 0
-        for i in 0..<a.count { worst = max(worst, abs(a[i] - b[i])) }
+        for i in 0..<a.count { worst = max(worst, difference(a[i], b[i])) }
         return worst
     }
 }

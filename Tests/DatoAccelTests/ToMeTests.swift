@@ -2,6 +2,7 @@
 import DatoCore
 import DatoModels
 import XCTest
+import DatoTestSupport
 
 /// ToMe against tomesd 0.1.3 (fixtures from tools/fixtures/make_fixtures.py).
 final class ToMeTests: XCTestCase {
@@ -27,12 +28,12 @@ final class ToMeTests: XCTestCase {
                 // The merged sequence's order is irrelevant to attention (tome.md section 6): compare the rows as sets.
                 var worst: Float = 0
                 let mine = Self.sortedRows(merged), theirs = Self.sortedRows(expectedMerged)
-                for (a, b) in zip(mine, theirs) { for (x, y) in zip(a, b) { worst = max(worst, abs(x - y)) } }
+                for (a, b) in zip(mine, theirs) { for (x, y) in zip(a, b) { worst = max(worst, difference(x, y)) } }
                 XCTAssertEqual(mine.count, theirs.count)
                 XCTAssertLessThanOrEqual(worst, 1e-6, "\(h)x\(w) r=\(ratio) merged")
                 let back = m.unmerge(merged)
                 worst = 0
-                for i in 0..<back.count { worst = max(worst, abs(back[i] - expectedUnmerged[i])) }
+                for i in 0..<back.count { worst = max(worst, difference(back[i], expectedUnmerged[i])) }
                 XCTAssertLessThanOrEqual(worst, 1e-6, "\(h)x\(w) r=\(ratio) unmerged")
             }
         }
@@ -48,12 +49,12 @@ final class ToMeTests: XCTestCase {
             let m = BipartiteMerge(metric: metric, partition: part, r: h * w / 2, flags: (true, false, false))
             let merged = m.merge(y), expected = try f.tensor("grid\(h)x\(w).rand.merged")
             var worst: Float = 0
-            for (a, b) in zip(Self.sortedRows(merged), Self.sortedRows(expected)) { for (u, v) in zip(a, b) { worst = max(worst, abs(u - v)) } }
+            for (a, b) in zip(Self.sortedRows(merged), Self.sortedRows(expected)) { for (u, v) in zip(a, b) { worst = max(worst, difference(u, v)) } }
             XCTAssertEqual(merged.shape, expected.shape)
             XCTAssertLessThanOrEqual(worst, 1e-6, "\(h)x\(w) merged")
             let back = m.unmerge(merged), ref = try f.tensor("grid\(h)x\(w).rand.unmerged")
             worst = 0
-            for i in 0..<back.count { worst = max(worst, abs(back[i] - ref[i])) }
+            for i in 0..<back.count { worst = max(worst, difference(back[i], ref[i])) }
             XCTAssertLessThanOrEqual(worst, 1e-6, "\(h)x\(w) unmerged")
         }
     }
@@ -77,12 +78,12 @@ final class ToMeTests: XCTestCase {
         let out = try unet(io.tensor("sample"), timesteps: io.tensor("timesteps").array, context: io.tensor("encoder_hidden_states"))
         let ref = try io.tensor("out")
         var worst: Float = 0
-        for i in 0..<ref.count { worst = max(worst, abs(out[i] - ref[i])) }
+        for i in 0..<ref.count { worst = max(worst, difference(out[i], ref[i])) }
         XCTAssertLessThanOrEqual(worst, 1e-4 * ref.maxAbs, "max error \(worst)")
         unet.tokenReducer = nil
         let plain = try unet(io.tensor("sample"), timesteps: io.tensor("timesteps").array, context: io.tensor("encoder_hidden_states"))
         var diff: Float = 0
-        for i in 0..<ref.count { diff = max(diff, abs(plain[i] - ref[i])) }
+        for i in 0..<ref.count { diff = max(diff, difference(plain[i], ref[i])) }
         XCTAssertGreaterThan(diff, 1e-3 * ref.maxAbs, "ToMe must change the output")
     }
 }

@@ -1,5 +1,6 @@
 @testable import DatoCore
 import XCTest
+import DatoTestSupport
 
 /// bf16 layers against fp32 references computed on bf16-rounded inputs and weights: the only differences
 /// left are the order of the fp32 accumulation, so the tolerance is the fp32 one, and a layer that skipped
@@ -44,11 +45,13 @@ final class BF16Tests: XCTestCase {
     /// oneDNN's products): inputs, scores' inputs and probabilities are rounded to 8-bit mantissas, so about 1%
     /// of the largest output is the expected error; the head-mean probability map is close too. The wider cases
     /// have head sizes (40, 80) that the AMX kernel pads, and key counts that are not multiples of its blocks
-    /// (of 32 keys, and of 256 keys for its online softmax).
+    /// (of 32 keys, and of 1024 keys for its online softmax); head sizes 8 and 40 take its paths that keep
+    /// the queries in tiles.
     func testAttentionInBF16() throws {
         let wide: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int, width: Int)] = [
             (70, 45, 2, false, 64, 160), (33, 77, 1, false, 64, 40), (77, 77, 2, true, 64, 80),
-            (40, 600, 1, false, 64, 40), (300, 300, 2, true, 64, 80)]   // several 256-key blocks
+            (40, 600, 1, false, 64, 40), (300, 300, 2, true, 64, 80),
+            (40, 2100, 1, false, 64, 40), (1056, 1056, 1, true, 64, 8)]   // several 1024-key blocks
         let cases = Reference.attentionCases.map { ($0.nq, $0.nk, $0.heads, $0.causal, $0.chunk, 24) } + wide
         defer { Attention.amxEnabled = true }
         for amx in Attention.amxAvailable ? [false, true] : [false] {
@@ -74,7 +77,32 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// Keys whose scores jump by about 146 (log2 units) at each block of the AMX kernel's online softmax, more
+    /// than a float's exponent range: each later block must rescale the running sum and output (without it the
+    /// later probabilities overflow). The inputs are exact in bf16 (queries all one, keys an offset plus
+    /// multiples of 1/2), so only a common factor on the scores and the probabilities' rounding differ from
+    /// the fp64 reference.
+    func testAttentionInBF16RescalesAcrossKeyBlocks() throws {
+        let nq = 40, nk = 3100, width = 40
+        let q = Tensor(shape: [2, nq, width], values: [Float](repeating: 1, count: 2 * nq * width))
+        let v = Reference.random([2, nk, width], seed: 8)
+        let noise = Reference.random([2, nk, width], seed: 9)   // uniform in [-1, 1)
+        let k = Tensor(shape: [2, nk, width])
+        for b in 0..<2 {
+            for j in 0..<nk {
+                let offset = Float(16 * (j / 1024))
+                for c in 0..<width {
+                    let i = (b * nk + j) * width + c
+                    k.data[i] = offset + (noise.data[i] * 1.5).rounded() / 2
+                }
+            }
+        }
+        let reference = Reference.attention(q: q, k: k, v: v, heads: 1, causal: false)
+        let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, precision: .bf16)
+        assertClose(y, reference, tol: 2e-2, "bf16 attention over keys growing by blocks")
+    }
+
     func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
-        zip(a.array, b.array).reduce(0) { max($0, abs($1.0 - $1.1)) }
+        zip(a.array, b.array).reduce(0) { max($0, difference($1.0, $1.1)) }
     }
 }

@@ -135,6 +135,26 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Every item runs exactly once, on a valid worker, however many threads there are.
+    func testParallelItems() {
+        let before = Parallel.threadCount
+        defer { Parallel.setThreadCount(before) }
+        for threads in [1, 2, 3] {
+            Parallel.setThreadCount(threads)
+            let count = 1000
+            let runs = UnsafeMutablePointer<Int>.allocate(capacity: count), workers = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            runs.initialize(repeating: 0, count: count)
+            workers.initialize(repeating: -1, count: count)
+            defer { runs.deallocate(); workers.deallocate() }
+            Parallel.items(count) { item, worker in
+                runs[item] += 1   // each item is taken by one worker only
+                workers[item] = worker
+            }
+            XCTAssertEqual((0..<count).filter { runs[$0] != 1 }.count, 0, "\(threads) threads: items not run exactly once")
+            XCTAssertEqual((0..<count).filter { !(0..<threads).contains(workers[$0]) }.count, 0, "\(threads) threads: worker index")
+        }
+    }
+
     func testLayoutOps() {
         let x = Reference.random([2, 3, 5, 4], seed: 50)
         let up = TokenOps.upsampleNearest(x)

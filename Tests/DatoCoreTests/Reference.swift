@@ -1,6 +1,7 @@
 import DatoCore
 import Foundation
 import XCTest
+import DatoTestSupport
 
 /// Plain, obviously-correct reference implementations (double precision) for the kernel tests.
 enum Reference {
@@ -121,7 +122,7 @@ func assertClose(_ a: Tensor, _ b: Tensor, tol: Float = 1e-5, _ what: String,
     XCTAssertEqual(a.shape, b.shape, "\(what): shape", file: file, line: line)
     guard a.shape == b.shape else { return }
     var maxErr: Float = 0
-    for i in 0..<a.count { maxErr = max(maxErr, abs(a[i] - b[i])) }
+    for i in 0..<a.count { maxErr = max(maxErr, difference(a[i], b[i])) }
     XCTAssertLessThanOrEqual(maxErr, tol * max(b.maxAbs, 1e-6), "\(what): max abs error \(maxErr), max |ref| \(b.maxAbs)",
                              file: file, line: line)
 }

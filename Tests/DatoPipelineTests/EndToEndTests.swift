@@ -2,6 +2,7 @@ import DatoCore
 @testable import DatoPipeline
 import Foundation
 import XCTest
+import DatoTestSupport
 
 /// The whole pipeline against diffusers' StableDiffusionPipeline on a seeded tiny random model:
 /// same prompt, negative prompt, seed and scheduler give the same latents and image.
@@ -40,7 +41,7 @@ final class EndToEndTests: XCTestCase {
             XCTAssertEqual(calls, kind == .pndm ? ref.steps + 1 : ref.steps, cls)
             let latents = try io.tensor("\(cls).latents")
             var worst: Float = 0
-            for i in 0..<latents.count { worst = max(worst, abs(image.latents[i] - latents[i])) }
+            for i in 0..<latents.count { worst = max(worst, difference(image.latents[i], latents[i])) }
             XCTAssertLessThanOrEqual(worst, 1e-3 * latents.maxAbs, "\(cls): latent max error \(worst)")
             let expected = try io.tensor("\(cls).image")
             var mse = 0.0

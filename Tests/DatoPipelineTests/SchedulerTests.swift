@@ -2,6 +2,7 @@ import DatoCore
 @testable import DatoPipeline
 import Foundation
 import XCTest
+import DatoTestSupport
 
 /// Whole sampling loops with a deterministic dummy model, compared after every call with diffusers.
 final class SchedulerTests: XCTestCase {
@@ -66,7 +67,7 @@ final class SchedulerTests: XCTestCase {
     func assertRelative(_ a: Tensor, _ b: Tensor, tol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
         var worst: Float = 0
-        for i in 0..<min(a.count, b.count) { worst = max(worst, abs(a[i] - b[i])) }
+        for i in 0..<min(a.count, b.count) { worst = max(worst, difference(a[i], b[i])) }
         XCTAssertLessThanOrEqual(worst, tol * max(b.maxAbs, 1e-6), "\(what): max error \(worst), max |ref| \(b.maxAbs)", file: file, line: line)
     }
 }

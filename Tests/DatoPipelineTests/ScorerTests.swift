@@ -2,6 +2,7 @@ import DatoCore
 @testable import DatoPipeline
 import Foundation
 import XCTest
+import DatoTestSupport
 
 /// The Swift alignment scorer against the PyTorch scorer (tools/demo-model/scorer.py) on fixture images.
 final class ScorerTests: XCTestCase {
@@ -18,7 +19,7 @@ final class ScorerTests: XCTestCase {
         let x = Tensor(shape: images.shape, values: images.array.map { $0 / 127.5 - 1 })
         let z = try s.logits(x)
         var worst: Float = 0
-        for i in 0..<ref.count { worst = max(worst, abs(z[i] - ref[i])) }
+        for i in 0..<ref.count { worst = max(worst, difference(z[i], ref[i])) }
         XCTAssertLessThanOrEqual(worst, 1e-4 * max(1, ref.maxAbs), "max logit error \(worst)")
         // The generator's own images of these captions are read correctly (the scorer is ~98% accurate).
         let captions = try JSONDecoder().decode([String].self, from: Data(contentsOf: Self.root.appendingPathComponent("Tests/DatoPipelineTests/Fixtures/scorer/captions.json")))

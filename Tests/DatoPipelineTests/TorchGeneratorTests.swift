@@ -2,6 +2,7 @@ import DatoCore
 import DatoPipeline
 import Foundation
 import XCTest
+import DatoTestSupport
 
 /// Noise equals torch.randn from a seeded CPU generator (fixtures from tools/fixtures/make_fixtures.py).
 final class TorchGeneratorTests: XCTestCase {
@@ -11,7 +12,7 @@ final class TorchGeneratorTests: XCTestCase {
         let ref = try self.file.tensor(name).array
         XCTAssertEqual(mine.count, ref.count, name, file: file, line: line)
         var worst: Float = 0
-        for (a, b) in zip(mine, ref) { worst = max(worst, abs(a - b)) }
+        for (a, b) in zip(mine, ref) { worst = max(worst, difference(a, b)) }
         // PyTorch's vectorised log/sin/cos (SLEEF) differ from libm by an ulp or two.
         XCTAssertLessThanOrEqual(worst, 5e-6, "\(name): worst difference \(worst)", file: file, line: line)
     }

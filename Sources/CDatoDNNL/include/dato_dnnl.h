@@ -56,6 +56,8 @@ void dato_bgemm_destroy(dato_bgemm *g);
 typedef void (*dato_task_fn)(void *ctx, long worker, long nworkers);
 /// Runs fn on every thread of the OpenMP pool that oneDNN uses (one pool for all compute).
 void dato_parallel(dato_task_fn fn, void *ctx);
+/// Returns *counter and adds 1 to it, atomically: workers of dato_parallel taking items from a shared count.
+long dato_next_item(long *counter);
 /// Number of threads dato_parallel runs on.
 long dato_max_threads(void);
 /// Sets the number of compute threads (oneDNN and Swift kernels).
