@@ -13,9 +13,18 @@ public final class Conv2D: @unchecked Sendable {
     public let padding: (Int, Int, Int, Int)
     /// The format the convolution computes in (`Precision.forNewLayers` when the layer was made).
     public let precision: Precision
-    let weights: DNNLWeights
+    /// The weights, or nil when the convolution runs as `parts`.
+    let weights: DNNLWeights?
     let bias: Tensor?
+    /// A bf16 convolution with more than `bf16MaxInputChannels` input channels runs as several convolutions over
+    /// groups of input channels whose results add up (the first one adds the bias).
+    let parts: [(channels: Range<Int>, conv: Conv2D)]
     private var ops: [[Int]: DNNLOp] = [:]
+
+    /// oneDNN's AMX convolutions run 1.3-1.6x slower per multiply-add with 1920 or 2560 input channels than with
+    /// 1280 or fewer (`dato bench ops`, 3x3 at 8x8 to 32x32 pixels, as in SD's up blocks), so bf16 convolutions
+    /// with more input channels are split into groups of at most this many. fp32 (Winograd) has no such penalty.
+    public static let bf16MaxInputChannels = 1280
 
     /// `weight` is [out, in, kh, kw]; `bias` is [out] or nil. Symmetric `padding`.
     public convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int) throws {
@@ -31,7 +40,35 @@ public final class Conv2D: @unchecked Sendable {
         self.padding = padding
         self.bias = bias
         precision = Precision.forNewLayers
-        weights = try DNNLWeights(conv: weight, precision: precision)
+        let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
+        if groups.isEmpty {
+            weights = try DNNLWeights(conv: weight, precision: precision)
+            parts = []
+        } else {
+            weights = nil
+            parts = try groups.enumerated().map { i, range in
+                (range, try Conv2D(weight: Self.inputChannels(range, of: weight), bias: i == 0 ? bias : nil,
+                                   stride: stride, padding: padding))
+            }
+        }
+    }
+
+    /// Equal groups of at most `bf16MaxInputChannels` input channels (none when one group suffices).
+    static func channelGroups(_ channels: Int) -> [Range<Int>] {
+        let count = (channels + bf16MaxInputChannels - 1) / bf16MaxInputChannels
+        guard count > 1 else { return [] }
+        return (0..<count).map { channels * $0 / count ..< channels * ($0 + 1) / count }
+    }
+
+    /// weight[:, range, :, :] as a dense [out, range.count, kh, kw] tensor.
+    static func inputChannels(_ range: Range<Int>, of weight: Tensor) -> Tensor {
+        let out = weight.dim(0), inner = weight.dim(2) * weight.dim(3), rowLength = weight.dim(1) * inner
+        let slice = Tensor(shape: [out, range.count, weight.dim(2), weight.dim(3)], zeroed: false)
+        for o in 0..<out {
+            (slice.data + o * range.count * inner).update(from: weight.data + o * rowLength + range.lowerBound * inner,
+                                                          count: range.count * inner)
+        }
+        return slice
     }
 
     /// Output spatial size for an input of `h x w`.
@@ -60,6 +97,17 @@ public final class Conv2D: @unchecked Sendable {
         guard out.shape == [x.dim(0), oh, ow, outChannels] else {
             throw ComputeError.shape("conv output \(out.shape) for input \(x.shape)")
         }
+        if let weights {
+            try run(x, weights, into: out, accumulate: accumulate)
+        } else {
+            for (i, part) in parts.enumerated() {
+                try part.conv.run(TokenOps.sliceChannels(x, part.channels), into: out, accumulate: accumulate || i > 0)
+            }
+            implementation = parts.last?.conv.implementation
+        }
+    }
+
+    private func run(_ x: Tensor, _ weights: DNNLWeights, into out: Tensor, accumulate: Bool) throws {
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
         let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
         try Profiler.measure(.convolution) {

@@ -47,6 +47,20 @@ public enum TokenOps {
         return out
     }
 
+    /// The channels `range` of x (last axis) as a new tensor.
+    public static func sliceChannels(_ x: Tensor, _ range: Range<Int>) -> Tensor {
+        let c = x.dim(-1), rows = x.count / c, width = range.count
+        precondition(range.lowerBound >= 0 && range.upperBound <= c, "slice \(range) of \(c) channels")
+        var shape = x.shape
+        shape[shape.count - 1] = width
+        let out = Tensor(shape: shape, zeroed: false)
+        let src = x.data + range.lowerBound, dst = out.data
+        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
+            for row in r { (dst + row * width).update(from: src + row * c, count: width) }
+        } }
+        return out
+    }
+
     /// Gathers token rows: out[b, i, :] = x[b, index[b][i], :]. Every batch row takes the same count.
     public static func gatherRows(_ x: Tensor, index: [[Int]]) -> Tensor {
         let b = x.dim(0), n = x.dim(1), c = x.dim(-1)

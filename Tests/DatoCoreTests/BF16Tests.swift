@@ -15,21 +15,26 @@ final class BF16Tests: XCTestCase {
         })
     }
 
+    /// 2600 input channels take the split into three channel groups (`Conv2D.bf16MaxInputChannels`).
     func testConvolutionRoundsInputAndWeights() throws {
-        let x = Reference.random([2, 9, 7, 16], seed: 1), w = Reference.random([24, 16, 3, 3], seed: 2)
-        let b = Reference.random([24], seed: 3)
-        let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: w, bias: b, padding: 1) }
-        XCTAssertEqual(conv.precision, .bf16)
-        let y = try conv(x)
-        let expected = Reference.conv(Self.roundedToBF16(x), Self.roundedToBF16(w), b, stride: 1, pad: (1, 1, 1, 1))
-        assertClose(y, expected, tol: 2e-5, "bf16 conv")
-        let plain = Reference.conv(x, w, b, stride: 1, pad: (1, 1, 1, 1))
-        XCTAssertGreaterThan(maxDifference(y, plain), 1e-4, "the result must show bf16 rounding")
-        // Accumulating adds the bf16 convolution to fp32 contents.
-        let acc = Reference.random(expected.shape, seed: 4), sum = acc.copy()
-        Elementwise.addInPlace(sum, expected)
-        try conv.accumulate(x, into: acc)
-        assertClose(acc, sum, tol: 2e-5, "bf16 conv accumulate")
+        for channels in [16, 2600] {
+            let what = "bf16 conv, \(channels) input channels"
+            let x = Reference.random([2, 9, 7, channels], seed: 1), w = Reference.random([24, channels, 3, 3], seed: 2)
+            let b = Reference.random([24], seed: 3)
+            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: w, bias: b, padding: 1) }
+            XCTAssertEqual(conv.precision, .bf16)
+            XCTAssertEqual(conv.parts.count, channels > Conv2D.bf16MaxInputChannels ? 3 : 0, what)
+            let y = try conv(x)
+            let expected = Reference.conv(Self.roundedToBF16(x), Self.roundedToBF16(w), b, stride: 1, pad: (1, 1, 1, 1))
+            assertClose(y, expected, tol: 2e-5, what)
+            let plain = Reference.conv(x, w, b, stride: 1, pad: (1, 1, 1, 1))
+            XCTAssertGreaterThan(maxDifference(y, plain), 1e-4, "\(what): the result must show bf16 rounding")
+            // Accumulating adds the bf16 convolution to fp32 contents.
+            let acc = Reference.random(expected.shape, seed: 4), sum = acc.copy()
+            Elementwise.addInPlace(sum, expected)
+            try conv.accumulate(x, into: acc)
+            assertClose(acc, sum, tol: 2e-5, "\(what): accumulate")
+        }
     }
 
     func testLinearRoundsInputAndWeights() throws {
