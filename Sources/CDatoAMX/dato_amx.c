@@ -208,6 +208,14 @@ AMX_TARGET static float exp_row(const float *s, long valid, long width, float ma
     return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
 
+// Accumulators 0-3 (rows 0-15 / 16-31 x keys 0-15 / 16-31) to 32 rows x 32 scores at s (row stride ls).
+AMX_TARGET static inline void store_scores(float *s, long ls) {
+    _tile_stored(0, s, ls * 4);
+    _tile_stored(1, s + 16, ls * 4);
+    _tile_stored(2, s + 16 * ls, ls * 4);
+    _tile_stored(3, s + 16 * ls + 16, ls * 4);
+}
+
 // Scores of the block's query rows (bf16 in `qb`, row stride dp) against keys k0 ..< k1 (multiples of 32),
 // stored to s (row stride ls) from column 0. Head sizes up to 64 keep the queries in tiles: one or two inner
 // chunks of 32 rows x 32 keys per step (4, 5 queries; 0-3 accumulators), or two chunks of 32 rows x 16 keys
@@ -226,11 +234,7 @@ AMX_TARGET static void scores(const unsigned short *qb, long dp, const unsigned 
             _tile_loadd(7, ka + 512, 64);
             _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
             _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
-            float *sk = s + (key - k0);
-            _tile_stored(0, sk, ls * 4);
-            _tile_stored(1, sk + 16, ls * 4);
-            _tile_stored(2, sk + 16 * ls, ls * 4);
-            _tile_stored(3, sk + 16 * ls + 16, ls * 4);
+            store_scores(s + (key - k0), ls);
         }
         return;
     }
@@ -262,11 +266,7 @@ AMX_TARGET static void scores(const unsigned short *qb, long dp, const unsigned 
             _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
             _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
         }
-        float *sk = s + (key - k0);
-        _tile_stored(0, sk, ls * 4);
-        _tile_stored(1, sk + 16, ls * 4);
-        _tile_stored(2, sk + 16 * ls, ls * 4);
-        _tile_stored(3, sk + 16 * ls + 16, ls * 4);
+        store_scores(s + (key - k0), ls);
     }
 }
 
