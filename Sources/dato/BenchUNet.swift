@@ -24,6 +24,8 @@ struct BenchUNet: ParsableCommand {
     @Flag(help: "Also measure this machine's peak in the same precision (best dense 4096^3 product through oneDNN) and print the fraction of it the call reaches.")
     var peak = false
     @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
+    @Flag(help: "After the warm-up, wait for a line on standard input before each timed call and after the last (for benchmarks that interleave these calls with another program's).")
+    var stepped = false
 
     func validate() throws {
         guard latent >= 8, latent <= 256 else { throw ValidationError("--latent must be in 8...256") }
@@ -68,12 +70,16 @@ struct BenchUNet: ParsableCommand {
         Profiler.enabled = profile
         Profiler.reset()
         var out: Tensor?
+        if stepped { print("ready: one timed call per line on standard input"); fflush(stdout) }
         for i in 0..<repeats {
+            if stepped && readLine() == nil { throw ValidationError("standard input closed after \(i) of \(repeats) calls") }
             let s = Date()
             out = try call(calls - repeats + i)
             times.append(Date().timeIntervalSince(s))
             print(String(format: "  call %d: %.3f s", i + 1, times.last ?? 0))
+            if stepped { fflush(stdout) }
         }
+        if stepped { _ = readLine() }   // the other program's last call runs undisturbed: go on at a line or EOF
         let sorted = times.sorted()
         let median = sorted[sorted.count / 2]
         guard let out, out.allFinite else { throw ValidationError("UNet output is not finite") }

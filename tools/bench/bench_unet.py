@@ -6,8 +6,12 @@ same call in PyTorch (fp32, or under bf16 autocast), each as a median of repeats
 a table of times, achieved GFLOP/s, the fraction of this machine's measured peak (swift-dato's dense 4096^3
 product in that precision, measured in the same run) and the ratio ours / PyTorch.
 
+The timed calls alternate: ours, PyTorch's, ours, ... (`dato bench unet --stepped` waits for a line before each
+call), so that both see the same state of a machine whose speed drifts; besides the ratio of the medians the
+table gives the median of the per-pair ratios. `--sequential` runs all of ours first, then all of PyTorch's.
+
 Usage: python tools/bench/bench_unet.py [--latents 32,64] [--precisions fp32,bf16] [--batch 2] [--repeats 5]
-                                        [--threads 2]
+                                        [--threads 2] [--sequential]
 """
 import argparse
 import json
@@ -21,18 +25,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_dato(args, latent, precision):
+def dato_command(args, latent, precision):
     exe = os.path.join(ROOT, ".build", "release", "dato")
     if not os.path.exists(exe):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dato"], cwd=ROOT, check=True)
-    cmd = [exe, "bench", "unet", "--latent", str(latent), "--batch", str(args.batch), "--repeats", str(args.repeats),
-           "--threads", str(args.threads), "--precision", precision, "--peak", "--json"]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    print(out.rstrip())
-    return json.loads(out.strip().splitlines()[-1])
+    return [exe, "bench", "unet", "--latent", str(latent), "--batch", str(args.batch), "--repeats", str(args.repeats),
+            "--threads", str(args.threads), "--precision", precision, "--peak", "--json"]
 
 
-def run_torch(args, latent, precision):
+def torch_unet(args, latent):
+    """The diffusers UNet of SD 1.5 with seeded random weights, and its inputs."""
     import torch
     from diffusers import UNet2DConditionModel
 
@@ -42,18 +44,86 @@ def run_torch(args, latent, precision):
     sample = torch.randn(args.batch, 4, latent, latent)
     context = torch.randn(args.batch, 77, 768)
     t = torch.tensor([500] * args.batch)
-    times = []
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        unet(sample, t, encoder_hidden_states=context)
-        for i in range(args.repeats):
-            s = time.perf_counter()
-            unet(sample, t, encoder_hidden_states=context)
-            times.append(time.perf_counter() - s)
-            print(f"  torch call {i + 1}: {times[-1]:.3f} s", flush=True)
-    del unet
+    return unet, (sample, t, context)
+
+
+def torch_calls(precision):
+    """A context that runs PyTorch's calls in the precision (bf16 = autocast), and inference mode."""
+    import contextlib
+    import torch
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"))
+    return stack
+
+
+def timed(unet, inputs):
+    sample, t, context = inputs
+    s = time.perf_counter()
+    unet(sample, t, encoder_hidden_states=context)
+    return time.perf_counter() - s
+
+
+def peer_result(times):
+    import torch
+
     return {"median_s": statistics.median(times), "min_s": min(times),
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "version": f"torch {torch.__version__}"}
+
+
+def run_sequential(args, latent, precision):
+    """All of ours (one `dato bench unet` run), then all of PyTorch's."""
+    out = subprocess.run(dato_command(args, latent, precision), cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    print(out.rstrip())
+    ours = json.loads(out.strip().splitlines()[-1])
+    print(f"PyTorch/diffusers ({'bf16 autocast' if precision == 'bf16' else 'fp32'}):", flush=True)
+    unet, inputs = torch_unet(args, latent)
+    times = []
+    with torch_calls(precision):
+        timed(unet, inputs)
+        for i in range(args.repeats):
+            times.append(timed(unet, inputs))
+            print(f"  torch call {i + 1}: {times[-1]:.3f} s", flush=True)
+    del unet
+    return ours, peer_result(times), []
+
+
+def run_interleaved(args, latent, precision):
+    """Our warm-up, then PyTorch's, then timed calls taking turns; returns both results and the pair ratios."""
+    proc = subprocess.Popen(dato_command(args, latent, precision) + ["--stepped"], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def our_line(prefix):
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"dato bench unet ended early (exit status {proc.wait()})")
+            print(line.rstrip(), flush=True)
+            if line.lstrip().startswith(prefix):
+                return line
+
+    our_line("ready")
+    unet, inputs = torch_unet(args, latent)
+    ratios, times = [], []
+    with torch_calls(precision):
+        timed(unet, inputs)
+        for i in range(args.repeats):
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            ours_s = float(our_line("call").split(":")[1].split()[0])
+            times.append(timed(unet, inputs))
+            print(f"  torch call {i + 1}: {times[-1]:.3f} s", flush=True)
+            ratios.append(ours_s / times[-1])
+    del unet
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    print(rest.rstrip())
+    if proc.wait() != 0:
+        raise RuntimeError(f"dato bench unet failed (exit status {proc.returncode})")
+    return json.loads(rest.strip().splitlines()[-1]), peer_result(times), ratios
 
 
 def main():
@@ -63,23 +133,25 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--sequential", action="store_true", help="all of our calls first, then PyTorch's")
     args = ap.parse_args()
     rows = []
     for latent in [int(x) for x in args.latents.split(",")]:
         for precision in args.precisions.split(","):
             print(f"\n== latent {latent}x{latent}, batch {args.batch}, {precision}, {args.threads} threads", flush=True)
-            ours = run_dato(args, latent, precision)
-            print(f"PyTorch/diffusers ({'bf16 autocast' if precision == 'bf16' else 'fp32'}):", flush=True)
-            peer = run_torch(args, latent, precision)
-            rows.append((latent, precision, ours, peer))
+            run = run_sequential if args.sequential else run_interleaved
+            ours, peer, ratios = run(args, latent, precision)
+            rows.append((latent, precision, ours, peer, ratios))
     gib = 1 << 30
     print(f"\n{'latent':>6} {'prec':>5} | {'ours s':>7} {'(min)':>7} {'GFLOP/s':>8} {'% peak':>6} {'peak':>6} | "
-          f"{'torch s':>7} {'(min)':>7} | {'ours/torch':>10} | {'RSS ours':>8} {'torch':>6}")
-    for latent, precision, ours, peer in rows:
+          f"{'torch s':>7} {'(min)':>7} | {'ours/torch':>10} {'pairs':>6} | {'RSS ours':>8} {'torch':>6}")
+    for latent, precision, ours, peer, ratios in rows:
         gflops, peak = ours["gflops"], ours.get("peak_gflops", float("nan"))
+        pairs = f"{statistics.median(ratios):6.3f}" if ratios else f"{'-':>6}"
         print(f"{latent:>6} {precision:>5} | {ours['median_s']:7.3f} {ours['min_s']:7.3f} {gflops:8.0f} {100 * gflops / peak:6.0f} "
-              f"{peak:6.0f} | {peer['median_s']:7.3f} {peer['min_s']:7.3f} | {ours['median_s'] / peer['median_s']:10.3f} | "
+              f"{peak:6.0f} | {peer['median_s']:7.3f} {peer['min_s']:7.3f} | {ours['median_s'] / peer['median_s']:10.3f} {pairs} | "
               f"{ours['peak_rss_bytes'] / gib:7.2f}G {peer['peak_rss_bytes'] / gib:5.2f}G")
+    print("(ours/torch: ratio of the medians; pairs: median of the ratios of calls run one after the other)")
     print(f"({rows[0][3]['version']}; PyTorch's peak RSS is the Python process's maximum so far; "
           "GFLOP/s count the call's multiply-adds x 2 as swift-dato's UNetCost does)")
 
