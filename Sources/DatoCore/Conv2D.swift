@@ -16,8 +16,8 @@ public final class Conv2D: @unchecked Sendable {
     /// The weights, or nil when the convolution runs as `parts`.
     let weights: DNNLWeights?
     let bias: Tensor?
-    /// A bf16 convolution with more than `bf16MaxInputChannels` input channels runs as several convolutions over
-    /// groups of input channels whose results add up (the first one adds the bias).
+    /// A bf16 convolution with a kernel larger than 1x1 and more than `bf16MaxInputChannels` input channels runs
+    /// as several convolutions over groups of input channels whose results add up (the first one adds the bias).
     let parts: [(channels: Range<Int>, conv: Conv2D)]
     private var ops: [[Int]: DNNLOp] = [:]
 
