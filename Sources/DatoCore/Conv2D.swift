@@ -103,7 +103,6 @@ public final class Conv2D: @unchecked Sendable {
             for (i, part) in parts.enumerated() {
                 try part.conv.run(TokenOps.sliceChannels(x, part.channels), into: out, accumulate: accumulate || i > 0)
             }
-            implementation = parts.last?.conv.implementation
         }
     }
 
@@ -122,7 +121,7 @@ public final class Conv2D: @unchecked Sendable {
                              accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, Conv2D.winograd ? 1 : 0, err, len)
         }
         ops[key] = op
-        implementation = op.implementation
+        lastImplementation = op.implementation
         return op
     }
 
@@ -131,6 +130,8 @@ public final class Conv2D: @unchecked Sendable {
     /// about 1e-5 relative). True unless the environment variable `DATO_WINOGRAD` is "0"; bf16 is always direct.
     nonisolated(unsafe) public static var winograd = ProcessInfo.processInfo.environment["DATO_WINOGRAD"] != "0"
 
-    /// oneDNN's kernel name for the most recently created primitive (for profiles and tests).
-    public private(set) var implementation: String?
+    /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last
+    /// channel group for a split convolution).
+    public var implementation: String? { parts.last?.conv.implementation ?? lastImplementation }
+    private var lastImplementation: String?
 }
