@@ -182,10 +182,11 @@ struct dato_op {
     dnnl_memory_t src, dst, bias;
     int has_bias;
     const char *impl;
-    // bf16 ops: the fp32 input is converted into `src` (library-owned bf16) by this reorder first.
+    // bf16 ops: the fp32 input is converted into `src` (library-owned bf16) by this reorder first; an input
+    // that is bf16 already is read in place through `src_bf16`.
     dnnl_primitive_desc_t cvt_pd;
     dnnl_primitive_t cvt;
-    dnnl_memory_t cvt_src;
+    dnnl_memory_t cvt_src, src_bf16;
     // Blocked ops (Winograd convolutions): the caller's NHWC input is reordered into `src` and the blocked
     // result in `dst` is reordered into the caller's NHWC `out` (adding to it when accumulating). `src` and
     // `dst` live in one buffer shared by all blocked ops.
@@ -228,6 +229,7 @@ static dato_op *op_finish(dnnl_primitive_desc_t pd, md_ref src_md, md_ref src_f3
     CHECK(dnnl_primitive_create(&op->prim, pd), "primitive creation");
     if (bf16) {   // a bf16 copy of the input, made by a reorder from the caller's fp32 tensor
         CHECK(dnnl_memory_create(&op->src, src_md, g_engine, DNNL_MEMORY_ALLOCATE), "bf16 src memory");
+        CHECK(dnnl_memory_create(&op->src_bf16, src_md, g_engine, DNNL_MEMORY_NONE), "bf16 input memory");
         CHECK(dnnl_memory_create(&op->cvt_src, src_f32_md, g_engine, DNNL_MEMORY_NONE), "src memory");
         CHECK(dnnl_reorder_primitive_desc_create(&op->cvt_pd, src_f32_md, g_engine, src_md, g_engine, NULL), "bf16 conversion descriptor");
         CHECK(dnnl_primitive_create(&op->cvt, op->cvt_pd), "bf16 conversion");
@@ -411,8 +413,8 @@ bad:
 }
 
 // Runs the op's primitive on its src and dst memories (their data handles already set).
-static int run_primitive(dato_op *op, dato_weights *w, const float *bias, char *err, size_t errlen) {
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
+static int run_primitive(dato_op *op, dnnl_memory_t src, dato_weights *w, const float *bias, char *err, size_t errlen) {
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w->mem}, {DNNL_ARG_DST, op->dst}};
     int nargs = 3;
     if (op->scratch) { args[nargs].arg = DNNL_ARG_SCRATCHPAD; args[nargs].memory = op->scratch; nargs++; }
     if (op->has_bias) {
@@ -438,7 +440,7 @@ static int blocked_exec(dato_op *op, dato_weights *w, const float *src, const fl
         CHECK(dnnl_memory_set_data_handle(op->scratch, buffer + op->src_bytes + op->dst_bytes), "scratchpad handle");
     dnnl_exec_arg_t to[2] = {{DNNL_ARG_FROM, op->in}, {DNNL_ARG_TO, op->src}};
     CHECK(dnnl_primitive_execute(op->to_blocked, g_stream, 2, to), "src reorder");
-    if (run_primitive(op, w, bias, err, errlen)) goto bad;
+    if (run_primitive(op, op->src, w, bias, err, errlen)) goto bad;
     dnnl_exec_arg_t from[2] = {{DNNL_ARG_FROM, op->dst}, {DNNL_ARG_TO, op->out}};
     CHECK(dnnl_primitive_execute(op->from_blocked, g_stream, 2, from), "dst reorder");
     CHECK(dnnl_stream_wait(g_stream), "stream wait");
@@ -462,7 +464,23 @@ int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bi
         CHECK(dnnl_memory_set_data_handle(op->src, (void *)src), "src handle");
     }
     CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
-    if (run_primitive(op, w, bias, err, errlen)) goto bad;
+    if (run_primitive(op, op->src, w, bias, err, errlen)) goto bad;
+    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    return 0;
+bad:
+    return 1;
+}
+
+int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, float *dst,
+                      char *err, size_t errlen) {
+    if (!op->src_bf16) {
+        if (err && errlen) snprintf(err, errlen, "a bf16 input given to an fp32 layer");
+        return 1;
+    }
+    if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), 0, err, errlen)) return 1;
+    CHECK(dnnl_memory_set_data_handle(op->src_bf16, (void *)src), "bf16 input handle");
+    CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
+    if (run_primitive(op, op->src_bf16, w, bias, err, errlen)) goto bad;
     CHECK(dnnl_stream_wait(g_stream), "stream wait");
     return 0;
 bad:
@@ -479,6 +497,7 @@ void dato_op_destroy(dato_op *op) {
     if (op->cvt) dnnl_primitive_destroy(op->cvt);
     if (op->cvt_pd) dnnl_primitive_desc_destroy(op->cvt_pd);
     if (op->cvt_src) dnnl_memory_destroy(op->cvt_src);
+    if (op->src_bf16) dnnl_memory_destroy(op->src_bf16);
     if (op->in) dnnl_memory_destroy(op->in);
     if (op->scratch) dnnl_memory_destroy(op->scratch);
     if (op->out) dnnl_memory_destroy(op->out);

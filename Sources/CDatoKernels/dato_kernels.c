@@ -43,6 +43,14 @@ static inline float fast_erf(float x) {
 
 static inline float gelu1(float g) { return 0.5f * g * (1.0f + fast_erf(g * 0.70710678118654752f)); }
 
+// fp32 -> bf16, rounding to nearest with ties to even (NaN payloads may change; inputs here are finite).
+static inline __attribute__((always_inline)) unsigned short to_bf16(float v) {
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    return (unsigned short)(bits >> 16);
+}
+
 CLONES void dato_softmax_rows(float *p, long rows, long n, long ld, long causal_start) {
     for (long i = 0; i < rows; i++) {
         float *row = p + i * ld;
@@ -78,6 +86,27 @@ CLONES void dato_geglu(const float *in, float *out, long rows, long f) {
     }
 }
 
+CLONES void dato_geglu_bf16(const float *in, unsigned short *out, long rows, long f) {
+    for (long r = 0; r < rows; r++) {
+        const float *v = in + r * 2 * f, *g = v + f;
+        unsigned short *o = out + r * f;
+        for (long j = 0; j < f; j++) o[j] = to_bf16(v[j] * gelu1(g[j]));
+    }
+}
+
+CLONES void dato_affine_rows_bf16(const float *in, unsigned short *out, long rows, long c, const float *scale,
+                                  const float *shift, int silu) {
+    for (long r = 0; r < rows; r++) {
+        const float *x = in + r * c;
+        unsigned short *o = out + r * c;
+        if (silu) {
+            for (long j = 0; j < c; j++) { float y = x[j] * scale[j] + shift[j]; o[j] = to_bf16(y / (1.0f + fast_exp(-y))); }
+        } else {
+            for (long j = 0; j < c; j++) o[j] = to_bf16(x[j] * scale[j] + shift[j]);
+        }
+    }
+}
+
 CLONES void dato_affine_rows(const float *in, float *out, long rows, long c, const float *scale, const float *shift, int silu) {
     for (long r = 0; r < rows; r++) {
         const float *x = in + r * c;
@@ -92,11 +121,7 @@ CLONES void dato_affine_rows(const float *in, float *out, long rows, long c, con
 
 CLONES void dato_to_bf16(const float *src, long n, float scale, unsigned short *dst) {
     for (long i = 0; i < n; i++) {
-        float v = src[i] * scale;
-        unsigned int bits;
-        memcpy(&bits, &v, 4);
-        bits += 0x7FFFu + ((bits >> 16) & 1u);
-        dst[i] = (unsigned short)(bits >> 16);
+        dst[i] = to_bf16(src[i] * scale);
     }
 }
 

@@ -76,8 +76,8 @@ public final class Conv2D: @unchecked Sendable {
         ((h + padding.0 + padding.2 - kernel.0) / stride + 1, (w + padding.1 + padding.3 - kernel.1) / stride + 1)
     }
 
-    /// Convolves `x` [N, H, W, Cin] into a new [N, OH, OW, Cout] tensor.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// Convolves `x` [N, H, W, Cin] (fp32, or bf16 for a bf16 convolution) into a new [N, OH, OW, Cout] tensor.
+    public func callAsFunction(_ x: any LayerInput) throws -> Tensor {
         let (oh, ow) = outputSize(h: x.dim(1), w: x.dim(2))
         let out = Tensor(shape: [x.dim(0), oh, ow, outChannels], zeroed: false)
         try run(x, into: out, accumulate: false)
@@ -85,11 +85,11 @@ public final class Conv2D: @unchecked Sendable {
     }
 
     /// Convolves `x` and adds the result to `dst` (a fused residual add).
-    public func accumulate(_ x: Tensor, into dst: Tensor) throws {
+    public func accumulate(_ x: any LayerInput, into dst: Tensor) throws {
         try run(x, into: dst, accumulate: true)
     }
 
-    private func run(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+    private func run(_ x: any LayerInput, into out: Tensor, accumulate: Bool) throws {
         guard x.shape.count == 4, x.dim(3) == inChannels else {
             throw ComputeError.shape("conv expects [N, H, W, \(inChannels)], got \(x.shape)")
         }
@@ -101,16 +101,21 @@ public final class Conv2D: @unchecked Sendable {
             try run(x, weights, into: out, accumulate: accumulate)
         } else {
             for (i, part) in parts.enumerated() {
-                try part.conv.run(TokenOps.sliceChannels(x, part.channels), into: out, accumulate: accumulate || i > 0)
+                let slice: any LayerInput = switch x {
+                case let h as BF16Tensor: h.sliceChannels(part.channels)
+                case let t as Tensor: TokenOps.sliceChannels(t, part.channels)
+                default: throw ComputeError.shape("unsupported layer input \(type(of: x))")
+                }
+                try part.conv.run(slice, into: out, accumulate: accumulate || i > 0)
             }
         }
     }
 
-    private func run(_ x: Tensor, _ weights: DNNLWeights, into out: Tensor, accumulate: Bool) throws {
+    private func run(_ x: any LayerInput, _ weights: DNNLWeights, into out: Tensor, accumulate: Bool) throws {
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
         let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
         try Profiler.measure(.convolution) {
-            try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+            try op.run(weights, input: x, bias: bias, dst: out)
         }
     }
 

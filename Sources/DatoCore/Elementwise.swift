@@ -66,6 +66,21 @@ public enum Elementwise {
         return out
     }
 
+    /// `geglu` with its result rounded to bf16, for a bf16 layer to read without converting it itself.
+    public static func gegluBF16(_ x: Tensor) -> BF16Tensor {
+        let f2 = x.dim(-1), f = f2 / 2
+        precondition(f2 % 2 == 0, "geglu: odd feature size \(f2)")
+        let rows = x.count / f2
+        var shape = x.shape
+        shape[shape.count - 1] = f
+        let out = BF16Tensor(shape: shape)
+        let src = x.data, dst = out.data
+        Profiler.measure(.elementwise) { Parallel.chunks(rows, minimumPerThread: 4) { r in
+            dato_geglu_bf16(src + r.lowerBound * f2, dst + r.lowerBound * f, r.count, f)
+        } }
+        return out
+    }
+
     /// Adds a per-(batch, channel) vector to a [B, ..., C] tensor: x[b, i, c] += v[b, c].
     public static func addBroadcastRows(_ x: Tensor, _ v: Tensor) {
         let b = x.dim(0), c = x.dim(-1)

@@ -22,8 +22,8 @@ public final class Linear: @unchecked Sendable {
         weights = try DNNLWeights(linear: w2, precision: precision)
     }
 
-    /// Applies the layer to `x` [..., in], giving a new [..., out] tensor.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// Applies the layer to `x` [..., in] (fp32, or bf16 for a bf16 layer), giving a new [..., out] tensor.
+    public func callAsFunction(_ x: any LayerInput) throws -> Tensor {
         var shape = x.shape
         shape[shape.count - 1] = outFeatures
         let out = Tensor(shape: shape, zeroed: false)
@@ -32,11 +32,11 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// Applies the layer and adds the result to `dst` (a fused residual add).
-    public func accumulate(_ x: Tensor, into dst: Tensor) throws {
+    public func accumulate(_ x: any LayerInput, into dst: Tensor) throws {
         try run(x, into: dst, accumulate: true)
     }
 
-    private func run(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+    private func run(_ x: any LayerInput, into out: Tensor, accumulate: Bool) throws {
         guard x.dim(-1) == inFeatures else {
             throw ComputeError.shape("linear expects [..., \(inFeatures)], got \(x.shape)")
         }
@@ -55,7 +55,7 @@ public final class Linear: @unchecked Sendable {
             ops[key] = op
         }
         try Profiler.measure(.linear) {
-            try op.run(weights, src: x.data, bias: bias.map { UnsafePointer($0.data) }, dst: out.data)
+            try op.run(weights, input: x, bias: bias, dst: out)
         }
     }
 }

@@ -7,10 +7,33 @@ public enum Normalization {
     /// Optionally fuses a SiLU after the affine transform. Returns a new tensor.
     public static func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float,
                                  silu: Bool = false) -> Tensor {
-        Profiler.measure(.groupNorm) { groupNormKernel(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu) }
+        Profiler.measure(.groupNorm) {
+            let (scale, shift) = groupAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps)
+            let out = Tensor(shape: x.shape, zeroed: false)
+            let dst = out.data
+            affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
+                dato_affine_rows(src, dst + row * c, rows, c, sc, sh, silu ? 1 : 0)
+            }
+            return out
+        }
     }
 
-    static func groupNormKernel(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float, silu: Bool) -> Tensor {
+    /// `groupNorm` with its result rounded to bf16, for bf16 layers to read without converting it themselves.
+    public static func groupNormBF16(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float,
+                                     silu: Bool = false) -> BF16Tensor {
+        Profiler.measure(.groupNorm) {
+            let (scale, shift) = groupAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps)
+            let out = BF16Tensor(shape: x.shape)
+            let dst = out.data
+            affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
+                dato_affine_rows_bf16(src, dst + row * c, rows, c, sc, sh, silu ? 1 : 0)
+            }
+            return out
+        }
+    }
+
+    /// The per-(batch, channel) scale and shift that apply group normalisation and the affine parameters at once.
+    static func groupAffine(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float) -> ([Float], [Float]) {
         let b = x.dim(0), c = x.dim(-1)
         precondition(c % groups == 0, "group norm: \(c) channels in \(groups) groups")
         precondition(gamma.count == c && beta.count == c, "group norm: affine size")
@@ -61,9 +84,7 @@ public enum Normalization {
                 shift[bi * c + ch] = Float(Double(beta[ch]) - mean[g] * sc)
             }
         }
-        let out = Tensor(shape: x.shape, zeroed: false)
-        affineRows(x, out, scale: scale, shift: shift, rowsPerBatch: rows, silu: silu)
-        return out
+        return (scale, shift)
     }
 
     /// Sums each channel over `rows` rows (of (x - mean)^2 when `mean` is given) into `into` (double).
@@ -108,21 +129,23 @@ public enum Normalization {
         }
     }
 
-    /// out[b, r, c] = x[b, r, c] * scale[b, c] + shift[b, c], optionally followed by SiLU.
-    static func affineRows(_ x: Tensor, _ out: Tensor, scale: [Float], shift: [Float], rowsPerBatch rows: Int,
-                           silu: Bool) {
+    /// Runs `kernel(src, row, rows, c, scale, shift)` over runs of rows of `x` [B, ..., C] that share a batch
+    /// index, in parallel: the kernel writes rows `row ..< row + rows` from `src` with that batch's affine
+    /// parameters `scale[b, :]`, `shift[b, :]`.
+    static func affineRows(_ x: Tensor, scale: [Float], shift: [Float],
+                           kernel: @escaping (UnsafePointer<Float>, Int, Int, Int, UnsafePointer<Float>,
+                                              UnsafePointer<Float>) -> Void) {
         let c = x.dim(-1)
-        let total = x.count / c
+        let total = x.count / c, rows = total / x.dim(0)
         scale.withUnsafeBufferPointer { scp in
             shift.withUnsafeBufferPointer { shp in
                 guard let sc = scp.baseAddress, let sh = shp.baseAddress else { return }
-                let src = x.data, dst = out.data
+                let src = x.data
                 Parallel.chunks(total, minimumPerThread: 16) { r in
-                    // Rows of one batch share the affine parameters: run the kernel batch by batch.
                     var row = r.lowerBound
                     while row < r.upperBound {
                         let b = row / rows, end = min(r.upperBound, (b + 1) * rows)
-                        dato_affine_rows(src + row * c, dst + row * c, end - row, c, sc + b * c, sh + b * c, silu ? 1 : 0)
+                        kernel(src + row * c, row, end - row, c, sc + b * c, sh + b * c)
                         row = end
                     }
                 }
@@ -132,27 +155,50 @@ public enum Normalization {
 
     /// LayerNorm over the last dimension, as torch.nn.LayerNorm. Returns a new tensor.
     public static func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) -> Tensor {
+        let out = Tensor(shape: x.shape, zeroed: false)
+        let dst = out.data, c = x.dim(-1)
+        layerNormRows(x, gamma: gamma, beta: beta, eps: eps) { row, normalize in normalize(dst + row * c) }
+        return out
+    }
+
+    /// `layerNorm` with its result rounded to bf16, for bf16 layers to read without converting it themselves.
+    public static func layerNormBF16(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) -> BF16Tensor {
+        let out = BF16Tensor(shape: x.shape)
+        let dst = out.data, c = x.dim(-1)
+        layerNormRows(x, gamma: gamma, beta: beta, eps: eps) { row, normalize in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { buffer in
+                guard let o = buffer.baseAddress else { return }
+                normalize(o)
+                dato_to_bf16(o, c, 1, dst + row * c)
+            }
+        }
+        return out
+    }
+
+    /// Calls `write(row, normalize)` for every row of `x` in parallel; `normalize(o)` stores the normalised row
+    /// (c fp32 values) at `o`.
+    static func layerNormRows(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
+                              write: @escaping (Int, (UnsafeMutablePointer<Float>) -> Void) -> Void) {
         let c = x.dim(-1)
         precondition(gamma.count == c && beta.count == c, "layer norm: affine size")
         let rows = x.count / c
-        let out = Tensor(shape: x.shape, zeroed: false)
-        let src = x.data, dst = out.data, g = gamma.data, bt = beta.data
+        let src = x.data, g = gamma.data, bt = beta.data
         Profiler.measure(.layerNorm) { Parallel.chunks(rows, minimumPerThread: 8) { r in
             for row in r {
-                let p = src + row * c, o = dst + row * c
-                let mean = rowSum(p, c, center: 0) / Float(c)
-                let variance = rowSum(p, c, center: mean, squared: true) / Float(c)
-                let rstd = 1 / (variance + eps).squareRoot()
-                let m = mean
-                var i = 0
-                while i + vecWidth <= c {
-                    vstore((vload(p + i) - m) * rstd * vload(g + i) + vload(bt + i), o + i)
-                    i += vecWidth
+                let p = src + row * c
+                write(row) { o in
+                    let mean = rowSum(p, c, center: 0) / Float(c)
+                    let variance = rowSum(p, c, center: mean, squared: true) / Float(c)
+                    let rstd = 1 / (variance + eps).squareRoot()
+                    var i = 0
+                    while i + vecWidth <= c {
+                        vstore((vload(p + i) - mean) * rstd * vload(g + i) + vload(bt + i), o + i)
+                        i += vecWidth
+                    }
+                    while i < c { o[i] = (p[i] - mean) * rstd * g[i] + bt[i]; i += 1 }
                 }
-                while i < c { o[i] = (p[i] - m) * rstd * g[i] + bt[i]; i += 1 }
             }
         } }
-        return out
     }
 
     /// Sum of a row (or of squared deviations from `center`) with 16 vector accumulators.

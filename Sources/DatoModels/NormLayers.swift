@@ -16,6 +16,13 @@ public struct GroupNorm {
     public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
         Normalization.groupNorm(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
     }
+
+    /// Normalises `x` (optionally followed by SiLU) as input for layers computing in `format`: in bf16 the
+    /// result is rounded once here instead of by every layer that reads it.
+    public func callAsFunction(_ x: Tensor, silu: Bool = false, for format: Precision) -> any LayerInput {
+        guard format == .bf16 else { return self(x, silu: silu) }
+        return Normalization.groupNormBF16(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
+    }
 }
 
 /// torch.nn.LayerNorm over the last dimension.
@@ -30,5 +37,11 @@ public struct LayerNorm {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Normalization.layerNorm(x, gamma: gamma, beta: beta, eps: eps)
+    }
+
+    /// Normalises `x` as input for layers computing in `format` (rounded to bf16 once here in bf16).
+    public func callAsFunction(_ x: Tensor, for format: Precision) -> any LayerInput {
+        guard format == .bf16 else { return self(x) }
+        return Normalization.layerNormBF16(x, gamma: gamma, beta: beta, eps: eps)
     }
 }

@@ -69,5 +69,36 @@ struct BenchOps: ParsableCommand {
         time("group norm + SiLU [2, 64, 64, 320]", flops: 0) {
             _ = Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
         }
+        if precision == .bf16 { try measureHandoffs(time, rnd: rnd, x320: x320, conv: conv, lin: lin, g: g, b: b) }
+    }
+
+    /// A producer and the bf16 layers reading its result, with the result handed over in fp32 (each layer
+    /// converts it) and in bf16 (the producer rounds it once).
+    func measureHandoffs(_ time: (String, Double, () throws -> Void) throws -> Void, rnd: RandomSource, x320: Tensor,
+                         conv: Conv2D, lin: Linear, g: Tensor, b: Tensor) throws {
+        let tokens = x320.copy().reshape([2, 4096, 320])
+        let qkv = 3 * 2.0 * 8192 * 320 * 320
+        for half in [false, true] {
+            let how = half ? "bf16 handoff" : "fp32 handoff"
+            try time("layer norm -> q, k, v 8192x320, \(how)", qkv) {
+                let h: any LayerInput = half ? Normalization.layerNormBF16(tokens, gamma: g, beta: b, eps: 1e-5)
+                    : Normalization.layerNorm(tokens, gamma: g, beta: b, eps: 1e-5)
+                for _ in 0..<3 { _ = try lin(h) }
+            }
+        }
+        let proj = try rnd.load("x", shape: [2, 4096, 2560])
+        let out = try Linear(weight: rnd.load("w", shape: [320, 1280]), bias: nil)
+        for half in [false, true] {
+            try time("GEGLU -> linear 1280 -> 320, \(half ? "bf16" : "fp32") handoff", 2 * 8192 * 1280 * 320) {
+                _ = try out(half ? Elementwise.gegluBF16(proj) : Elementwise.geglu(proj))
+            }
+        }
+        for half in [false, true] {
+            try time("group norm + SiLU -> conv 3x3 320, \(half ? "bf16" : "fp32") handoff", 2 * 8192 * 320 * 320 * 9) {
+                let h: any LayerInput = half ? Normalization.groupNormBF16(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
+                    : Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
+                _ = try conv(h)
+            }
+        }
     }
 }

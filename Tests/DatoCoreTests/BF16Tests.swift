@@ -37,6 +37,42 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// A bf16 layer given its input already in bf16 (`BF16Tensor`) computes exactly what it computes when it
+    /// rounds the fp32 input itself, also for a convolution split into channel groups and when accumulating;
+    /// an fp32 layer refuses a bf16 input.
+    func testLayersReadBF16InputsInPlace() throws {
+        for channels in [16, 2600] {
+            let x = Reference.random([2, 5, 6, channels], seed: 11), w = Reference.random([8, channels, 3, 3], seed: 12)
+            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: w, bias: nil, padding: 1) }
+            let half = BF16Tensor(rounding: x)
+            XCTAssertEqual(maxDifference(try conv(half), try conv(x)), 0, "conv, \(channels) channels")
+            let a = Reference.random([2, 5, 6, 8], seed: 13), b = a.copy()
+            try conv.accumulate(half, into: a)
+            try conv.accumulate(x, into: b)
+            XCTAssertEqual(maxDifference(a, b), 0, "conv accumulate, \(channels) channels")
+        }
+        let x = Reference.random([3, 7, 40], seed: 14), w = Reference.random([24, 40], seed: 15)
+        let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: Reference.random([24], seed: 16)) }
+        XCTAssertEqual(maxDifference(try lin(BF16Tensor(rounding: x)), try lin(x)), 0, "linear")
+        XCTAssertThrowsError(try Linear(weight: w, bias: nil)(BF16Tensor(rounding: x)), "fp32 linear, bf16 input")
+    }
+
+    /// The producers that write bf16 for bf16 layers (group norm with and without SiLU, layer norm, GEGLU) give
+    /// their fp32 result rounded to nearest even.
+    func testProducersRoundTheirResultsToBF16() {
+        let x = Reference.random([2, 6, 5, 64], seed: 17), g = Reference.random([64], seed: 18), b = Reference.random([64], seed: 19)
+        for silu in [false, true] {
+            let y = Normalization.groupNormBF16(x, groups: 8, gamma: g, beta: b, eps: 1e-5, silu: silu).widened()
+            let expected = Self.roundedToBF16(Normalization.groupNorm(x, groups: 8, gamma: g, beta: b, eps: 1e-5, silu: silu))
+            XCTAssertEqual(maxDifference(y, expected), 0, "group norm, silu \(silu)")
+        }
+        let ln = Normalization.layerNormBF16(x, gamma: g, beta: b, eps: 1e-5).widened()
+        XCTAssertEqual(maxDifference(ln, Self.roundedToBF16(Normalization.layerNorm(x, gamma: g, beta: b, eps: 1e-5))), 0,
+                       "layer norm")
+        XCTAssertEqual(maxDifference(Elementwise.gegluBF16(x).widened(), Self.roundedToBF16(Elementwise.geglu(x))), 0, "GEGLU")
+        XCTAssertEqual(Elementwise.gegluBF16(x).shape, [2, 6, 5, 32])
+    }
+
     func testLinearRoundsInputAndWeights() throws {
         let x = Reference.random([2, 13, 40], seed: 5), w = Reference.random([24, 40], seed: 6), b = Reference.random([24], seed: 7)
         let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: b) }

@@ -37,6 +37,10 @@ dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate
 /// Runs the op. bias may be NULL when the op was created without bias. Returns 0 on success.
 int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
                  char *err, size_t errlen);
+/// Runs a bf16 op on an input that is bf16 already (same layout as the fp32 input, 2 bytes an element), skipping
+/// the conversion. Fails for an op created with bf16 = 0.
+int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, float *dst,
+                      char *err, size_t errlen);
 void dato_op_destroy(dato_op *op);
 /// Frees the layout buffer that Winograd convolutions share (it is made again, as large as needed, on next use).
 void dato_dnnl_release_buffers(void);

@@ -26,6 +26,10 @@ void dato_gelu(float *x, long n);
 void dato_geglu(const float *in, float *out, long rows, long f);
 /// out[r, c] = in[r, c] * scale[c] + shift[c], then SiLU when `silu` is non-zero.
 void dato_affine_rows(const float *in, float *out, long rows, long c, const float *scale, const float *shift, int silu);
+/// dato_geglu and dato_affine_rows with the results rounded to bf16 (to nearest, ties to even).
+void dato_geglu_bf16(const float *in, unsigned short *out, long rows, long f);
+void dato_affine_rows_bf16(const float *in, unsigned short *out, long rows, long c, const float *scale,
+                           const float *shift, int silu);
 
 /// Hands the allocator's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
 void dato_release_free_memory(void);

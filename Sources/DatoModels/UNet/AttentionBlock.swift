@@ -18,25 +18,25 @@ public final class CrossAttention {
     }
 
     /// Adds attention(x, context) to `residual` in place.
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, addTo residual: Tensor) throws {
+    public func callAsFunction(_ x: any LayerInput, context: Tensor? = nil, addTo residual: Tensor) throws {
         try toOut.accumulate(try heads(x, context: context), into: residual)
     }
 
     /// attention(x, context) as a new tensor.
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+    public func callAsFunction(_ x: any LayerInput, context: Tensor? = nil) throws -> Tensor {
         try toOut(try heads(x, context: context))
     }
 
     /// attention(x, context) as a new tensor, also accumulating the mean over heads of the softmax
     /// probabilities into `probabilityMean` ([B, Nq, Nk], overwritten).
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
-        let kv = context ?? x
+    public func callAsFunction(_ x: any LayerInput, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
+        let kv: any LayerInput = context ?? x
         return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
                                                     probabilityMean: probabilityMean, precision: precision))
     }
 
-    private func heads(_ x: Tensor, context: Tensor?) throws -> Tensor {
-        let kv = context ?? x
+    private func heads(_ x: any LayerInput, context: Tensor?) throws -> Tensor {
+        let kv: any LayerInput = context ?? x
         return try Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
                                               precision: precision)
     }
@@ -51,14 +51,23 @@ public final class FeedForward {
         out = try s["net"][2].linear(dim * mult, dim)
     }
 
+    /// The layers' format (bf16 in a bf16 UNet).
+    public var precision: Precision { proj.precision }
+
     /// Adds ff(x) to `residual` in place.
-    public func callAsFunction(_ x: Tensor, addTo residual: Tensor) throws {
-        try out.accumulate(Elementwise.geglu(try proj(x)), into: residual)
+    public func callAsFunction(_ x: any LayerInput, addTo residual: Tensor) throws {
+        try out.accumulate(try gated(x), into: residual)
     }
 
     /// ff(x) as a new tensor.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try out(Elementwise.geglu(try proj(x)))
+    public func callAsFunction(_ x: any LayerInput) throws -> Tensor {
+        try out(try gated(x))
+    }
+
+    /// value * GELU(gate) of the projection, rounded to bf16 when `out` computes in bf16.
+    private func gated(_ x: any LayerInput) throws -> any LayerInput {
+        let h = try proj(x)
+        return out.precision == .bf16 ? Elementwise.gegluBF16(h) : Elementwise.geglu(h)
     }
 }
 
@@ -80,9 +89,9 @@ public final class BasicTransformerBlock {
 
     /// Updates the token stream `x` [B, N, C] in place.
     public func callAsFunction(_ x: Tensor, context: Tensor) throws {
-        try attn1(norm1(x), addTo: x)
-        try attn2(norm2(x), context: context, addTo: x)
-        try ff(norm3(x), addTo: x)
+        try attn1(norm1(x, for: attn1.precision), addTo: x)
+        try attn2(norm2(x, for: attn2.precision), context: context, addTo: x)
+        try ff(norm3(x, for: ff.precision), addTo: x)
     }
 }
 
@@ -111,7 +120,7 @@ public final class Transformer2DModel {
     /// `x`: [B, H, W, C] -> [B, H, W, C].
     public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
         let shape = x.shape
-        let tokens = try projIn(norm(x)).reshape([shape[0], shape[1] * shape[2], shape[3]])
+        let tokens = try projIn(norm(x, for: projIn.precision)).reshape([shape[0], shape[1] * shape[2], shape[3]])
         for (i, block) in transformerBlocks.enumerated() {
             let site = TransformerBlockSite(path: "\(path).transformer_blocks.\(i)", grid: (shape[1], shape[2]),
                                             latent: latent ?? (shape[1], shape[2]))

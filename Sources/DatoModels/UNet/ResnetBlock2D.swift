@@ -20,13 +20,12 @@ public final class ResnetBlock2D {
 
     /// `x`: [B, H, W, Cin]; `tembAct`: SiLU(temb) [B, T] (nil for the VAE).
     public func callAsFunction(_ x: Tensor, tembAct: Tensor?) throws -> Tensor {
-        var h = try conv1(norm1(x, silu: true))
+        let h = try conv1(norm1(x, silu: true, for: conv1.precision))
         if let proj = timeEmbProj, let tembAct {
             Elementwise.addBroadcastRows(h, try proj(tembAct))
         }
-        h = norm2(h, silu: true)
         let out = try convShortcut.map { try $0(x) } ?? x.copy()
-        try conv2.accumulate(h, into: out)
+        try conv2.accumulate(norm2(h, silu: true, for: conv2.precision), into: out)
         return out
     }
 }

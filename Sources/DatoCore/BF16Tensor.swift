@@ -1,0 +1,73 @@
+import CDatoKernels
+
+/// Activations that convolutions and linear layers take as input: an fp32 `Tensor`, or a `BF16Tensor` that its
+/// producer (a norm, GEGLU) wrote in bf16 because the layers reading it compute in bf16.
+public protocol LayerInput: AnyObject {
+    /// The logical shape, outermost first.
+    var shape: [Int] { get }
+    /// The number of elements.
+    var count: Int { get }
+}
+
+extension LayerInput {
+    /// The size of dimension `i`; negative indices count from the end.
+    public func dim(_ i: Int) -> Int { shape[i < 0 ? shape.count + i : i] }
+}
+
+extension Tensor: LayerInput {}
+
+/// A dense row-major tensor of bf16 values (the upper 16 bits of an fp32), handed from a producer to bf16 layers
+/// so that each of them does not convert the same fp32 input again. Storage comes from the buffer pool.
+public final class BF16Tensor: LayerInput, @unchecked Sendable {
+    public private(set) var shape: [Int]
+    public let count: Int
+    /// The element storage, `count` bf16 values.
+    public let data: UnsafeMutablePointer<UInt16>
+
+    /// Allocates a tensor of `shape` with undefined contents.
+    public init(shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        count = shape.reduce(1, *)
+        data = BufferPool.shared.take(bytes: count * 2).bindMemory(to: UInt16.self, capacity: max(count, 1))
+    }
+
+    /// `x` rounded to bf16 (to nearest, ties to even).
+    public convenience init(rounding x: Tensor) {
+        self.init(shape: x.shape)
+        let src = x.data, dst = data
+        Parallel.chunks(count, minimumPerThread: 4096) { r in
+            dato_to_bf16(src + r.lowerBound, r.count, 1, dst + r.lowerBound)
+        }
+    }
+
+    deinit { BufferPool.shared.give(UnsafeMutableRawPointer(data), bytes: count * 2) }
+
+    /// The values widened to fp32 (exact).
+    public func widened() -> Tensor {
+        let out = Tensor(shape: shape, zeroed: false)
+        for i in 0..<count { out.data[i] = Float(bitPattern: UInt32(data[i]) << 16) }
+        return out
+    }
+
+    /// Changes the shape without moving data; the element count must not change.
+    public func reshape(_ newShape: [Int]) -> BF16Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        shape = newShape
+        return self
+    }
+
+    /// The channels (last dimension) in `range` as a new dense tensor.
+    public func sliceChannels(_ range: Range<Int>) -> BF16Tensor {
+        let c = dim(-1), rows = count / c, width = range.count
+        precondition(range.lowerBound >= 0 && range.upperBound <= c, "slice \(range) of \(c) channels")
+        var newShape = shape
+        newShape[newShape.count - 1] = width
+        let out = BF16Tensor(shape: newShape)
+        let src = data + range.lowerBound, dst = out.data
+        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
+            for row in r { (dst + row * width).update(from: src + row * c, count: width) }
+        } }
+        return out
+    }
+}
