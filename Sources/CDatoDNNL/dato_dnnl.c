@@ -381,7 +381,8 @@ bad:
     return op;
 }
 
-dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16, char *err, size_t errlen) {
+dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16, int bf16_out,
+                            char *err, size_t errlen) {
     if (ready(err, errlen)) return NULL;
     dnnl_data_type_t cdt = bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_dims_t sd = {m, k}, wd = {k, n}, bd = {1, n}, dd = {m, n};
@@ -394,7 +395,7 @@ dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate
     CHECK(md_tag(&s32, 2, sd, dnnl_ab), "fp32 src descriptor");
     CHECK(md_tag_dt(&wmd, 2, wd, cdt, dnnl_format_tag_any), "weights descriptor");
     CHECK(md_tag(&bmd, 2, bd, dnnl_ab), "bias descriptor");
-    CHECK(md_tag(&dmd, 2, dd, dnnl_ab), "dst descriptor");
+    CHECK(md_tag_dt(&dmd, 2, dd, bf16 && bf16_out ? dnnl_bf16 : dnnl_f32, dnnl_ab), "dst descriptor");
 #if DNNL_VERSION_MAJOR >= 3
     CHECK(dnnl_matmul_primitive_desc_create(&pd, g_engine, smd, wmd, has_bias ? bmd : NULL, dmd, attr),
           "matmul descriptor");
@@ -451,7 +452,7 @@ bad:
     return 1;
 }
 
-int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
+int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, void *dst,
                  char *err, size_t errlen) {
     if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), op->blocked, err, errlen))
         return 1;
@@ -471,7 +472,7 @@ bad:
     return 1;
 }
 
-int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, float *dst,
+int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, void *dst,
                       char *err, size_t errlen) {
     if (!op->src_bf16) {
         if (err && errlen) snprintf(err, errlen, "a bf16 input given to an fp32 layer");

@@ -43,6 +43,13 @@ static inline float fast_erf(float x) {
 
 static inline float gelu1(float g) { return 0.5f * g * (1.0f + fast_erf(g * 0.70710678118654752f)); }
 
+static inline __attribute__((always_inline)) float from_bf16(unsigned short h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float v;
+    memcpy(&v, &bits, 4);
+    return v;
+}
+
 // fp32 -> bf16, rounding to nearest with ties to even (NaN payloads may change; inputs here are finite).
 static inline __attribute__((always_inline)) unsigned short to_bf16(float v) {
     uint32_t bits;
@@ -91,6 +98,14 @@ CLONES void dato_geglu_bf16(const float *in, unsigned short *out, long rows, lon
         const float *v = in + r * 2 * f, *g = v + f;
         unsigned short *o = out + r * f;
         for (long j = 0; j < f; j++) o[j] = to_bf16(v[j] * gelu1(g[j]));
+    }
+}
+
+CLONES void dato_geglu_bf16_in(const unsigned short *in, unsigned short *out, long rows, long f) {
+    for (long r = 0; r < rows; r++) {
+        const unsigned short *v = in + r * 2 * f, *g = v + f;
+        unsigned short *o = out + r * f;
+        for (long j = 0; j < f; j++) o[j] = to_bf16(from_bf16(v[j]) * gelu1(from_bf16(g[j])));
     }
 }
 

@@ -115,7 +115,7 @@ public final class Conv2D: @unchecked Sendable {
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
         let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
         try Profiler.measure(.convolution) {
-            try op.run(weights, input: x, bias: bias, dst: out)
+            try op.run(weights, input: x, bias: bias, dst: out.data)
         }
     }
 

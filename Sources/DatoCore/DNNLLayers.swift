@@ -41,7 +41,7 @@ final class DNNLOp: @unchecked Sendable {
     }
 
     func run(_ w: DNNLWeights, src: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-             dst: UnsafeMutablePointer<Float>) throws {
+             dst: UnsafeMutableRawPointer) throws {
         var err = [CChar](repeating: 0, count: 256)
         if dato_op_exec(handle, w.handle, src, bias, dst, &err, err.count) != 0 {
             throw ComputeError.backend(String(cString: err))
@@ -50,19 +50,20 @@ final class DNNLOp: @unchecked Sendable {
 
     /// Runs the op on an input that is bf16 already (the op must have been created for bf16).
     func run(_ w: DNNLWeights, src: UnsafePointer<UInt16>, bias: UnsafePointer<Float>?,
-             dst: UnsafeMutablePointer<Float>) throws {
+             dst: UnsafeMutableRawPointer) throws {
         var err = [CChar](repeating: 0, count: 256)
         if dato_op_exec_bf16(handle, w.handle, src, bias, dst, &err, err.count) != 0 {
             throw ComputeError.backend(String(cString: err))
         }
     }
 
-    /// Runs the op on `x`, an fp32 tensor or (for a bf16 op) a bf16 one.
-    func run(_ w: DNNLWeights, input x: any LayerInput, bias: Tensor?, dst: Tensor) throws {
+    /// Runs the op on `x`, an fp32 tensor or (for a bf16 op) a bf16 one; `dst` is fp32, or bf16 for an op
+    /// made to write bf16.
+    func run(_ w: DNNLWeights, input x: any LayerInput, bias: Tensor?, dst: UnsafeMutableRawPointer) throws {
         let b = bias.map { UnsafePointer($0.data) }
         switch x {
-        case let t as Tensor: try run(w, src: t.data, bias: b, dst: dst.data)
-        case let h as BF16Tensor: try run(w, src: h.data, bias: b, dst: dst.data)
+        case let t as Tensor: try run(w, src: t.data, bias: b, dst: dst)
+        case let h as BF16Tensor: try run(w, src: h.data, bias: b, dst: dst)
         default: throw ComputeError.shape("unsupported layer input \(type(of: x))")
         }
     }

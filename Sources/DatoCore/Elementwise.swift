@@ -53,32 +53,42 @@ public enum Elementwise {
 
     /// GEGLU: for x of shape [..., 2F], returns [..., F] = value * GELU(gate), value = first half.
     public static func geglu(_ x: Tensor) -> Tensor {
-        let f2 = x.dim(-1), f = f2 / 2
-        precondition(f2 % 2 == 0, "geglu: odd feature size \(f2)")
-        let rows = x.count / f2
-        var shape = x.shape
-        shape[shape.count - 1] = f
+        let (shape, rows, f) = gegluShape(x.shape)
         let out = Tensor(shape: shape, zeroed: false)
         let src = x.data, dst = out.data
-        Profiler.measure(.elementwise) { Parallel.chunks(rows, minimumPerThread: 4) { r in
-            dato_geglu(src + r.lowerBound * f2, dst + r.lowerBound * f, r.count, f)
-        } }
+        gegluRows(rows) { r in dato_geglu(src + r.lowerBound * 2 * f, dst + r.lowerBound * f, r.count, f) }
         return out
     }
 
     /// `geglu` with its result rounded to bf16, for a bf16 layer to read without converting it itself.
     public static func gegluBF16(_ x: Tensor) -> BF16Tensor {
-        let f2 = x.dim(-1), f = f2 / 2
-        precondition(f2 % 2 == 0, "geglu: odd feature size \(f2)")
-        let rows = x.count / f2
-        var shape = x.shape
-        shape[shape.count - 1] = f
+        let (shape, rows, f) = gegluShape(x.shape)
         let out = BF16Tensor(shape: shape)
         let src = x.data, dst = out.data
-        Profiler.measure(.elementwise) { Parallel.chunks(rows, minimumPerThread: 4) { r in
-            dato_geglu_bf16(src + r.lowerBound * f2, dst + r.lowerBound * f, r.count, f)
-        } }
+        gegluRows(rows) { r in dato_geglu_bf16(src + r.lowerBound * 2 * f, dst + r.lowerBound * f, r.count, f) }
         return out
+    }
+
+    /// `gegluBF16` on a bf16 input (a bf16 projection's rounded result).
+    public static func gegluBF16(_ x: BF16Tensor) -> BF16Tensor {
+        let (shape, rows, f) = gegluShape(x.shape)
+        let out = BF16Tensor(shape: shape)
+        let src = x.data, dst = out.data
+        gegluRows(rows) { r in dato_geglu_bf16_in(src + r.lowerBound * 2 * f, dst + r.lowerBound * f, r.count, f) }
+        return out
+    }
+
+    /// The result shape [..., f], row count and f of GEGLU on [..., 2f].
+    private static func gegluShape(_ shape: [Int]) -> ([Int], Int, Int) {
+        let f2 = shape.last ?? 0, f = f2 / 2
+        precondition(f2 % 2 == 0, "geglu: odd feature size \(f2)")
+        var out = shape
+        out[out.count - 1] = f
+        return (out, shape.reduce(1, *) / max(f2, 1), f)
+    }
+
+    private static func gegluRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        Profiler.measure(.elementwise) { Parallel.chunks(rows, minimumPerThread: 4, body) }
     }
 
     /// Adds a per-(batch, channel) vector to a [B, ..., C] tensor: x[b, i, c] += v[b, c].

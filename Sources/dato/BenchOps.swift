@@ -86,11 +86,12 @@ struct BenchOps: ParsableCommand {
                 for _ in 0..<3 { _ = try lin(h) }
             }
         }
-        let proj = try rnd.load("x", shape: [2, 4096, 2560])
+        let proj = try Linear(weight: rnd.load("w", shape: [2560, 320]), bias: rnd.load("b", shape: [2560]))
         let out = try Linear(weight: rnd.load("w", shape: [320, 1280]), bias: nil)
         for half in [false, true] {
-            try time("GEGLU -> linear 1280 -> 320, \(half ? "bf16" : "fp32") handoff", 2 * 8192 * 1280 * 320) {
-                _ = try out(half ? Elementwise.gegluBF16(proj) : Elementwise.geglu(proj))
+            try time("FF 320 -> 2560, GEGLU, -> 320, \(half ? "bf16" : "fp32") handoffs", 2 * 8192 * 320 * 3840) {
+                _ = try half ? out(Elementwise.gegluBF16(proj.roundedToBF16(tokens)))
+                    : out(Elementwise.geglu(proj(tokens)))
             }
         }
         for half in [false, true] {

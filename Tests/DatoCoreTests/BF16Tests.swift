@@ -57,6 +57,25 @@ final class BF16Tests: XCTestCase {
         XCTAssertThrowsError(try Linear(weight: w, bias: nil)(BF16Tensor(rounding: x)), "fp32 linear, bf16 input")
     }
 
+    /// A bf16 linear layer asked for a bf16 result gives its fp32 result rounded to bf16 (oneDNN rounds the
+    /// same fp32 sums; one bf16 step of slack in case its blocking differs), and GEGLU on that bf16 result
+    /// equals GEGLU on its widened values.
+    func testLinearWritesBF16Results() throws {
+        let x = Reference.random([2, 9, 40], seed: 20), w = Reference.random([48, 40], seed: 21)
+        let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: Reference.random([48], seed: 22)) }
+        let half = try lin.roundedToBF16(x)
+        XCTAssertEqual(half.shape, [2, 9, 48])
+        let full = try lin(x), rounded = Self.roundedToBF16(full), got = half.widened()
+        var mismatches = 0
+        for i in 0..<full.count where got[i] != rounded[i] {
+            mismatches += 1
+            XCTAssertLessThanOrEqual(abs(got[i] - full[i]), abs(full[i]) / 128, "element \(i)")
+        }
+        XCTAssertLessThan(mismatches, full.count / 20, "bf16 results that differ from rounding the fp32 ones")
+        XCTAssertEqual(maxDifference(Elementwise.gegluBF16(half).widened(), Elementwise.gegluBF16(got).widened()), 0)
+        XCTAssertThrowsError(try Linear(weight: w, bias: nil).roundedToBF16(x), "fp32 layer asked for bf16")
+    }
+
     /// The producers that write bf16 for bf16 layers (group norm with and without SiLU, layer norm, GEGLU) give
     /// their fp32 result rounded to nearest even.
     func testProducersRoundTheirResultsToBF16() {

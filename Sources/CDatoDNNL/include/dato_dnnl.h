@@ -1,7 +1,7 @@
 // A small C shim over oneDNN's C API (2.x and 3.x), used by DatoCore.
-// Tensors passed in and out are fp32; activations are NHWC (convolution) or row-major [M, K] (matmul).
+// Tensors passed in and out are fp32 unless noted; activations are NHWC (convolution) or row-major [M, K] (matmul).
 // An op created with bf16 = 1 converts its input and weights to bf16 and accumulates in fp32 (AMX or
-// AVX-512 BF16 kernels where the CPU has them); its output stays fp32.
+// AVX-512 BF16 kernels where the CPU has them); its output stays fp32 unless a matmul asks for bf16.
 #ifndef DATO_DNNL_H
 #define DATO_DNNL_H
 #include <stddef.h>
@@ -31,15 +31,17 @@ void dato_weights_destroy(dato_weights *w);
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
                           long sh, long sw, long pt, long pl, long pb, long pr,
                           int has_bias, int accumulate, int bf16, int winograd, char *err, size_t errlen);
-/// Row-major matmul [m, k] x W^T -> [m, n], W given as PyTorch [n, k]. accumulate as above.
-dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16,
+/// Row-major matmul [m, k] x W^T -> [m, n], W given as PyTorch [n, k]. accumulate as above. With bf16 and
+/// bf16_out both set the result is written in bf16 (rounded to nearest even) instead of fp32.
+dato_op *dato_matmul_create(long m, long k, long n, int has_bias, int accumulate, int bf16, int bf16_out,
                             char *err, size_t errlen);
-/// Runs the op. bias may be NULL when the op was created without bias. Returns 0 on success.
-int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, float *dst,
+/// Runs the op. bias may be NULL when the op was created without bias. dst is fp32, or bf16 for a matmul
+/// created with bf16_out. Returns 0 on success.
+int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, void *dst,
                  char *err, size_t errlen);
 /// Runs a bf16 op on an input that is bf16 already (same layout as the fp32 input, 2 bytes an element), skipping
 /// the conversion. Fails for an op created with bf16 = 0.
-int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, float *dst,
+int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, void *dst,
                       char *err, size_t errlen);
 void dato_op_destroy(dato_op *op);
 /// Frees the layout buffer that Winograd convolutions share (it is made again, as large as needed, on next use).

@@ -28,6 +28,8 @@ void dato_geglu(const float *in, float *out, long rows, long f);
 void dato_affine_rows(const float *in, float *out, long rows, long c, const float *scale, const float *shift, int silu);
 /// dato_geglu and dato_affine_rows with the results rounded to bf16 (to nearest, ties to even).
 void dato_geglu_bf16(const float *in, unsigned short *out, long rows, long f);
+/// dato_geglu_bf16 on bf16 inputs.
+void dato_geglu_bf16_in(const unsigned short *in, unsigned short *out, long rows, long f);
 void dato_affine_rows_bf16(const float *in, unsigned short *out, long rows, long c, const float *scale,
                            const float *shift, int silu);
 
