@@ -299,8 +299,8 @@ AMX_TARGET static void add_values(const unsigned short *p, long lp, const unsign
 
 AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
                                          const unsigned short *keys, const unsigned short *values, long nk, long dk,
-                                         long dv, float scale, float *out, long ldo, float *prob_mean,
-                                         float prob_weight, void *scratch) {
+                                         long dv, float scale, void *out, long ldo, int out_bf16,
+                                         float *prob_mean, float prob_weight, void *scratch) {
     long dp = round_up(dk, 32), nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
     long dvp = ncb * 16, ls = score_stride(nk), lp = prob_stride(nk);
     float qscale = scale * 1.44269504f;   // scores in log2 units: softmax by powers of two
@@ -363,7 +363,13 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
     _tile_release();
     for (long i = 0; i < rows; i++) {
         float inv = 1.0f / sum[i];
-        for (long c = 0; c < dv; c++) out[i * ldo + c] = o[i * dvp + c] * inv;
+        if (out_bf16) {
+            unsigned short *row = (unsigned short *)out + i * ldo;
+            for (long c = 0; c < dv; c++) row[c] = to_bf16(o[i * dvp + c] * inv);
+        } else {
+            float *row = (float *)out + i * ldo;
+            for (long c = 0; c < dv; c++) row[c] = o[i * dvp + c] * inv;
+        }
     }
 }
 
@@ -409,7 +415,8 @@ void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, flo
 
 void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
                               const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,
-                              float scale, float *out, long ldo, float *prob_mean, float prob_weight, void *scratch) {
+                              float scale, void *out, long ldo, int out_bf16, float *prob_mean, float prob_weight,
+                              void *scratch) {
     abort();   // never called: dato_amx_available() is 0
 }
 

@@ -14,7 +14,20 @@ extension Attention {
     /// computing its scores on tiles, an fp32 softmax and the probabilities-times-values product on tiles, in the
     /// worker's own scratch memory. (One shared queue instead of a split per head: no worker waits at a barrier
     /// per head when the other core runs slower.)
-    static func computeAMX(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int, vDim: Int,
+    /// The result of `computeAMX`: rows of `stride` elements at `base`, fp32 or (with `bf16`) rounded to bf16.
+    struct AMXOutput {
+        var base: UnsafeMutableRawPointer
+        var stride: Int
+        var bf16: Bool
+        init(_ t: Tensor) { base = UnsafeMutableRawPointer(t.data); stride = t.dim(-1); bf16 = false }
+        init(_ t: BF16Tensor) { base = UnsafeMutableRawPointer(t.data); stride = t.dim(-1); bf16 = true }
+        /// Where row `row` (counted over all batches), column `column` starts.
+        func at(_ row: Int, _ column: Int) -> UnsafeMutableRawPointer {
+            base + (row * stride + column) * (bf16 ? 2 : 4)
+        }
+    }
+
+    static func computeAMX(q: Rows, k: Rows, v: Rows, out: AMXOutput, batch: Int, heads: Int, qkDim: Int, vDim: Int,
                            causal: Bool, probabilityMean: UnsafeMutablePointer<Float>?) {
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
@@ -46,7 +59,7 @@ extension Attention {
                 let b = p / heads, h = p % heads, r0 = block * rowsPerBlock, rows = min(rowsPerBlock, nq - r0)
                 dato_amx_attention_block(q.base + (b * nq + r0) * q.stride + h * dk, q.stride, rows, r0, causal ? 1 : 0,
                                          keys + p * keySize, values + p * valueSize, nk, dk, dv, scale,
-                                         out.base + (b * nq + r0) * out.stride + h * dv, out.stride,
+                                         out.at(b * nq + r0, h * dv), out.stride, out.bf16 ? 1 : 0,
                                          probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads),
                                          scratch[worker])
             }

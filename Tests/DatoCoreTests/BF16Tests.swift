@@ -92,6 +92,26 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(Elementwise.gegluBF16(x).shape, [2, 6, 5, 32])
     }
 
+    /// The attention that feeds a bf16 `to_out` writes bf16 on AMX tiles: the fp32 result rounded to nearest even
+    /// (elsewhere it returns that fp32 result).
+    func testAttentionForBF16LayersRoundsItsResult() throws {
+        let q = Reference.random([2, 70, 80], seed: 23), k = Reference.random([2, 45, 80], seed: 24)
+        let v = Reference.random([2, 45, 80], seed: 25)
+        let full = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 2, precision: .bf16)
+        let y = try Attention.scaledDotProductForBF16Layers(q: q, k: k, v: v, heads: 2)
+        XCTAssertEqual(y.shape, full.shape)
+        switch y {
+        case let h as BF16Tensor:
+            XCTAssertTrue(Attention.amxAvailable)
+            XCTAssertEqual(maxDifference(h.widened(), Self.roundedToBF16(full)), 0)
+        case let t as Tensor:
+            XCTAssertFalse(Attention.amxAvailable)
+            XCTAssertEqual(maxDifference(t, full), 0)
+        default:
+            XCTFail("unexpected result type \(type(of: y))")
+        }
+    }
+
     func testLinearRoundsInputAndWeights() throws {
         let x = Reference.random([2, 13, 40], seed: 5), w = Reference.random([24, 40], seed: 6), b = Reference.random([24], seed: 7)
         let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: b) }

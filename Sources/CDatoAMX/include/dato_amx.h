@@ -36,10 +36,12 @@ void dato_amx_pack_values(const float *v, long ld, long nk, long dv, unsigned sh
 /// out[i, :] = softmax(scale q[i, :] K^T) V for the `rows` (<= 32) query rows at `q` (stride `ldq`), with
 /// packed keys and values of one head. With `causal`, query row i (absolute index first_row + i) sees keys
 /// 0 ... first_row + i only. When `prob_mean` is not null, prob_weight * the probabilities are added to its
-/// rows (stride nk). `scratch` holds dato_amx_scratch_size bytes, 64-byte aligned.
+/// rows (stride nk). `out` holds floats, or bf16 values (rounded to nearest even) when `out_bf16` is set.
+/// `scratch` holds dato_amx_scratch_size bytes, 64-byte aligned.
 void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
                               const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,
-                              float scale, float *out, long ldo, float *prob_mean, float prob_weight, void *scratch);
+                              float scale, void *out, long ldo, int out_bf16, float *prob_mean, float prob_weight,
+                              void *scratch);
 
 /// Bytes of scratch (64-byte aligned) dato_amx_similarities needs for rows of width k.
 long dato_amx_similarity_scratch_size(long k);

@@ -35,10 +35,14 @@ public final class CrossAttention {
                                                     probabilityMean: probabilityMean, precision: precision))
     }
 
-    private func heads(_ x: any LayerInput, context: Tensor?) throws -> Tensor {
+    /// The heads' outputs, rounded to bf16 when `to_out` computes in bf16 and reads them so.
+    private func heads(_ x: any LayerInput, context: Tensor?) throws -> any LayerInput {
         let kv: any LayerInput = context ?? x
-        return try Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
-                                              precision: precision)
+        let (q, k, v) = (try toQ(x), try toK(kv), try toV(kv))
+        if precision == .bf16 && toOut.precision == .bf16 {
+            return try Attention.scaledDotProductForBF16Layers(q: q, k: k, v: v, heads: heads)
+        }
+        return try Attention.scaledDotProduct(q: q, k: k, v: v, heads: heads, precision: precision)
     }
 }
 
