@@ -337,8 +337,9 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
         add_values(p, lp, values, ncb, 0, nkp, o, dvp);
     } else {
         // Online softmax over blocks of 1024 keys (scores and probabilities stay in L2; measured faster than
-        // 256- or 4096-key blocks): each block's maximum rescales the row's running sum and output when it
-        // raises the running maximum.
+        // 256- or 4096-key blocks). A row's first block sets its running maximum; later blocks reuse it without
+        // a maximum pass (2^(s - max) above 1 is fine in fp32 and bf16) unless their powers add up to more than
+        // 2^32, when the block's maximum rescales the row's running sum and output and the block is redone.
         long kb = nkp < 1024 ? nkp : 1024, lsb = kb + 16, lpb = kb + 32;   // strides as in score_stride
         for (long k0 = 0; k0 < nkp; k0 += kb) {
             long k1 = k0 + kb < nkp ? k0 + kb : nkp;
@@ -348,14 +349,18 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
                 unsigned short *pi = p + i * lpb;
                 if (n <= 0) { memset(pi, 0, (k1 - k0) * 2); continue; }
                 if (n > k1 - k0) n = k1 - k0;
-                float bm = row_max(s + i * lsb, n);
-                if (bm > max[i]) {
-                    float alpha = max[i] == -INFINITY ? 0.0f : exp2f(max[i] - bm);
-                    sum[i] *= alpha;
-                    for (long c = 0; c < dvp; c++) o[i * dvp + c] *= alpha;
-                    max[i] = bm;
+                float bs = max[i] == -INFINITY ? INFINITY : exp_row(s + i * lsb, n, k1 - k0, max[i], pi);
+                if (bs > 0x1p32f) {
+                    float bm = row_max(s + i * lsb, n);
+                    if (bm > max[i]) {
+                        float alpha = max[i] == -INFINITY ? 0.0f : exp2f(max[i] - bm);
+                        sum[i] *= alpha;
+                        for (long c = 0; c < dvp; c++) o[i * dvp + c] *= alpha;
+                        max[i] = bm;
+                    }
+                    bs = exp_row(s + i * lsb, n, k1 - k0, max[i], pi);
                 }
-                sum[i] += exp_row(s + i * lsb, n, k1 - k0, max[i], pi);
+                sum[i] += bs;
             }
             add_values(p, lpb, values, ncb, k0, k1, o, dvp);
         }

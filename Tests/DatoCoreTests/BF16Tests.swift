@@ -157,9 +157,9 @@ final class BF16Tests: XCTestCase {
         }
     }
 
-    /// Keys whose scores jump by about 146 (log2 units) at each block of the AMX kernel's online softmax, more
-    /// than a float's exponent range: each later block must rescale the running sum and output (without it the
-    /// later probabilities overflow). The inputs are exact in bf16 (queries all one, keys an offset plus
+    /// Keys whose scores change at each block of the AMX kernel's online softmax, by up to about 146 (log2
+    /// units), more than a float's exponent range: such a block must rescale the running sum and output
+    /// (without it the later probabilities overflow). The inputs are exact in bf16 (queries all one, keys an offset plus
     /// multiples of 1/2), so only a common factor on the scores and the probabilities' rounding differ from
     /// the fp64 reference.
     func testAttentionInBF16RescalesAcrossKeyBlocks() throws {
@@ -167,19 +167,24 @@ final class BF16Tests: XCTestCase {
         let q = Tensor(shape: [2, nq, width], values: [Float](repeating: 1, count: 2 * nq * width))
         let v = Reference.random([2, nk, width], seed: 8)
         let noise = Reference.random([2, nk, width], seed: 9)   // uniform in [-1, 1)
-        let k = Tensor(shape: [2, nk, width])
-        for b in 0..<2 {
-            for j in 0..<nk {
-                let offset = Float(16 * (j / 1024))
-                for c in 0..<width {
-                    let i = (b * nk + j) * width + c
-                    k.data[i] = offset + (noise.data[i] * 1.5).rounded() / 2
+        // Steps of 16 raise the scores by ~146 log2 units a block (far above the running maximum: the block is
+        // redone after a rescale); steps of 2 by ~18 (the second block's powers exceed 1 but stay below the
+        // kernel's 2^32 limit, the third's do not); steps of -2 lower them.
+        for step: Float in [16, 2, -2] {
+            let k = Tensor(shape: [2, nk, width])
+            for b in 0..<2 {
+                for j in 0..<nk {
+                    let offset = step * Float(j / 1024)
+                    for c in 0..<width {
+                        let i = (b * nk + j) * width + c
+                        k.data[i] = offset + (noise.data[i] * 1.5).rounded() / 2
+                    }
                 }
             }
+            let reference = Reference.attention(q: q, k: k, v: v, heads: 1, causal: false)
+            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, precision: .bf16)
+            assertClose(y, reference, tol: 2e-2, "bf16 attention over keys changing by \(step) a block")
         }
-        let reference = Reference.attention(q: q, k: k, v: v, heads: 1, causal: false)
-        let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, precision: .bf16)
-        assertClose(y, reference, tol: 2e-2, "bf16 attention over keys growing by blocks")
     }
 
     func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
