@@ -1,14 +1,12 @@
 import DatoCore
 @testable import DatoModels
 import XCTest
+import DatoTestSupport
 
 /// The UNet matches diffusers on seeded tiny models, per output and per block.
 final class UNetFixtureTests: XCTestCase {
     func check(_ name: String) throws {
-        let config = try UNetConfig.load(Fixtures.path(name, "config.json"))
-        let params = Parameters(try SafetensorsSource(path: Fixtures.path(name, "diffusion_pytorch_model.safetensors")))
-        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
-        try params.finish()
+        let unet = try load(name)
         let io = try Fixtures.io(name)
         var seen: [String: Tensor] = [:]
         unet.observer = { seen[$0] = $1.copy() }
@@ -22,6 +20,35 @@ final class UNetFixtureTests: XCTestCase {
             guard let mine = seen[module] else { XCTFail("\(name): no output recorded for \(module)"); continue }
             assertClose(mine, try io.tensor(key), "\(name) \(module)")
         }
+    }
+
+    func load(_ name: String) throws -> UNet2DConditionModel {
+        let config = try UNetConfig.load(Fixtures.path(name, "config.json"))
+        let params = Parameters(try SafetensorsSource(path: Fixtures.path(name, "diffusion_pytorch_model.safetensors")))
+        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
+        try params.finish()
+        return unet
+    }
+
+    /// Cross-attention keeps the keys and values of its last context: a second call with the same context gives
+    /// the same output, and a context changed in place (the same tensor object) gives a fresh model's output.
+    func testContextProjectionsFollowTheContext() throws {
+        let name = "unet-tiny2"
+        let (unet, fresh) = (try load(name), try load(name))
+        let io = try Fixtures.io(name)
+        let sample = try io.tensor("sample"), steps = try io.tensor("timesteps").array
+        let context = try io.tensor("encoder_hidden_states").copy()
+        let first = try unet(sample, timesteps: steps, context: context)
+        assertClose(first, try io.tensor("out"), "first call")
+        XCTAssertEqual(maxDifference(try unet(sample, timesteps: steps, context: context), first), 0, "same context")
+        for i in 0..<context.count { context.data[i] = 0.5 - context.data[i] }
+        let changed = try unet(sample, timesteps: steps, context: context)
+        XCTAssertEqual(maxDifference(changed, try fresh(sample, timesteps: steps, context: context)), 0, "changed context")
+        XCTAssertGreaterThan(maxDifference(changed, first), 1e-3, "the changed context must matter")
+    }
+
+    func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.array, b.array).reduce(0) { max($0, difference($1.0, $1.1)) }
     }
 
     func testTwoLevels() throws { try check("unet-tiny2") }

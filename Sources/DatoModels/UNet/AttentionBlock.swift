@@ -7,6 +7,7 @@ public final class CrossAttention {
     /// The format of the attention products (the layers' precision: bf16 in a bf16 UNet).
     public let precision: Precision
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
+    private let contextProjections = ContextProjections()
 
     public init(_ s: Scope, queryDim: Int, contextDim: Int?, heads: Int) throws {
         self.heads = heads
@@ -30,15 +31,20 @@ public final class CrossAttention {
     /// attention(x, context) as a new tensor, also accumulating the mean over heads of the softmax
     /// probabilities into `probabilityMean` ([B, Nq, Nk], overwritten).
     public func callAsFunction(_ x: any LayerInput, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
-        let kv: any LayerInput = context ?? x
-        return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: try toK(kv), v: try toV(kv), heads: heads,
+        let (k, v) = try keysAndValues(x, context: context)
+        return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: k, v: v, heads: heads,
                                                     probabilityMean: probabilityMean, precision: precision))
+    }
+
+    /// to_k and to_v of the context (kept across calls while it is unchanged), or of `x` for self-attention.
+    private func keysAndValues(_ x: any LayerInput, context: Tensor?) throws -> (Tensor, Tensor) {
+        guard let context else { return (try toK(x), try toV(x)) }
+        return try contextProjections.keysAndValues(for: context) { (try toK($0), try toV($0)) }
     }
 
     /// The heads' outputs, rounded to bf16 when `to_out` computes in bf16 and reads them so.
     private func heads(_ x: any LayerInput, context: Tensor?) throws -> any LayerInput {
-        let kv: any LayerInput = context ?? x
-        let (q, k, v) = (try toQ(x), try toK(kv), try toV(kv))
+        let q = try toQ(x), (k, v) = try keysAndValues(x, context: context)
         if precision == .bf16 && toOut.precision == .bf16 {
             return try Attention.scaledDotProductForBF16Layers(q: q, k: k, v: v, heads: heads)
         }
