@@ -40,39 +40,45 @@ public enum Normalization {
         let rows = x.count / (b * c), cg = c / groups
         let chunks = max(1, min(rows / 64, Parallel.threadCount * 2))
         let items = b * chunks
-        // Pass 1: per-channel sums.
-        var sums = [Double](repeating: 0, count: items * c)
+        // One pass: per-channel sums of d = x - x[b, 0, ch] and of d^2 (shifting by a value of the channel keeps
+        // the variance's cancellation small), then the group statistics from them in double precision.
+        var shifts = [Float](repeating: 0, count: b * c)
+        for bi in 0..<b { for ch in 0..<c { shifts[bi * c + ch] = x.data[bi * rows * c + ch] } }
+        var sums = [Double](repeating: 0, count: 2 * items * c)
         sums.withUnsafeMutableBufferPointer { sp in
-            guard let s = sp.baseAddress else { return }
-            Parallel.chunks(items) { r in
-                for item in r {
-                    let bi = item / chunks, k = item % chunks
-                    let lo = rows * k / chunks, hi = rows * (k + 1) / chunks
-                    channelSums(x.data + (bi * rows + lo) * c, rows: hi - lo, c: c, mean: nil, into: s + item * c)
-                }
-            }
-        }
-        var mean = [Double](repeating: 0, count: b * groups)
-        reduceGroups(sums, b: b, chunks: chunks, c: c, groups: groups, n: Double(rows * cg), into: &mean)
-        // Pass 2: per-channel sums of squared deviations from the group mean.
-        var chanMean = [Float](repeating: 0, count: b * c)
-        for bi in 0..<b { for ch in 0..<c { chanMean[bi * c + ch] = Float(mean[bi * groups + ch / cg]) } }
-        var sq = [Double](repeating: 0, count: items * c)
-        sq.withUnsafeMutableBufferPointer { sp in
-            chanMean.withUnsafeBufferPointer { mp in
-                guard let s = sp.baseAddress, let m = mp.baseAddress else { return }
+            shifts.withUnsafeBufferPointer { hp in
+                guard let s = sp.baseAddress, let h = hp.baseAddress else { return }
                 Parallel.chunks(items) { r in
                     for item in r {
                         let bi = item / chunks, k = item % chunks
                         let lo = rows * k / chunks, hi = rows * (k + 1) / chunks
-                        channelSums(x.data + (bi * rows + lo) * c, rows: hi - lo, c: c, mean: m + bi * c,
-                                    into: s + item * c)
+                        channelSums(x.data + (bi * rows + lo) * c, rows: hi - lo, c: c, shift: h + bi * c,
+                                    into: s + 2 * item * c)
                     }
                 }
             }
         }
-        var variance = [Double](repeating: 0, count: b * groups)
-        reduceGroups(sq, b: b, chunks: chunks, c: c, groups: groups, n: Double(rows * cg), into: &variance)
+        var mean = [Double](repeating: 0, count: b * groups), variance = mean
+        let n = Double(rows * cg)
+        for bi in 0..<b {
+            for ch in 0..<c {
+                var s1 = 0.0
+                for k in 0..<chunks { s1 += sums[2 * (bi * chunks + k) * c + ch] }
+                mean[bi * groups + ch / cg] += s1 + Double(rows) * Double(shifts[bi * c + ch])
+            }
+            for g in 0..<groups { mean[bi * groups + g] /= n }
+            for ch in 0..<c {
+                var s1 = 0.0, s2 = 0.0
+                for k in 0..<chunks {
+                    s1 += sums[2 * (bi * chunks + k) * c + ch]
+                    s2 += sums[(2 * (bi * chunks + k) + 1) * c + ch]
+                }
+                // sum over the channel of (x - mean)^2 = s2 - 2 delta s1 + rows delta^2, delta = mean - shift.
+                let delta = mean[bi * groups + ch / cg] - Double(shifts[bi * c + ch])
+                variance[bi * groups + ch / cg] += s2 - 2 * delta * s1 + Double(rows) * delta * delta
+            }
+            for g in 0..<groups { variance[bi * groups + g] = max(0, variance[bi * groups + g] / n) }
+        }
         // Per (batch, channel) affine: y = x * scale + shift.
         var scale = [Float](repeating: 0, count: b * c), shift = [Float](repeating: 0, count: b * c)
         for bi in 0..<b {
@@ -87,45 +93,31 @@ public enum Normalization {
         return (scale, shift)
     }
 
-    /// Sums each channel over `rows` rows (of (x - mean)^2 when `mean` is given) into `into` (double).
-    static func channelSums(_ x: UnsafePointer<Float>, rows: Int, c: Int, mean: UnsafePointer<Float>?,
+    /// Adds each channel's sums over `rows` rows of d = x - shift and of d^2 to `into[0 ..< c]` and
+    /// `into[c ..< 2c]` (double; fp32 within blocks of 32 rows).
+    static func channelSums(_ x: UnsafePointer<Float>, rows: Int, c: Int, shift: UnsafePointer<Float>,
                             into: UnsafeMutablePointer<Double>) {
         let block = 32
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: c)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
         defer { acc.deallocate() }
+        let sq = acc + c
         var r0 = 0
         while r0 < rows {
             let r1 = min(rows, r0 + block)
-            acc.update(repeating: 0, count: c)
+            acc.update(repeating: 0, count: 2 * c)
             for row in r0..<r1 {
                 let p = x + row * c
                 var i = 0
-                if let mean {
-                    while i + vecWidth <= c {
-                        let d = vload(p + i) - vload(mean + i)
-                        vstore(vload(acc + i) + d * d, acc + i)
-                        i += vecWidth
-                    }
-                    while i < c { let d = p[i] - mean[i]; acc[i] += d * d; i += 1 }
-                } else {
-                    while i + vecWidth <= c { vstore(vload(acc + i) + vload(p + i), acc + i); i += vecWidth }
-                    while i < c { acc[i] += p[i]; i += 1 }
+                while i + vecWidth <= c {
+                    let d = vload(p + i) - vload(shift + i)
+                    vstore(vload(acc + i) + d, acc + i)
+                    vstore(vload(sq + i) + d * d, sq + i)
+                    i += vecWidth
                 }
+                while i < c { let d = p[i] - shift[i]; acc[i] += d; sq[i] += d * d; i += 1 }
             }
-            for i in 0..<c { into[i] += Double(acc[i]) }
+            for i in 0..<2 * c { into[i] += Double(acc[i]) }
             r0 = r1
-        }
-    }
-
-    static func reduceGroups(_ partial: [Double], b: Int, chunks: Int, c: Int, groups: Int, n: Double,
-                             into out: inout [Double]) {
-        let cg = c / groups
-        for bi in 0..<b {
-            for k in 0..<chunks {
-                let base = (bi * chunks + k) * c
-                for ch in 0..<c { out[bi * groups + ch / cg] += partial[base + ch] }
-            }
-            for g in 0..<groups { out[bi * groups + g] /= n }
         }
     }
 
