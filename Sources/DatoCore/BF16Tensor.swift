@@ -43,6 +43,9 @@ public final class BF16Tensor: LayerInput, @unchecked Sendable {
 
     deinit { BufferPool.shared.give(UnsafeMutableRawPointer(data), bytes: count * 2) }
 
+    /// The bf16 bit patterns as an array (copy).
+    public var array: [UInt16] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
     /// The values widened to fp32 (exact).
     public func widened() -> Tensor {
         let out = Tensor(shape: shape, zeroed: false)

@@ -4,11 +4,13 @@ import Foundation
 /// Group and layer normalisation kernels (statistics in double precision where they are reduced).
 public enum Normalization {
     /// GroupNorm over a channels-last tensor `[B, ..., C]` with `groups` groups, as torch.nn.GroupNorm.
-    /// Optionally fuses a SiLU after the affine transform. Returns a new tensor.
-    public static func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float,
-                                 silu: Bool = false) -> Tensor {
+    /// Optionally fuses a SiLU after the affine transform, and an addition before it: `adding` ([B, C]) is added
+    /// to every position of its batch row and channel first (a resnet's time embedding) without a pass of its
+    /// own. Returns a new tensor.
+    public static func groupNorm(_ x: Tensor, adding: Tensor? = nil, groups: Int, gamma: Tensor, beta: Tensor,
+                                 eps: Float, silu: Bool = false) -> Tensor {
         Profiler.measure(.groupNorm) {
-            let (scale, shift) = groupAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps)
+            let (scale, shift) = groupAffine(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps)
             let out = Tensor(shape: x.shape, zeroed: false)
             let dst = out.data
             affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
@@ -19,10 +21,10 @@ public enum Normalization {
     }
 
     /// `groupNorm` with its result rounded to bf16, for bf16 layers to read without converting it themselves.
-    public static func groupNormBF16(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float,
-                                     silu: Bool = false) -> BF16Tensor {
+    public static func groupNormBF16(_ x: Tensor, adding: Tensor? = nil, groups: Int, gamma: Tensor, beta: Tensor,
+                                     eps: Float, silu: Bool = false) -> BF16Tensor {
         Profiler.measure(.groupNorm) {
-            let (scale, shift) = groupAffine(x, groups: groups, gamma: gamma, beta: beta, eps: eps)
+            let (scale, shift) = groupAffine(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps)
             let out = BF16Tensor(shape: x.shape)
             let dst = out.data
             affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
@@ -32,11 +34,17 @@ public enum Normalization {
         }
     }
 
-    /// The per-(batch, channel) scale and shift that apply group normalisation and the affine parameters at once.
-    static func groupAffine(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float) -> ([Float], [Float]) {
+    /// The per-(batch, channel) scale and shift that apply group normalisation of x + adding and the affine
+    /// parameters at once, to x.
+    static func groupAffine(_ x: Tensor, adding: Tensor?, groups: Int, gamma: Tensor, beta: Tensor,
+                            eps: Float) -> ([Float], [Float]) {
         let b = x.dim(0), c = x.dim(-1)
         precondition(c % groups == 0, "group norm: \(c) channels in \(groups) groups")
         precondition(gamma.count == c && beta.count == c, "group norm: affine size")
+        precondition(adding.map { $0.count == b * c } ?? true, "group norm: addition of \(adding?.shape ?? []) for \(x.shape)")
+        // The sums below are of x - shift; those of (x + a) - (shift + a) are the same, so the statistics of
+        // x + a come from the shifts `moved` by a.
+        func moved(_ shift: Float, _ i: Int) -> Double { Double(shift) + Double(adding?.data[i] ?? 0) }
         let rows = x.count / (b * c), cg = c / groups
         let chunks = max(1, min(rows / 64, Parallel.threadCount * 2))
         let items = b * chunks
@@ -64,7 +72,7 @@ public enum Normalization {
             for ch in 0..<c {
                 var s1 = 0.0
                 for k in 0..<chunks { s1 += sums[2 * (bi * chunks + k) * c + ch] }
-                mean[bi * groups + ch / cg] += s1 + Double(rows) * Double(shifts[bi * c + ch])
+                mean[bi * groups + ch / cg] += s1 + Double(rows) * moved(shifts[bi * c + ch], bi * c + ch)
             }
             for g in 0..<groups { mean[bi * groups + g] /= n }
             for ch in 0..<c {
@@ -74,7 +82,7 @@ public enum Normalization {
                     s2 += sums[(2 * (bi * chunks + k) + 1) * c + ch]
                 }
                 // sum over the channel of (x - mean)^2 = s2 - 2 delta s1 + rows delta^2, delta = mean - shift.
-                let delta = mean[bi * groups + ch / cg] - Double(shifts[bi * c + ch])
+                let delta = mean[bi * groups + ch / cg] - moved(shifts[bi * c + ch], bi * c + ch)
                 variance[bi * groups + ch / cg] += s2 - 2 * delta * s1 + Double(rows) * delta * delta
             }
             for g in 0..<groups { variance[bi * groups + g] = max(0, variance[bi * groups + g] / n) }
@@ -87,7 +95,7 @@ public enum Normalization {
                 let rstd = 1 / (variance[g] + Double(eps)).squareRoot()
                 let sc = Double(gamma[ch]) * rstd
                 scale[bi * c + ch] = Float(sc)
-                shift[bi * c + ch] = Float(Double(beta[ch]) - mean[g] * sc)
+                shift[bi * c + ch] = Float(Double(beta[ch]) + (moved(0, bi * c + ch) - mean[g]) * sc)
             }
         }
         return (scale, shift)

@@ -17,11 +17,16 @@ public struct GroupNorm {
         Normalization.groupNorm(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
     }
 
-    /// Normalises `x` (optionally followed by SiLU) as input for layers computing in `format`: in bf16 the
-    /// result is rounded once here instead of by every layer that reads it.
-    public func callAsFunction(_ x: Tensor, silu: Bool = false, for format: Precision) -> any LayerInput {
-        guard format == .bf16 else { return self(x, silu: silu) }
-        return Normalization.groupNormBF16(x, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
+    /// Normalises `x` (plus `adding`, [B, C], per batch row and channel, when given; optionally followed by SiLU)
+    /// as input for layers computing in `format`: in bf16 the result is rounded once here instead of by every
+    /// layer that reads it.
+    public func callAsFunction(_ x: Tensor, adding: Tensor? = nil, silu: Bool = false,
+                               for format: Precision) -> any LayerInput {
+        guard format == .bf16 else {
+            return Normalization.groupNorm(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps, silu: silu)
+        }
+        return Normalization.groupNormBF16(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps,
+                                           silu: silu)
     }
 }
 

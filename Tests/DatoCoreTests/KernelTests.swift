@@ -96,6 +96,17 @@ final class KernelTests: XCTestCase {
         assertClose(Normalization.groupNorm(wide, groups: 8, gamma: g, beta: b, eps: 1e-5),
                     Reference.groupNorm(wide, groups: 8, gamma: g, beta: b, eps: 1e-5, silu: false), tol: 2e-5,
                     "group norm, outlying first row")
+        // An addition per (batch, channel) folded into the statistics and the affine equals adding it first.
+        let t = Reference.random([2, 32], seed: 12, scale: 20), sum = wide.copy()
+        Elementwise.addBroadcastRows(sum, t)
+        for silu in [false, true] {
+            assertClose(Normalization.groupNorm(wide, adding: t, groups: 8, gamma: g, beta: b, eps: 1e-5, silu: silu),
+                        Reference.groupNorm(sum, groups: 8, gamma: g, beta: b, eps: 1e-5, silu: silu), tol: 2e-5,
+                        "group norm with an addition, silu=\(silu)")
+            XCTAssertEqual(Normalization.groupNormBF16(wide, adding: t, groups: 8, gamma: g, beta: b, eps: 1e-5, silu: silu).array,
+                           BF16Tensor(rounding: Normalization.groupNorm(wide, adding: t, groups: 8, gamma: g, beta: b,
+                                                                        eps: 1e-5, silu: silu)).array)
+        }
     }
 
     func testLayerNorm() {

@@ -21,11 +21,10 @@ public final class ResnetBlock2D {
     /// `x`: [B, H, W, Cin]; `tembAct`: SiLU(temb) [B, T] (nil for the VAE).
     public func callAsFunction(_ x: Tensor, tembAct: Tensor?) throws -> Tensor {
         let h = try conv1(norm1(x, silu: true, for: conv1.precision))
-        if let proj = timeEmbProj, let tembAct {
-            Elementwise.addBroadcastRows(h, try proj(tembAct))
-        }
+        // The time embedding's projection is added to h inside norm2 (no pass of its own).
+        let temb = try timeEmbProj.flatMap { proj in try tembAct.map { try proj($0) } }
         let out = try convShortcut.map { try $0(x) } ?? x.copy()
-        try conv2.accumulate(norm2(h, silu: true, for: conv2.precision), into: out)
+        try conv2.accumulate(norm2(h, adding: temb, silu: true, for: conv2.precision), into: out)
         return out
     }
 }
