@@ -50,22 +50,27 @@ static unsigned short to_bf16(float v) {
     return (unsigned short)(bits >> 16);
 }
 
+// A matrix to pack: fp32 values (rounded while packing) or bf16 ones (copied), element i at f[i] or h[i].
+typedef struct { const float *f; const unsigned short *h; } source;
+
+static unsigned short element(source b, long i) { return b.h ? b.h[i] : to_bf16(b.f[i]); }
+
 // One B tile of a bf16 tile product in VNNI order: rows k0, k0 + 1 of B[k][n] = b[k * sk + n * sn] interleaved
 // for 16 columns from n0, for 16 row pairs; zeros beyond kdim x ndim. Returns the position after the tile.
-static unsigned short *pack_tile(const float *b, long sk, long sn, long kdim, long ndim, long k0, long n0,
+static unsigned short *pack_tile(source b, long sk, long sn, long kdim, long ndim, long k0, long n0,
                                  unsigned short *packed) {
     for (long r = 0; r < 16; r++)
         for (long col = 0; col < 16; col++) {
             long k = k0 + 2 * r, n = n0 + col;
-            *packed++ = (k < kdim && n < ndim) ? to_bf16(b[k * sk + n * sn]) : 0;
-            *packed++ = (k + 1 < kdim && n < ndim) ? to_bf16(b[(k + 1) * sk + n * sn]) : 0;
+            *packed++ = (k < kdim && n < ndim) ? element(b, k * sk + n * sn) : 0;
+            *packed++ = (k + 1 < kdim && n < ndim) ? element(b, (k + 1) * sk + n * sn) : 0;
         }
     return packed;
 }
 
 // Both packers write their output in order and read the (cache-resident) rows of one key block.
 // Keys are B of Q K^T (k = head dimension, n = key): blocks of 16 keys, each a run of 32-wide dimension chunks.
-void dato_amx_pack_keys(const float *k, long ld, long nk, long dk, unsigned short *packed) {
+static void pack_keys(source k, long ld, long nk, long dk, unsigned short *packed) {
     long nkp = round_up(nk, 32), chunks = round_up(dk, 32) / 32;
     for (long block = 0; block < nkp / 16; block++)
         for (long chunk = 0; chunk < chunks; chunk++)
@@ -73,11 +78,27 @@ void dato_amx_pack_keys(const float *k, long ld, long nk, long dk, unsigned shor
 }
 
 // Values are B of P V (k = key, n = value column): blocks of 32 keys, each a run of 16-wide column blocks.
-void dato_amx_pack_values(const float *v, long ld, long nk, long dv, unsigned short *packed) {
+static void pack_values(source v, long ld, long nk, long dv, unsigned short *packed) {
     long nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
     for (long block = 0; block < nkp / 32; block++)
         for (long cb = 0; cb < ncb; cb++)
             packed = pack_tile(v, ld, 1, nk, dv, block * 32, cb * 16, packed);
+}
+
+void dato_amx_pack_keys(const float *k, long ld, long nk, long dk, unsigned short *packed) {
+    pack_keys((source){k, NULL}, ld, nk, dk, packed);
+}
+
+void dato_amx_pack_values(const float *v, long ld, long nk, long dv, unsigned short *packed) {
+    pack_values((source){v, NULL}, ld, nk, dv, packed);
+}
+
+void dato_amx_pack_keys_bf16(const unsigned short *k, long ld, long nk, long dk, unsigned short *packed) {
+    pack_keys((source){NULL, k}, ld, nk, dk, packed);
+}
+
+void dato_amx_pack_values_bf16(const unsigned short *v, long ld, long nk, long dv, unsigned short *packed) {
+    pack_values((source){NULL, v}, ld, nk, dv, packed);
 }
 
 #ifdef DATO_HAVE_AMX_BUILD
@@ -171,9 +192,19 @@ AMX_TARGET static void rows_to_bf16(const float *src, long ld, long rows, long w
         }
 }
 
-// 2^(s - m) for 16 scores, the lanes outside `k` zero (`precise` as for exp2_ps).
-AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 m, int precise) {
-    return _mm512_maskz_mov_ps(k, exp2_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), m), precise));
+// rows_to_bf16 for bf16 rows (a copy, no scaling).
+AVX512_TARGET static void bf16_rows(const unsigned short *src, long ld, long rows, long width, long dp,
+                                    unsigned short *dst) {
+    for (long i = 0; i < QB; i++)
+        for (long d = 0; d < dp; d += 32) {
+            __mmask32 k = i >= rows || d >= width ? 0 : width - d >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (width - d)) - 1);
+            _mm512_storeu_si512((void *)(dst + i * dp + d), _mm512_maskz_loadu_epi16(k, src + i * ld + d));
+        }
+}
+
+// 2^(c s - m) for 16 scores, the lanes outside `k` zero (`precise` as for exp2_ps).
+AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 c, __m512 m, int precise) {
+    return _mm512_maskz_mov_ps(k, exp2_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k, s), c, m), precise));
 }
 
 AVX512_TARGET static float row_max(const float *s, long valid) {
@@ -187,20 +218,20 @@ AVX512_TARGET static float row_max(const float *s, long valid) {
     return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
 }
 
-// p[j] = bf16(2^(s[j] - m)) for j < valid and 0 up to `width` (a multiple of 32); returns the sum.
-AMX_TARGET static float exp_row(const float *s, long valid, long width, float max, unsigned short *p) {
-    __m512 m = _mm512_set1_ps(max), sum0 = _mm512_setzero_ps(), sum1 = sum0;
+// p[j] = bf16(2^(c (s[j] - max))) for j < valid and 0 up to `width` (a multiple of 32); returns the sum.
+AMX_TARGET static float exp_row(const float *s, long valid, long width, float scale, float max, unsigned short *p) {
+    __m512 c = _mm512_set1_ps(scale), m = _mm512_set1_ps(scale * max), sum0 = _mm512_setzero_ps(), sum1 = sum0;
     long pairs = valid & ~31L, j = 0;
     for (; j < pairs; j += 32) {   // whole pairs of vectors: no masks
-        __m512 e0 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j), m), 0);
-        __m512 e1 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), m), 0);
+        __m512 e0 = exp2_ps(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), c, m), 0);
+        __m512 e1 = exp2_ps(_mm512_fmsub_ps(_mm512_loadu_ps(s + j + 16), c, m), 0);
         sum0 = _mm512_add_ps(sum0, e0);
         sum1 = _mm512_add_ps(sum1, e1);
         _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
     }
     for (; j < width; j += 32) {
-        __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), m, 0);
-        __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), m, 0);
+        __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), c, m, 0);
+        __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), c, m, 0);
         sum0 = _mm512_add_ps(sum0, e0);
         sum1 = _mm512_add_ps(sum1, e1);
         _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
@@ -297,13 +328,13 @@ AMX_TARGET static void add_values(const unsigned short *p, long lp, const unsign
     }
 }
 
-AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
+AMX_TARGET void dato_amx_attention_block(const void *q, int q_bf16, long ldq, long rows, long first_row, int causal,
                                          const unsigned short *keys, const unsigned short *values, long nk, long dk,
                                          long dv, float scale, void *out, long ldo, int out_bf16,
                                          float *prob_mean, float prob_weight, void *scratch) {
     long dp = round_up(dk, 32), nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
     long dvp = ncb * 16, ls = score_stride(nk), lp = prob_stride(nk);
-    float qscale = scale * 1.44269504f;   // scores in log2 units: softmax by powers of two
+    float c = scale * 1.44269504f;   // scores to log2 units: softmax by powers of two
     char *base = scratch;
     unsigned short *qb = (unsigned short *)base;  base += align64(QB * dp * 2);
     float *s = (float *)base;                     base += align64(QB * ls * 4);
@@ -311,7 +342,8 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
     float *o = (float *)base;
     float max[QB], sum[QB];
     long valid[QB];
-    rows_to_bf16(q, ldq, rows, dk, qscale, dp, qb);
+    if (q_bf16) bf16_rows(q, ldq, rows, dk, dp, qb);
+    else rows_to_bf16(q, ldq, rows, dk, 1.0f, dp, qb);
     for (long i = 0; i < QB; i++) {
         valid[i] = i >= rows ? 0 : (causal && first_row + i + 1 < nk ? first_row + i + 1 : nk);
         max[i] = -INFINITY;
@@ -325,12 +357,12 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
         for (long i = 0; i < QB; i++) {
             if (valid[i] == 0) { memset(p + i * lp, 0, nkp * 2); continue; }
             max[i] = row_max(s + i * ls, valid[i]);
-            sum[i] = exp_row(s + i * ls, valid[i], nkp, max[i], p + i * lp);
-            __m512 w = _mm512_set1_ps(prob_weight / sum[i]), m = _mm512_set1_ps(max[i]);
+            sum[i] = exp_row(s + i * ls, valid[i], nkp, c, max[i], p + i * lp);
+            __m512 w = _mm512_set1_ps(prob_weight / sum[i]), m = _mm512_set1_ps(c * max[i]), cv = _mm512_set1_ps(c);
             float *mean = prob_mean + i * nk;
             for (long j = 0; j < valid[i]; j += 16) {
                 __mmask16 k = tail_mask(valid[i] - j);
-                __m512 e = numerators(s + i * ls + j, k, m, 0);
+                __m512 e = numerators(s + i * ls + j, k, cv, m, 0);
                 _mm512_mask_storeu_ps(mean + j, k, _mm512_fmadd_ps(e, w, _mm512_maskz_loadu_ps(k, mean + j)));
             }
         }
@@ -349,16 +381,16 @@ AMX_TARGET void dato_amx_attention_block(const float *q, long ldq, long rows, lo
                 unsigned short *pi = p + i * lpb;
                 if (n <= 0) { memset(pi, 0, (k1 - k0) * 2); continue; }
                 if (n > k1 - k0) n = k1 - k0;
-                float bs = max[i] == -INFINITY ? INFINITY : exp_row(s + i * lsb, n, k1 - k0, max[i], pi);
+                float bs = max[i] == -INFINITY ? INFINITY : exp_row(s + i * lsb, n, k1 - k0, c, max[i], pi);
                 if (bs > 0x1p32f) {
                     float bm = row_max(s + i * lsb, n);
                     if (bm > max[i]) {
-                        float alpha = max[i] == -INFINITY ? 0.0f : exp2f(max[i] - bm);
+                        float alpha = max[i] == -INFINITY ? 0.0f : exp2f(c * (max[i] - bm));
                         sum[i] *= alpha;
                         for (long c = 0; c < dvp; c++) o[i * dvp + c] *= alpha;
                         max[i] = bm;
                     }
-                    bs = exp_row(s + i * lsb, n, k1 - k0, max[i], pi);
+                    bs = exp_row(s + i * lsb, n, k1 - k0, c, max[i], pi);
                 }
                 sum[i] += bs;
             }
@@ -396,7 +428,7 @@ AVX512_TARGET void dato_exp2_rows(float *p, long rows, long n, long ld, long cau
         long valid = causal_start >= 0 && causal_start + i + 1 < n ? causal_start + i + 1 : n;
         __m512 m = _mm512_set1_ps(row_max(row, valid)), sum = _mm512_setzero_ps();
         for (long j = 0; j < n; j += 16) {
-            __m512 e = numerators(row + j, tail_mask(valid - j), m, 1);
+            __m512 e = numerators(row + j, tail_mask(valid - j), _mm512_set1_ps(1.0f), m, 1);
             sum = _mm512_add_ps(sum, e);
             _mm512_mask_storeu_ps(row + j, tail_mask(n - j), e);
         }
@@ -418,7 +450,7 @@ void dato_exp2_rows(float *p, long rows, long n, long ld, long causal_start, flo
     abort();   // never called: dato_avx512_available() is 0
 }
 
-void dato_amx_attention_block(const float *q, long ldq, long rows, long first_row, int causal,
+void dato_amx_attention_block(const void *q, int q_bf16, long ldq, long rows, long first_row, int causal,
                               const unsigned short *keys, const unsigned short *values, long nk, long dk, long dv,
                               float scale, void *out, long ldo, int out_bf16, float *prob_mean, float prob_weight,
                               void *scratch) {

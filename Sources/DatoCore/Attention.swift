@@ -49,7 +49,7 @@ public enum Attention {
         }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
         if precision == .bf16 && amxEnabled && amxAvailable {
-            computeAMX(q: Rows(q), k: Rows(k), v: Rows(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
+            computeAMX(q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
                        qkDim: q.dim(2), vDim: v.dim(2), causal: causal, probabilityMean: probabilityMean?.data)
         } else if precision == .bf16 {
             try computeBF16(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
@@ -61,16 +61,18 @@ public enum Attention {
         return out
     }
 
-    /// bf16 attention for a bf16 layer to read: on AMX tiles the result is written rounded to bf16 (no fp32
-    /// copy for the layer to convert); elsewhere it is `scaledDotProduct`'s fp32 result.
-    public static func scaledDotProductForBF16Layers(q: Tensor, k: Tensor, v: Tensor, heads: Int) throws -> any LayerInput {
+    /// bf16 attention within bf16 layers: on AMX tiles `q`, `k` and `v` may be bf16 (the projections' rounded
+    /// results) and the result is written rounded to bf16 (no fp32 copy for the next layer to convert);
+    /// elsewhere it is `scaledDotProduct`'s fp32 result on the (widened) inputs.
+    public static func scaledDotProductForBF16Layers(q: any LayerInput, k: any LayerInput, v: any LayerInput,
+                                                     heads: Int) throws -> any LayerInput {
         guard amxEnabled && amxAvailable else {
-            return try scaledDotProduct(q: q, k: k, v: v, heads: heads, precision: .bf16)
+            return try scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: heads, precision: .bf16)
         }
         precondition(q.shape.count == 3 && k.shape.count == 3 && v.shape.count == 3, "attention expects [B, N, C]")
         precondition(k.dim(1) == v.dim(1) && q.dim(0) == k.dim(0), "attention: \(q.shape) \(k.shape) \(v.shape)")
         let out = BF16Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)])
-        computeAMX(q: Rows(q), k: Rows(k), v: Rows(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
+        computeAMX(q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
                    qkDim: q.dim(2), vDim: v.dim(2), causal: false, probabilityMean: nil)
         return out
     }

@@ -14,6 +14,27 @@ extension Attention {
     /// computing its scores on tiles, an fp32 softmax and the probabilities-times-values product on tiles, in the
     /// worker's own scratch memory. (One shared queue instead of a split per head: no worker waits at a barrier
     /// per head when the other core runs slower.)
+    /// An operand of `computeAMX`: token rows of `stride` elements at `base` (`rows[b, n, :]` at row b * tokens + n),
+    /// fp32 or (with `bf16`) bf16.
+    struct AMXInput {
+        var base: UnsafeRawPointer
+        var tokens: Int
+        var stride: Int
+        var bf16: Bool
+        init(_ x: any LayerInput) {
+            (tokens, stride) = (x.dim(1), x.dim(-1))
+            if let h = x as? BF16Tensor {
+                (base, bf16) = (UnsafeRawPointer(h.data), true)
+            } else if let t = x as? Tensor {
+                (base, bf16) = (UnsafeRawPointer(t.data), false)
+            } else {
+                preconditionFailure("unsupported attention input \(type(of: x))")
+            }
+        }
+        /// Where row `row` (counted over all batches), column `column` starts.
+        func at(_ row: Int, _ column: Int) -> UnsafeRawPointer { base + (row * stride + column) * (bf16 ? 2 : 4) }
+    }
+
     /// The result of `computeAMX`: rows of `stride` elements at `base`, fp32 or (with `bf16`) rounded to bf16.
     struct AMXOutput {
         var base: UnsafeMutableRawPointer
@@ -27,7 +48,7 @@ extension Attention {
         }
     }
 
-    static func computeAMX(q: Rows, k: Rows, v: Rows, out: AMXOutput, batch: Int, heads: Int, qkDim: Int, vDim: Int,
+    static func computeAMX(q: AMXInput, k: AMXInput, v: AMXInput, out: AMXOutput, batch: Int, heads: Int, qkDim: Int, vDim: Int,
                            causal: Bool, probabilityMean: UnsafeMutablePointer<Float>?) {
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
@@ -48,16 +69,19 @@ extension Attention {
             // Item 2p packs the keys of pair p = b * heads + h, item 2p + 1 its values.
             Parallel.items(2 * pairs) { item, _ in
                 let p = item / 2, b = p / heads, h = p % heads
-                if item % 2 == 0 {
-                    dato_amx_pack_keys(k.base + b * nk * k.stride + h * dk, k.stride, nk, dk, keys + p * keySize)
-                } else {
-                    dato_amx_pack_values(v.base + b * nk * v.stride + h * dv, v.stride, nk, dv, values + p * valueSize)
+                let (rows, width, packed) = item % 2 == 0 ? (k, dk, keys + p * keySize) : (v, dv, values + p * valueSize)
+                let start = rows.at(b * nk, h * width)
+                switch (item % 2 == 0, rows.bf16) {
+                case (true, false): dato_amx_pack_keys(start.assumingMemoryBound(to: Float.self), rows.stride, nk, dk, packed)
+                case (true, true): dato_amx_pack_keys_bf16(start.assumingMemoryBound(to: UInt16.self), rows.stride, nk, dk, packed)
+                case (false, false): dato_amx_pack_values(start.assumingMemoryBound(to: Float.self), rows.stride, nk, dv, packed)
+                case (false, true): dato_amx_pack_values_bf16(start.assumingMemoryBound(to: UInt16.self), rows.stride, nk, dv, packed)
                 }
             }
             /// Query block `block` of pair `p`.
             func run(_ p: Int, _ block: Int, _ worker: Int) {
                 let b = p / heads, h = p % heads, r0 = block * rowsPerBlock, rows = min(rowsPerBlock, nq - r0)
-                dato_amx_attention_block(q.base + (b * nq + r0) * q.stride + h * dk, q.stride, rows, r0, causal ? 1 : 0,
+                dato_amx_attention_block(q.at(b * nq + r0, h * dk), q.bf16 ? 1 : 0, q.stride, rows, r0, causal ? 1 : 0,
                                          keys + p * keySize, values + p * valueSize, nk, dk, dv, scale,
                                          out.at(b * nq + r0, h * dv), out.stride, out.bf16 ? 1 : 0,
                                          probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads),

@@ -7,6 +7,8 @@ public protocol LayerInput: AnyObject {
     var shape: [Int] { get }
     /// The number of elements.
     var count: Int { get }
+    /// The values as an fp32 tensor (the tensor itself when it is one).
+    func widened() -> Tensor
 }
 
 extension LayerInput {
@@ -14,7 +16,9 @@ extension LayerInput {
     public func dim(_ i: Int) -> Int { shape[i < 0 ? shape.count + i : i] }
 }
 
-extension Tensor: LayerInput {}
+extension Tensor: LayerInput {
+    public func widened() -> Tensor { self }
+}
 
 /// A dense row-major tensor of bf16 values (the upper 16 bits of an fp32), handed from a producer to bf16 layers
 /// so that each of them does not convert the same fp32 input again. Storage comes from the buffer pool.

@@ -92,23 +92,27 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(Elementwise.gegluBF16(x).shape, [2, 6, 5, 32])
     }
 
-    /// The attention that feeds a bf16 `to_out` writes bf16 on AMX tiles: the fp32 result rounded to nearest even
-    /// (elsewhere it returns that fp32 result).
+    /// The attention within bf16 layers reads bf16 queries, keys and values and writes bf16 on AMX tiles: the
+    /// fp32 attention of the same (widened) values, rounded to nearest even (elsewhere it returns that fp32
+    /// result). fp32 inputs are taken too.
     func testAttentionForBF16LayersRoundsItsResult() throws {
-        let q = Reference.random([2, 70, 80], seed: 23), k = Reference.random([2, 45, 80], seed: 24)
-        let v = Reference.random([2, 45, 80], seed: 25)
-        let full = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 2, precision: .bf16)
-        let y = try Attention.scaledDotProductForBF16Layers(q: q, k: k, v: v, heads: 2)
-        XCTAssertEqual(y.shape, full.shape)
-        switch y {
-        case let h as BF16Tensor:
-            XCTAssertTrue(Attention.amxAvailable)
-            XCTAssertEqual(maxDifference(h.widened(), Self.roundedToBF16(full)), 0)
-        case let t as Tensor:
-            XCTAssertFalse(Attention.amxAvailable)
-            XCTAssertEqual(maxDifference(t, full), 0)
-        default:
-            XCTFail("unexpected result type \(type(of: y))")
+        let q = BF16Tensor(rounding: Reference.random([2, 70, 80], seed: 23))
+        let k = BF16Tensor(rounding: Reference.random([2, 45, 80], seed: 24))
+        let v = BF16Tensor(rounding: Reference.random([2, 45, 80], seed: 25))
+        let full = try Attention.scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: 2, precision: .bf16)
+        for (what, inputs) in [("bf16", [q, k, v] as [any LayerInput]), ("fp32", [q.widened(), k.widened(), v.widened()])] {
+            let y = try Attention.scaledDotProductForBF16Layers(q: inputs[0], k: inputs[1], v: inputs[2], heads: 2)
+            XCTAssertEqual(y.shape, full.shape)
+            switch y {
+            case let h as BF16Tensor:
+                XCTAssertTrue(Attention.amxAvailable)
+                XCTAssertEqual(maxDifference(h.widened(), Self.roundedToBF16(full)), 0, "\(what) inputs")
+            case let t as Tensor:
+                XCTAssertFalse(Attention.amxAvailable)
+                XCTAssertEqual(maxDifference(t, full), 0, "\(what) inputs")
+            default:
+                XCTFail("unexpected result type \(type(of: y))")
+            }
         }
     }
 

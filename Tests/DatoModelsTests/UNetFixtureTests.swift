@@ -47,6 +47,23 @@ final class UNetFixtureTests: XCTestCase {
         XCTAssertGreaterThan(maxDifference(changed, first), 1e-3, "the changed context must matter")
     }
 
+    /// The whole UNet in bf16 (bf16 handed between norms, projections, attention and GEGLU; AMX attention where
+    /// the CPU has it) stays within a few bf16 roundings of diffusers' fp32 output, and does differ from it.
+    func testBF16StaysCloseToDiffusers() throws {
+        for name in ["unet-tiny2", "unet-sdlike"] {
+            let unet = try Precision.$forNewLayers.withValue(.bf16) { try load(name) }
+            let io = try Fixtures.io(name)
+            let context = try io.tensor("encoder_hidden_states")
+            let reference = try io.tensor("out")
+            for call in 1...2 {   // the second call reuses the cross-attention's bf16 keys and values
+                let out = try unet(try io.tensor("sample"), timesteps: try io.tensor("timesteps").array, context: context)
+                let error = maxDifference(out, reference) / reference.maxAbs
+                XCTAssertLessThan(error, 0.03, "\(name), call \(call)")
+                XCTAssertGreaterThan(error, 1e-5, "\(name): the bf16 rounding must show")
+            }
+        }
+    }
+
     func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         zip(a.array, b.array).reduce(0) { max($0, difference($1.0, $1.1)) }
     }

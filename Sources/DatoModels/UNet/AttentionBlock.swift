@@ -42,13 +42,21 @@ public final class CrossAttention {
         return try contextProjections.keysAndValues(for: context) { (try toK($0), try toV($0)) }
     }
 
-    /// The heads' outputs, rounded to bf16 when `to_out` computes in bf16 and reads them so.
+    /// The heads' outputs. In a bf16 block on AMX tiles the projections hand their results to the attention in
+    /// bf16 and it hands its own to `to_out` in bf16 (no fp32 copies in between).
     private func heads(_ x: any LayerInput, context: Tensor?) throws -> any LayerInput {
-        let q = try toQ(x), (k, v) = try keysAndValues(x, context: context)
-        if precision == .bf16 && toOut.precision == .bf16 {
-            return try Attention.scaledDotProductForBF16Layers(q: q, k: k, v: v, heads: heads)
+        guard precision == .bf16 && Attention.amxEnabled && Attention.amxAvailable,
+              [toQ, toK, toV, toOut].allSatisfy({ $0.precision == .bf16 }) else {
+            let q = try toQ(x), (k, v) = try keysAndValues(x, context: context)
+            return try Attention.scaledDotProduct(q: q, k: k, v: v, heads: heads, precision: precision)
         }
-        return try Attention.scaledDotProduct(q: q, k: k, v: v, heads: heads, precision: precision)
+        let (k, v): (BF16Tensor, BF16Tensor)
+        if let context {
+            (k, v) = try contextProjections.keysAndValues(for: context) { (try toK.roundedToBF16($0), try toV.roundedToBF16($0)) }
+        } else {
+            (k, v) = (try toK.roundedToBF16(x), try toV.roundedToBF16(x))
+        }
+        return try Attention.scaledDotProductForBF16Layers(q: try toQ.roundedToBF16(x), k: k, v: v, heads: heads)
     }
 }
 

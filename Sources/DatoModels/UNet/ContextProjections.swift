@@ -6,17 +6,17 @@ import Foundation
 /// generation instead of once per step. The context is compared by contents (a copy is kept), never by identity.
 final class ContextProjections {
     private var context: Tensor?
-    private var keys: Tensor?, values: Tensor?
+    private var kept: Any?
 
-    /// The keys and values for `context`: the kept ones when its shape and values are those of the last call,
-    /// else `compute(context)`'s, which are kept.
-    func keysAndValues(for context: Tensor, _ compute: (Tensor) throws -> (Tensor, Tensor)) rethrows -> (Tensor, Tensor) {
-        if let kept = self.context, let keys, let values, kept.shape == context.shape,
-           memcmp(kept.data, context.data, context.count * MemoryLayout<Float>.stride) == 0 {
-            return (keys, values)
+    /// The keys and values for `context`: the kept ones when its shape and values are those of the last call and
+    /// they have the type asked for (fp32 or bf16 tensors), else `compute(context)`'s, which are kept.
+    func keysAndValues<T>(for context: Tensor, _ compute: (Tensor) throws -> (T, T)) rethrows -> (T, T) {
+        if let last = self.context, let kv = kept as? (T, T), last.shape == context.shape,
+           memcmp(last.data, context.data, context.count * MemoryLayout<Float>.stride) == 0 {
+            return kv
         }
-        let (k, v) = try compute(context)
-        (self.context, keys, values) = (context.copy(), k, v)
-        return (k, v)
+        let kv = try compute(context)
+        (self.context, kept) = (context.copy(), kv)
+        return kv
     }
 }
