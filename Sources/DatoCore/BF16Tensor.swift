@@ -64,6 +64,15 @@ public final class BF16Tensor: LayerInput, @unchecked Sendable {
         return self
     }
 
+    /// Rows `range` of the tensor viewed as [rows, last dimension], as a new [range.count, last] tensor.
+    public func rows(_ range: Range<Int>) -> BF16Tensor {
+        let c = dim(-1)
+        precondition(range.lowerBound >= 0 && range.upperBound * c <= count, "rows \(range) of \(shape)")
+        let out = BF16Tensor(shape: [range.count, c])
+        out.data.update(from: data + range.lowerBound * c, count: range.count * c)
+        return out
+    }
+
     /// The channels (last dimension) in `range` as a new dense tensor.
     public func sliceChannels(_ range: Range<Int>) -> BF16Tensor {
         let c = dim(-1), rows = count / c, width = range.count

@@ -36,6 +36,16 @@ public final class Linear: @unchecked Sendable {
         try run(x, into: dst, accumulate: true)
     }
 
+    /// Applies the layer and adds the result to rows `rows` of `dst` (viewed as [rows, out]); `x` has that
+    /// many rows.
+    public func accumulate(_ x: any LayerInput, into dst: Tensor, rows: Range<Int>) throws {
+        guard rows.lowerBound >= 0 && rows.upperBound * outFeatures <= dst.count else {
+            throw ComputeError.shape("rows \(rows) of \(dst.shape) for a linear layer of \(outFeatures) outputs")
+        }
+        try run(x, into: dst.data + rows.lowerBound * outFeatures, count: rows.count * outFeatures, accumulate: true,
+                bf16Output: false)
+    }
+
     /// Applies a bf16 layer to `x`, giving its result rounded to bf16 (for a consumer that reads bf16; half the
     /// memory traffic of an fp32 result).
     public func roundedToBF16(_ x: any LayerInput) throws -> BF16Tensor {

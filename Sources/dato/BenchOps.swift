@@ -94,6 +94,12 @@ struct BenchOps: ParsableCommand {
                     : out(Elementwise.geglu(proj(tokens)))
             }
         }
+        let ff = try FeedForward(Parameters(rnd).scope("ff"), dim: 320)
+        let normed = Normalization.layerNormBF16(tokens, gamma: g, beta: b, eps: 1e-5), residual = tokens.copy()
+        try time("FF bf16, whole", 2 * 8192 * 320 * 3840) { _ = try ff(normed) }
+        try time("FF bf16, \(FeedForward.rowsPerPiece)-row pieces added to the residual", 2 * 8192 * 320 * 3840) {
+            try ff(normed, addTo: residual)
+        }
         for half in [false, true] {
             try time("group norm + SiLU -> conv 3x3 320, \(half ? "bf16" : "fp32") handoff", 2 * 8192 * 320 * 320 * 9) {
                 let h: any LayerInput = half ? Normalization.groupNormBF16(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)

@@ -72,9 +72,20 @@ public final class FeedForward {
     /// The layers' format (bf16 in a bf16 UNet).
     public var precision: Precision { proj.precision }
 
-    /// Adds ff(x) to `residual` in place.
+    /// Rows per piece of a bf16 feed-forward: the piece's 8C-wide projection (2.6 MB at 320 channels) stays in
+    /// the cache between the products and GEGLU (`dato bench ops`: about 15% faster than whole at 8192 rows).
+    public static let rowsPerPiece = 512
+
+    /// Adds ff(x) to `residual` in place (in bf16, in pieces of `rowsPerPiece` rows).
     public func callAsFunction(_ x: any LayerInput, addTo residual: Tensor) throws {
-        try out.accumulate(try gated(x), into: residual)
+        guard let h = x as? BF16Tensor, proj.precision == .bf16, out.precision == .bf16 else {
+            return try out.accumulate(try gated(x), into: residual)
+        }
+        let rows = h.count / h.dim(-1)
+        for start in stride(from: 0, to: rows, by: Self.rowsPerPiece) {
+            let piece = start ..< min(rows, start + Self.rowsPerPiece)
+            try out.accumulate(try gated(rows == piece.count ? h : h.rows(piece)), into: residual, rows: piece)
+        }
     }
 
     /// ff(x) as a new tensor.
