@@ -93,15 +93,7 @@ CLONES void dato_geglu(const float *in, float *out, long rows, long f) {
     }
 }
 
-CLONES void dato_geglu_bf16(const float *in, unsigned short *out, long rows, long f) {
-    for (long r = 0; r < rows; r++) {
-        const float *v = in + r * 2 * f, *g = v + f;
-        unsigned short *o = out + r * f;
-        for (long j = 0; j < f; j++) o[j] = to_bf16(v[j] * gelu1(g[j]));
-    }
-}
-
-CLONES void dato_geglu_bf16_in(const unsigned short *in, unsigned short *out, long rows, long f) {
+CLONES void dato_geglu_bf16(const unsigned short *in, unsigned short *out, long rows, long f) {
     for (long r = 0; r < rows; r++) {
         const unsigned short *v = in + r * 2 * f, *g = v + f;
         unsigned short *o = out + r * f;

@@ -53,42 +53,32 @@ public enum Elementwise {
 
     /// GEGLU: for x of shape [..., 2F], returns [..., F] = value * GELU(gate), value = first half.
     public static func geglu(_ x: Tensor) -> Tensor {
-        let (shape, rows, f) = gegluShape(x.shape)
-        let out = Tensor(shape: shape, zeroed: false)
-        let src = x.data, dst = out.data
-        gegluRows(rows) { r in dato_geglu(src + r.lowerBound * 2 * f, dst + r.lowerBound * f, r.count, f) }
+        let out = Tensor(shape: gegluShape(x.shape), zeroed: false)
+        gegluRows(x) { r, f in dato_geglu(x.data + r.lowerBound * 2 * f, out.data + r.lowerBound * f, r.count, f) }
         return out
     }
 
-    /// `geglu` with its result rounded to bf16, for a bf16 layer to read without converting it itself.
-    public static func gegluBF16(_ x: Tensor) -> BF16Tensor {
-        let (shape, rows, f) = gegluShape(x.shape)
-        let out = BF16Tensor(shape: shape)
-        let src = x.data, dst = out.data
-        gegluRows(rows) { r in dato_geglu_bf16(src + r.lowerBound * 2 * f, dst + r.lowerBound * f, r.count, f) }
-        return out
-    }
-
-    /// `gegluBF16` on a bf16 input (a bf16 projection's rounded result).
+    /// GEGLU of a bf16 input (a bf16 projection's rounded result), rounded to bf16 for the bf16 layer reading it.
     public static func gegluBF16(_ x: BF16Tensor) -> BF16Tensor {
-        let (shape, rows, f) = gegluShape(x.shape)
-        let out = BF16Tensor(shape: shape)
-        let src = x.data, dst = out.data
-        gegluRows(rows) { r in dato_geglu_bf16_in(src + r.lowerBound * 2 * f, dst + r.lowerBound * f, r.count, f) }
+        let out = BF16Tensor(shape: gegluShape(x.shape))
+        gegluRows(x) { r, f in dato_geglu_bf16(x.data + r.lowerBound * 2 * f, out.data + r.lowerBound * f, r.count, f) }
         return out
     }
 
-    /// The result shape [..., f], row count and f of GEGLU on [..., 2f].
-    private static func gegluShape(_ shape: [Int]) -> ([Int], Int, Int) {
-        let f2 = shape.last ?? 0, f = f2 / 2
-        precondition(f2 % 2 == 0, "geglu: odd feature size \(f2)")
+    /// The result shape [..., F] of GEGLU on [..., 2F].
+    private static func gegluShape(_ shape: [Int]) -> [Int] {
+        precondition((shape.last ?? 0) % 2 == 0, "geglu: odd feature size \(shape.last ?? 0)")
         var out = shape
-        out[out.count - 1] = f
-        return (out, shape.reduce(1, *) / max(f2, 1), f)
+        out[out.count - 1] /= 2
+        return out
     }
 
-    private static func gegluRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
-        Profiler.measure(.elementwise) { Parallel.chunks(rows, minimumPerThread: 4, body) }
+    /// Runs `body(rows, F)` over ranges of the rows of `x` ([..., 2F]) in parallel.
+    private static func gegluRows(_ x: any LayerInput, _ body: (Range<Int>, Int) -> Void) {
+        let f2 = x.dim(-1)
+        Profiler.measure(.elementwise) {
+            Parallel.chunks(x.count / max(f2, 1), minimumPerThread: 4) { body($0, f2 / 2) }
+        }
     }
 
     /// Adds a per-(batch, channel) vector to a [B, ..., C] tensor: x[b, i, c] += v[b, c].

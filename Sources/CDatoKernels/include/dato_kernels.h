@@ -26,10 +26,9 @@ void dato_gelu(float *x, long n);
 void dato_geglu(const float *in, float *out, long rows, long f);
 /// out[r, c] = in[r, c] * scale[c] + shift[c], then SiLU when `silu` is non-zero.
 void dato_affine_rows(const float *in, float *out, long rows, long c, const float *scale, const float *shift, int silu);
-/// dato_geglu and dato_affine_rows with the results rounded to bf16 (to nearest, ties to even).
-void dato_geglu_bf16(const float *in, unsigned short *out, long rows, long f);
-/// dato_geglu_bf16 on bf16 inputs.
-void dato_geglu_bf16_in(const unsigned short *in, unsigned short *out, long rows, long f);
+/// dato_geglu on bf16 inputs, with the results rounded to bf16 (to nearest, ties to even).
+void dato_geglu_bf16(const unsigned short *in, unsigned short *out, long rows, long f);
+/// dato_affine_rows with the results rounded to bf16.
 void dato_affine_rows_bf16(const float *in, unsigned short *out, long rows, long c, const float *scale,
                            const float *shift, int silu);
 
