@@ -334,7 +334,7 @@ AMX_TARGET void dato_amx_attention_block(const void *q, int q_bf16, long ldq, lo
                                          float *prob_mean, float prob_weight, void *scratch) {
     long dp = round_up(dk, 32), nkp = round_up(nk, 32), ncb = round_up(dv, 16) / 16;
     long dvp = ncb * 16, ls = score_stride(nk), lp = prob_stride(nk);
-    float c = scale * 1.44269504f;   // scores to log2 units: softmax by powers of two
+    float to_log2 = scale * 1.44269504f;   // scores to log2 units: softmax by powers of two
     char *base = scratch;
     unsigned short *qb = (unsigned short *)base;  base += align64(QB * dp * 2);
     float *s = (float *)base;                     base += align64(QB * ls * 4);
@@ -357,8 +357,8 @@ AMX_TARGET void dato_amx_attention_block(const void *q, int q_bf16, long ldq, lo
         for (long i = 0; i < QB; i++) {
             if (valid[i] == 0) { memset(p + i * lp, 0, nkp * 2); continue; }
             max[i] = row_max(s + i * ls, valid[i]);
-            sum[i] = exp_row(s + i * ls, valid[i], nkp, c, max[i], p + i * lp);
-            __m512 w = _mm512_set1_ps(prob_weight / sum[i]), m = _mm512_set1_ps(c * max[i]), cv = _mm512_set1_ps(c);
+            sum[i] = exp_row(s + i * ls, valid[i], nkp, to_log2, max[i], p + i * lp);
+            __m512 w = _mm512_set1_ps(prob_weight / sum[i]), m = _mm512_set1_ps(to_log2 * max[i]), cv = _mm512_set1_ps(to_log2);
             float *mean = prob_mean + i * nk;
             for (long j = 0; j < valid[i]; j += 16) {
                 __mmask16 k = tail_mask(valid[i] - j);
@@ -381,16 +381,16 @@ AMX_TARGET void dato_amx_attention_block(const void *q, int q_bf16, long ldq, lo
                 unsigned short *pi = p + i * lpb;
                 if (n <= 0) { memset(pi, 0, (k1 - k0) * 2); continue; }
                 if (n > k1 - k0) n = k1 - k0;
-                float bs = max[i] == -INFINITY ? INFINITY : exp_row(s + i * lsb, n, k1 - k0, c, max[i], pi);
+                float bs = max[i] == -INFINITY ? INFINITY : exp_row(s + i * lsb, n, k1 - k0, to_log2, max[i], pi);
                 if (bs > 0x1p32f) {
                     float bm = row_max(s + i * lsb, n);
                     if (bm > max[i]) {
-                        float alpha = max[i] == -INFINITY ? 0.0f : exp2f(c * (max[i] - bm));
+                        float alpha = max[i] == -INFINITY ? 0.0f : exp2f(to_log2 * (max[i] - bm));
                         sum[i] *= alpha;
                         for (long c = 0; c < dvp; c++) o[i * dvp + c] *= alpha;
                         max[i] = bm;
                     }
-                    bs = exp_row(s + i * lsb, n, k1 - k0, c, max[i], pi);
+                    bs = exp_row(s + i * lsb, n, k1 - k0, to_log2, max[i], pi);
                 }
                 sum[i] += bs;
             }

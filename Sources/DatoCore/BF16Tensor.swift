@@ -1,7 +1,8 @@
 import CDatoKernels
 
 /// Activations that convolutions and linear layers take as input: an fp32 `Tensor`, or a `BF16Tensor` that its
-/// producer (a norm, GEGLU) wrote in bf16 because the layers reading it compute in bf16.
+/// producer (a norm, GEGLU, the attention, a projection) wrote in bf16 because the layers reading it compute in
+/// bf16.
 public protocol LayerInput: AnyObject {
     /// The logical shape, outermost first.
     var shape: [Int] { get }
@@ -23,7 +24,7 @@ extension Tensor: LayerInput {
 /// A dense row-major tensor of bf16 values (the upper 16 bits of an fp32), handed from a producer to bf16 layers
 /// so that each of them does not convert the same fp32 input again. Storage comes from the buffer pool.
 public final class BF16Tensor: LayerInput, @unchecked Sendable {
-    public private(set) var shape: [Int]
+    public let shape: [Int]
     public let count: Int
     /// The element storage, `count` bf16 values.
     public let data: UnsafeMutablePointer<UInt16>
@@ -57,19 +58,12 @@ public final class BF16Tensor: LayerInput, @unchecked Sendable {
         return out
     }
 
-    /// Changes the shape without moving data; the element count must not change.
-    public func reshape(_ newShape: [Int]) -> BF16Tensor {
-        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
-        shape = newShape
-        return self
-    }
-
     /// Rows `range` of the tensor viewed as [rows, last dimension], as a new [range.count, last] tensor.
     public func rows(_ range: Range<Int>) -> BF16Tensor {
         let c = dim(-1)
         precondition(range.lowerBound >= 0 && range.upperBound * c <= count, "rows \(range) of \(shape)")
         let out = BF16Tensor(shape: [range.count, c])
-        out.data.update(from: data + range.lowerBound * c, count: range.count * c)
+        Profiler.measure(.layout) { out.data.update(from: data + range.lowerBound * c, count: range.count * c) }
         return out
     }
 

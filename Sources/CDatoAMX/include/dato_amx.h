@@ -37,8 +37,8 @@ void dato_amx_pack_keys_bf16(const unsigned short *k, long ld, long nk, long dk,
 void dato_amx_pack_values_bf16(const unsigned short *v, long ld, long nk, long dv, unsigned short *packed);
 
 /// out[i, :] = softmax(scale q[i, :] K^T) V for the `rows` (<= 32) query rows at `q` (stride `ldq`; floats, or
-/// bf16 values when `q_bf16` is set), with packed keys and values of one head. With `causal`, query row i (absolute index first_row + i) sees keys
-/// 0 ... first_row + i only. When `prob_mean` is not null, prob_weight * the probabilities are added to its
+/// bf16 values when `q_bf16` is set), with packed keys and values of one head. With `causal`, query row i
+/// (absolute index first_row + i) sees keys 0 ... first_row + i only. When `prob_mean` is not null, prob_weight * the probabilities are added to its
 /// rows (stride nk). `out` holds floats, or bf16 values (rounded to nearest even) when `out_bf16` is set.
 /// `scratch` holds dato_amx_scratch_size bytes, 64-byte aligned.
 void dato_amx_attention_block(const void *q, int q_bf16, long ldq, long rows, long first_row, int causal,
