@@ -146,13 +146,14 @@ AMX_TARGET static void load_tile_config(void) {
     _tile_loadconfig(&cfg);
 }
 
-// 2^x for x <= 0 (log2-scaled scores minus their row maximum): x = n + f with n the nearest integer, 2^f by a
+// 2^x for x below 128 (log2-scaled scores minus a running row maximum): x = n + f with n the nearest integer
+// (f by vreduceps, one instruction: measured 4-8% faster attention than rounding with vrndscaleps), 2^f by a
 // near-minimax polynomial on [-0.5, 0.5], and the exact scaling by 2^n (vscalefps) that also takes very negative
 // x to 0. The polynomial has degree 3 (relative error 7.5e-5, under the bf16 rounding the AMX kernel's
 // probabilities get next) or, with `precise`, degree 5 (2.4e-7, that of a float).
 AVX512_TARGET static inline __m512 exp2_ps(__m512 x, int precise) {
-    __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_sub_ps(x, n);
+    __m512 f = _mm512_reduce_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);   // x - round(x), exact
+    __m512 n = _mm512_sub_ps(x, f);
     __m512 p;
     if (precise) {
         p = _mm512_set1_ps(1.3276472e-3f);
