@@ -69,15 +69,8 @@ public final class BF16Tensor: LayerInput, @unchecked Sendable {
 
     /// The channels (last dimension) in `range` as a new dense tensor.
     public func sliceChannels(_ range: Range<Int>) -> BF16Tensor {
-        let c = dim(-1), rows = count / c, width = range.count
-        precondition(range.lowerBound >= 0 && range.upperBound <= c, "slice \(range) of \(c) channels")
-        var newShape = shape
-        newShape[newShape.count - 1] = width
-        let out = BF16Tensor(shape: newShape)
-        let src = data + range.lowerBound, dst = out.data
-        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
-            for row in r { (dst + row * width).update(from: src + row * c, count: width) }
-        } }
+        let out = BF16Tensor(shape: TokenOps.slicedShape(shape, range))
+        TokenOps.copyChannels(data, shape: shape, range, to: out.data)
         return out
     }
 }

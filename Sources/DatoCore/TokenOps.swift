@@ -49,16 +49,28 @@ public enum TokenOps {
 
     /// The channels `range` of x (last axis) as a new tensor.
     public static func sliceChannels(_ x: Tensor, _ range: Range<Int>) -> Tensor {
-        let c = x.dim(-1), rows = x.count / c, width = range.count
-        precondition(range.lowerBound >= 0 && range.upperBound <= c, "slice \(range) of \(c) channels")
-        var shape = x.shape
-        shape[shape.count - 1] = width
-        let out = Tensor(shape: shape, zeroed: false)
-        let src = x.data + range.lowerBound, dst = out.data
-        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
-            for row in r { (dst + row * width).update(from: src + row * c, count: width) }
-        } }
+        let out = Tensor(shape: slicedShape(x.shape, range), zeroed: false)
+        copyChannels(x.data, shape: x.shape, range, to: out.data)
         return out
+    }
+
+    /// `shape` with its last dimension (channels) narrowed to `range`, which must lie within it.
+    static func slicedShape(_ shape: [Int], _ range: Range<Int>) -> [Int] {
+        let c = shape.last ?? 0
+        precondition(range.lowerBound >= 0 && range.upperBound <= c, "slice \(range) of \(c) channels")
+        var out = shape
+        out[out.count - 1] = range.count
+        return out
+    }
+
+    /// Copies the channels `range` of every row of a `shape` tensor at `src` into dense rows at `dst` (any element
+    /// type: fp32 and bf16 tensors share it).
+    static func copyChannels<T>(_ src: UnsafePointer<T>, shape: [Int], _ range: Range<Int>, to dst: UnsafeMutablePointer<T>) {
+        let c = shape.last ?? 1, rows = shape.reduce(1, *) / max(c, 1), width = range.count
+        let first = src + range.lowerBound
+        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
+            for row in r { (dst + row * width).update(from: first + row * c, count: width) }
+        } }
     }
 
     /// Gathers token rows: out[b, i, :] = x[b, index[b][i], :]. Every batch row takes the same count.
