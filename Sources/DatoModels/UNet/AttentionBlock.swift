@@ -31,15 +31,17 @@ public final class CrossAttention {
     /// attention(x, context) as a new tensor, also accumulating the mean over heads of the softmax
     /// probabilities into `probabilityMean` ([B, Nq, Nk], overwritten).
     public func callAsFunction(_ x: any LayerInput, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
-        let (k, v) = try keysAndValues(x, context: context)
+        let (k, v) = try keysAndValues(x, context: context) { try $0($1) }
         return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: k, v: v, heads: heads,
                                                     probabilityMean: probabilityMean, precision: precision))
     }
 
-    /// to_k and to_v of the context (kept across calls while it is unchanged), or of `x` for self-attention.
-    private func keysAndValues(_ x: any LayerInput, context: Tensor?) throws -> (Tensor, Tensor) {
-        guard let context else { return (try toK(x), try toV(x)) }
-        return try contextProjections.keysAndValues(for: context) { (try toK($0), try toV($0)) }
+    /// to_k and to_v of the context (kept across calls while it is unchanged), or of `x` for self-attention, each
+    /// by `project` (fp32 results, or bf16 ones).
+    private func keysAndValues<T>(_ x: any LayerInput, context: Tensor?,
+                                  _ project: (Linear, any LayerInput) throws -> T) throws -> (T, T) {
+        guard let context else { return (try project(toK, x), try project(toV, x)) }
+        return try contextProjections.keysAndValues(for: context) { (try project(toK, $0), try project(toV, $0)) }
     }
 
     /// The heads' outputs. In a bf16 block on AMX tiles the projections hand their results to the attention in
@@ -47,15 +49,10 @@ public final class CrossAttention {
     private func heads(_ x: any LayerInput, context: Tensor?) throws -> any LayerInput {
         guard precision == .bf16 && Attention.amxEnabled && Attention.amxAvailable,
               [toQ, toK, toV, toOut].allSatisfy({ $0.precision == .bf16 }) else {
-            let q = try toQ(x), (k, v) = try keysAndValues(x, context: context)
+            let q = try toQ(x), (k, v) = try keysAndValues(x, context: context) { try $0($1) }
             return try Attention.scaledDotProduct(q: q, k: k, v: v, heads: heads, precision: precision)
         }
-        let (k, v): (BF16Tensor, BF16Tensor)
-        if let context {
-            (k, v) = try contextProjections.keysAndValues(for: context) { (try toK.roundedToBF16($0), try toV.roundedToBF16($0)) }
-        } else {
-            (k, v) = (try toK.roundedToBF16(x), try toV.roundedToBF16(x))
-        }
+        let (k, v) = try keysAndValues(x, context: context) { try $0.roundedToBF16($1) }
         return try Attention.scaledDotProductForBF16Layers(q: try toQ.roundedToBF16(x), k: k, v: v, heads: heads)
     }
 }
