@@ -67,23 +67,22 @@ public enum Normalization {
             }
         }
         var mean = [Double](repeating: 0, count: b * groups), variance = mean
+        var s1 = [Double](repeating: 0, count: c), s2 = s1   // one batch row's channel sums over all chunks
         let n = Double(rows * cg)
         for bi in 0..<b {
             for ch in 0..<c {
-                var s1 = 0.0
-                for k in 0..<chunks { s1 += sums[2 * (bi * chunks + k) * c + ch] }
-                mean[bi * groups + ch / cg] += s1 + Double(rows) * moved(shifts[bi * c + ch], bi * c + ch)
+                (s1[ch], s2[ch]) = (0, 0)
+                for k in 0..<chunks {
+                    s1[ch] += sums[2 * (bi * chunks + k) * c + ch]
+                    s2[ch] += sums[(2 * (bi * chunks + k) + 1) * c + ch]
+                }
+                mean[bi * groups + ch / cg] += s1[ch] + Double(rows) * moved(shifts[bi * c + ch], bi * c + ch)
             }
             for g in 0..<groups { mean[bi * groups + g] /= n }
             for ch in 0..<c {
-                var s1 = 0.0, s2 = 0.0
-                for k in 0..<chunks {
-                    s1 += sums[2 * (bi * chunks + k) * c + ch]
-                    s2 += sums[(2 * (bi * chunks + k) + 1) * c + ch]
-                }
                 // sum over the channel of (x - mean)^2 = s2 - 2 delta s1 + rows delta^2, delta = mean - shift.
                 let delta = mean[bi * groups + ch / cg] - moved(shifts[bi * c + ch], bi * c + ch)
-                variance[bi * groups + ch / cg] += s2 - 2 * delta * s1 + Double(rows) * delta * delta
+                variance[bi * groups + ch / cg] += s2[ch] - 2 * delta * s1[ch] + Double(rows) * delta * delta
             }
             for g in 0..<groups { variance[bi * groups + g] = max(0, variance[bi * groups + g] / n) }
         }
