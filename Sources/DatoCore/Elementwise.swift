@@ -80,18 +80,4 @@ public enum Elementwise {
             Parallel.chunks(x.count / max(f2, 1), minimumPerThread: 4) { body($0, f2 / 2) }
         }
     }
-
-    /// Adds a per-(batch, channel) vector to a [B, ..., C] tensor: x[b, i, c] += v[b, c].
-    public static func addBroadcastRows(_ x: Tensor, _ v: Tensor) {
-        let b = x.dim(0), c = x.dim(-1)
-        precondition(v.count == b * c, "broadcast add: \(x.shape) vs \(v.shape)")
-        let inner = x.count / (b * c)
-        let px = x.data, pv = v.data
-        Profiler.measure(.elementwise) { Parallel.chunks(b * inner, minimumPerThread: 16) { r in
-            for row in r {
-                vmapAdd(px + row * c, pv + (row / inner) * c, c)
-            }
-        } }
-    }
-
 }
