@@ -8,24 +8,12 @@
 //   values: tile (key block of 32, column block of 16), row r = keys 2r and 2r+1 of each of the 16 columns.
 // Each tile is 16 rows of 64 bytes, stored contiguously.
 #include "dato_amx.h"
+#include "amx_common.h"
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <cpuid.h>
-#include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#define DATO_HAVE_AMX_BUILD 1
-#define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
-#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-#endif
 
 enum { QB = 32 };
 
-static long round_up(long x, long m) { return (x + m - 1) / m * m; }
 static long align64(long bytes) { return round_up(bytes, 64); }
 
 long dato_amx_keys_size(long nk, long dk) { return round_up(nk, 32) * round_up(dk, 32); }
@@ -40,14 +28,6 @@ static long prob_stride(long nk) { return round_up(nk, 32) + 32; }
 long dato_amx_scratch_size(long nk, long dk, long dv) {
     return align64(QB * round_up(dk, 32) * 2) + align64(QB * score_stride(nk) * 4) + align64(QB * prob_stride(nk) * 2)
          + align64(QB * round_up(dv, 16) * 4);
-}
-
-// Round to nearest even, as the hardware conversion does for finite values.
-static unsigned short to_bf16(float v) {
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    bits += 0x7FFFu + ((bits >> 16) & 1u);
-    return (unsigned short)(bits >> 16);
 }
 
 // A matrix to pack: fp32 values (rounded while packing) or bf16 ones (copied), element i at f[i] or h[i].
@@ -129,21 +109,6 @@ int dato_avx512_available(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return __builtin_cpu_supports("avx512f") && ((b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1);
-}
-
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
-// Eight tiles of 16 rows x 64 bytes (their roles are given where they are used).
-AMX_TARGET static void load_tile_config(void) {
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int i = 0; i < 8; i++) { cfg.colsb[i] = 64; cfg.rows[i] = 16; }
-    _tile_loadconfig(&cfg);
 }
 
 // 2^x for x below 128 (log2-scaled scores minus a running row maximum): x = n + f with n the nearest integer

@@ -65,7 +65,7 @@ extension Attention {
             UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         }
         defer { keys.deallocate(); values.deallocate(); scratch.forEach { $0.deallocate() } }
-        Profiler.measure(.attention) {
+        Profiler.measure(.attention, shape: "\(nq)x\(nk) tokens, \(heads)x\(dk), batch \(batch)") {
             // Item 2p packs the keys of pair p = b * heads + h, item 2p + 1 its values.
             Parallel.items(2 * pairs) { item, _ in
                 let p = item / 2, b = p / heads, h = p % heads

@@ -13,8 +13,10 @@ public final class Conv2D: @unchecked Sendable {
     public let padding: (Int, Int, Int, Int)
     /// The format the convolution computes in (`Precision.forNewLayers` when the layer was made).
     public let precision: Precision
-    /// The weights, or nil when the convolution runs as `parts`.
+    /// The weights, or nil when the convolution runs as `parts` or with `amx`.
     let weights: DNNLWeights?
+    /// swift-dato's own AMX kernel, which runs bf16 3x3 convolutions where the CPU has AMX (`AMXConv3x3`).
+    let amx: AMXConv3x3?
     let bias: Tensor?
     /// A bf16 convolution with a kernel larger than 1x1 and more than `bf16MaxInputChannels` input channels runs
     /// as several convolutions over groups of input channels whose results add up (the first one adds the bias).
@@ -23,7 +25,8 @@ public final class Conv2D: @unchecked Sendable {
 
     /// oneDNN's AMX convolutions run 1.3-1.6x slower per multiply-add with 1920 or 2560 input channels than with
     /// 1280 or fewer (`dato bench ops`, 3x3 at 8x8 to 32x32 pixels, as in SD's up blocks), so bf16 convolutions
-    /// with more input channels are split into groups of at most this many. fp32 (Winograd) has no such penalty.
+    /// run by oneDNN with more input channels are split into groups of at most this many (those `AMXConv3x3`
+    /// runs are not). fp32 (Winograd) has no such penalty.
     public static let bf16MaxInputChannels = 1280
 
     /// `weight` is [out, in, kh, kw]; `bias` is [out] or nil. Symmetric `padding`.
@@ -40,6 +43,13 @@ public final class Conv2D: @unchecked Sendable {
         self.padding = padding
         self.bias = bias
         precision = Precision.forNewLayers
+        if precision == .bf16 && AMXConv3x3.enabled && AMXConv3x3.qualifies(weight: weight, stride: stride, padding: padding) {
+            amx = AMXConv3x3(weight: weight)
+            weights = nil
+            parts = []
+            return
+        }
+        amx = nil
         let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
         if groups.isEmpty {
             weights = try DNNLWeights(conv: weight, precision: precision)
@@ -97,7 +107,11 @@ public final class Conv2D: @unchecked Sendable {
         guard out.shape == [x.dim(0), oh, ow, outChannels] else {
             throw ComputeError.shape("conv output \(out.shape) for input \(x.shape)")
         }
-        if let weights {
+        if let amx {
+            try Profiler.measure(.convolution, shape: self.shapeText(x)) {
+                try amx.run(x, bias: bias, into: out, accumulate: accumulate)
+            }
+        } else if let weights {
             try run(x, weights, into: out, accumulate: accumulate)
         } else {
             for (i, part) in parts.enumerated() {
@@ -114,9 +128,15 @@ public final class Conv2D: @unchecked Sendable {
     private func run(_ x: any LayerInput, _ weights: DNNLWeights, into out: Tensor, accumulate: Bool) throws {
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
         let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
-        try Profiler.measure(.convolution) {
+        try Profiler.measure(.convolution, shape: self.shapeText(x)) {
             try op.run(weights, input: x, bias: bias, dst: out.data)
         }
+    }
+
+    /// "3x3 320->320 at 64x64, batch 2" (for `Profiler.byShape`).
+    private func shapeText(_ x: any LayerInput) -> String {
+        "\(kernel.0)x\(kernel.1)\(stride > 1 ? " stride \(stride)" : "") \(x.dim(3))->\(outChannels) at "
+            + "\(x.dim(1))x\(x.dim(2)), batch \(x.dim(0))"
     }
 
     private func makeOp(n: Int, h: Int, w: Int, accumulate: Bool, key: [Int]) throws -> DNNLOp {
@@ -137,6 +157,8 @@ public final class Conv2D: @unchecked Sendable {
 
     /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last
     /// channel group for a split convolution).
-    public var implementation: String? { parts.last?.conv.implementation ?? lastImplementation }
+    public var implementation: String? {
+        amx != nil ? "dato:amx_bf16" : parts.last?.conv.implementation ?? lastImplementation
+    }
     private var lastImplementation: String?
 }

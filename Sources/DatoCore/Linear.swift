@@ -81,7 +81,7 @@ public final class Linear: @unchecked Sendable {
             }
             ops[key] = op
         }
-        try Profiler.measure(.linear) {
+        try Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
             try op.run(weights, input: x, bias: bias, dst: out)
         }
     }

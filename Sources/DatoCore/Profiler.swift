@@ -10,8 +10,11 @@ public enum Profiler {
     }
 
     nonisolated(unsafe) public static var enabled = false
+    /// Whether `measure(_:shape:_:)` also adds the time to its shape's own total (`shapeReport`).
+    nonisolated(unsafe) public static var byShape = false
     nonisolated(unsafe) private static var totals: [Kind: Double] = [:]
     nonisolated(unsafe) private static var counts: [Kind: Int] = [:]
+    nonisolated(unsafe) private static var shapeTotals: [String: (seconds: Double, calls: Int)] = [:]
 
     /// Runs `body`, adding its wall time to `kind` when profiling is enabled.
     @inline(__always)
@@ -25,8 +28,28 @@ public enum Profiler {
         return try body()
     }
 
+    /// Like `measure(_:_:)`; with `byShape` on, the time is also added to "kind: shape" (the shape text is only
+    /// made then).
+    @inline(__always)
+    public static func measure<T>(_ kind: Kind, shape: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
+        guard enabled && byShape else { return try measure(kind, body) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let key = kind.rawValue + ": " + shape()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            shapeTotals[key, default: (0, 0)].seconds += seconds
+            shapeTotals[key, default: (0, 0)].calls += 1
+        }
+        return try measure(kind, body)
+    }
+
     /// Clears the totals.
-    public static func reset() { totals = [:]; counts = [:] }
+    public static func reset() { totals = [:]; counts = [:]; shapeTotals = [:] }
+
+    /// ("kind: shape", seconds, calls) of the shapes measured with `byShape` on, largest first.
+    public static func shapeReport() -> [(String, Double, Int)] {
+        shapeTotals.map { ($0.key, $0.value.seconds, $0.value.calls) }.sorted { $0.1 > $1.1 }
+    }
 
     /// (kind, seconds, calls), largest first.
     public static func report() -> [(Kind, Double, Int)] {

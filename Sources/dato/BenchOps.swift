@@ -39,9 +39,13 @@ struct BenchOps: ParsableCommand {
         let x320 = try rnd.load("x", shape: [2, 64, 64, 320])
         let conv = try Conv2D(weight: rnd.load("w", shape: [320, 320, 3, 3]), bias: rnd.load("b", shape: [320]), padding: 1)
         try time("conv 3x3 320->320, 64x64, batch 2", flops: 2 * 8192 * 320 * 320 * 9) { _ = try conv(x320) }
-        let x1280 = try rnd.load("x", shape: [2, 16, 16, 1280])
         let conv2 = try Conv2D(weight: rnd.load("w", shape: [1280, 1280, 3, 3]), bias: rnd.load("b", shape: [1280]), padding: 1)
-        try time("conv 3x3 1280->1280, 16x16, batch 2", flops: 2 * 512 * 1280 * 1280 * 9) { _ = try conv2(x1280) }
+        for side in [16, 8] {
+            let x = try rnd.load("x", shape: [2, side, side, 1280])
+            try time("conv 3x3 1280->1280, \(side)x\(side), batch 2", flops: 2 * Double(2 * side * side) * 1280 * 1280 * 9) {
+                _ = try conv2(x)
+            }
+        }
         let tokens = x320.copy().reshape([2, 4096, 320])
         let lin = try Linear(weight: rnd.load("w", shape: [320, 320]), bias: nil)
         try time("linear 8192x320 -> 320", flops: 2 * 8192 * 320 * 320) { _ = try lin(tokens) }

@@ -20,6 +20,8 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
     @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print the time per operation kind.") var profile = false
+    @Flag(help: "Print the time per operation shape (convolutions, linear layers, attention), largest first.")
+    var profileShapes = false
     @OptionGroup var convolution: ConvolutionOptions
     @Flag(help: "Also measure this machine's peak in the same precision (best dense 4096^3 product through oneDNN) and print the fraction of it the call reaches.")
     var peak = false
@@ -67,7 +69,8 @@ struct BenchUNet: ParsableCommand {
         _ = try call(0)   // fills the cache (and warms up)
         for k in 1...max(1, warmup) where k < calls - repeats { _ = try call(k) }
         var times: [Double] = []
-        Profiler.enabled = profile
+        Profiler.enabled = profile || profileShapes
+        Profiler.byShape = profileShapes
         Profiler.reset()
         var out: Tensor?
         if stepped { print("ready: one timed call per line on standard input"); fflush(stdout) }
@@ -103,6 +106,13 @@ struct BenchUNet: ParsableCommand {
             for (kind, seconds, calls) in Profiler.report() {
                 let name = kind.rawValue.padding(toLength: 32, withPad: " ", startingAt: 0)
                 print("  " + name + String(format: " %8.3f s  %5.1f%%  %6d calls", seconds, 100 * seconds / max(total, 1e-9), calls))
+            }
+        }
+        if profileShapes {
+            print("time by operation shape (all timed calls; per call):")
+            for (shape, seconds, calls) in Profiler.shapeReport() {
+                let name = shape.padding(toLength: 56, withPad: " ", startingAt: 0)
+                print("  " + name + String(format: " %8.1f ms  %4d calls", 1000 * seconds / Double(repeats), calls / repeats))
             }
         }
         if json {

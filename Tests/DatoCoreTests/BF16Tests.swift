@@ -37,6 +37,30 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// swift-dato's AMX 3x3 kernel (`AMXConv3x3`) against the fp32 reference on bf16-rounded operands: images
+    /// whose tiles straddle rows and images, odd tile counts, several work items along the rows (2560 input
+    /// channels), bias or none, accumulation into fp32 contents, fp32 and bf16 inputs (the same result).
+    func testAMXConvolution() throws {
+        guard AMXConv3x3.enabled else { throw XCTSkip("this CPU has no AMX") }
+        let shapes = [(2, 9, 7, 64, 96), (1, 1, 1, 32, 32), (3, 4, 13, 96, 64), (1, 10, 11, 2560, 32)]
+        for (i, (n, h, w, cin, cout)) in shapes.enumerated() {
+            let seed = UInt64(i)
+            let what = "AMX conv [\(n), \(h), \(w), \(cin)] -> \(cout)"
+            let x = Reference.random([n, h, w, cin], seed: 30 + seed), wt = Reference.random([cout, cin, 3, 3], seed: 40 + seed)
+            let b = i == 1 ? nil : Reference.random([cout], seed: 50 + seed)
+            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: wt, bias: b, padding: 1) }
+            XCTAssertEqual(conv.implementation, "dato:amx_bf16", what)
+            let y = try conv(x)
+            let expected = Reference.conv(Self.roundedToBF16(x), Self.roundedToBF16(wt), b, stride: 1, pad: (1, 1, 1, 1))
+            assertClose(y, expected, tol: 4e-5, what)
+            XCTAssertEqual(maxDifference(try conv(BF16Tensor(rounding: x)), y), 0, "\(what): bf16 input")
+            let acc = Reference.random(expected.shape, seed: 60 + seed), sum = acc.copy()
+            Elementwise.addInPlace(sum, expected)
+            try conv.accumulate(x, into: acc)
+            assertClose(acc, sum, tol: 4e-5, "\(what): accumulate")
+        }
+    }
+
     /// A bf16 layer given its input already in bf16 (`BF16Tensor`) computes exactly what it computes when it
     /// rounds the fp32 input itself, also for a convolution split into channel groups and when accumulating;
     /// an fp32 layer refuses a bf16 input.

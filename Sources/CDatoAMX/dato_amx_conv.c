@@ -1,0 +1,147 @@
+// 3x3 convolutions on AMX tiles; see dato_amx_conv.h.
+//
+// Layouts. The input is copied into a zero-padded bf16 image [n][h + 2][w + 2][c] (plus slack). Output pixel
+// (y, x) is computed at padded position r = y (w + 2) + x of its image: tap (dy, dx) of its window is padded
+// position r + dy (w + 2) + dx. So 16 consecutive positions, one A tile, read 16 consecutive input positions
+// for every tap: one tile load with the row stride c, no im2col copy. Positions with x >= w (two per image
+// row) are computed and dropped: 2 / (w + 2) more work (20% at 8x8, 11% at 16x16, 3% at 64x64).
+// The inner dimension k runs over (tap, input channel); weights are packed per block of 16 output channels as
+// a run of B tiles along k, each 16 rows of k-pairs side by side (VNNI order) for the 16 channels.
+// Work: two A tiles (32 positions) by two B tiles (32 output channels) in four accumulator tiles; an item is
+// a run of such row pairs (sized so their inputs stay in L2) for one block of 32 output channels.
+#include "dato_amx_conv.h"
+#include "amx_common.h"
+#include <stdlib.h>
+
+long dato_amx_conv_weights_size(long cout, long cin) { return cout * cin * 9; }
+
+long dato_amx_conv_input_size(long n, long h, long w, long c) { return (n * (h + 2) * (w + 2) + 17) * c; }
+
+// Row pairs per work item: about 768 KiB of input rows.
+static long pairs_per_item(long cin) { long r = 12288 / cin; return r < 1 ? 1 : r; }
+
+typedef struct { long wp, valid, tiles_per_image, tiles, pairs; } geometry;
+
+static geometry geometry_of(long n, long h, long w) {
+    geometry g;
+    g.wp = w + 2;
+    g.valid = h * g.wp;
+    g.tiles_per_image = (g.valid + 15) / 16;
+    g.tiles = n * g.tiles_per_image;
+    g.pairs = (g.tiles + 1) / 2;
+    return g;
+}
+
+long dato_amx_conv_items(long n, long h, long w, long cin, long cout) {
+    geometry g = geometry_of(n, h, w);
+    return (g.pairs + pairs_per_item(cin) - 1) / pairs_per_item(cin) * (cout / 32);
+}
+
+void dato_amx_conv_pack_weights(const float *w, long cout, long cin, long block_begin, long block_end,
+                                unsigned short *packed) {
+    long steps = 9 * cin / 32;
+    for (long block = block_begin; block < block_end; block++) {
+        unsigned short *dst = packed + block * steps * 512;
+        for (long col = 0; col < 16; col++) {
+            const float *src = w + (block * 16 + col) * cin * 9;
+            for (long ic = 0; ic < cin; ic++)
+                for (long tap = 0; tap < 9; tap++) {
+                    long k = tap * cin + ic;
+                    dst[((k / 32 * 16 + k % 32 / 2) * 16 + col) * 2 + k % 2] = to_bf16(src[ic * 9 + tap]);
+                }
+        }
+    }
+}
+
+void dato_amx_conv_pad(const void *x, int x_bf16, long n, long h, long w, long c, long row_begin, long row_end,
+                       unsigned short *padded) {
+    long wp = w + 2;
+    for (long row = row_begin; row < row_end; row++) {
+        long b = row / (h + 2), y = row % (h + 2) - 1;
+        unsigned short *dst = padded + row * wp * c;
+        if (y < 0 || y >= h) { memset(dst, 0, wp * c * 2); continue; }
+        memset(dst, 0, c * 2);
+        memset(dst + (w + 1) * c, 0, c * 2);
+        long count = w * c, first = ((b * h + y) * w) * c;
+        if (x_bf16) {
+            memcpy(dst + c, (const unsigned short *)x + first, count * 2);
+        } else {
+            const float *src = (const float *)x + first;
+            for (long i = 0; i < count; i++) dst[c + i] = to_bf16(src[i]);
+        }
+    }
+    if (row_end == n * (h + 2)) memset(padded + row_end * wp * c, 0, 17 * c * 2);
+}
+
+#ifdef DATO_HAVE_AMX_BUILD
+
+// Writes the valid rows of one 16-position tile's results (acc: 16 rows of 32 floats) to 32 output channels.
+AVX512_TARGET static void write_tile(const float *acc, long image, long r0, geometry g, long h, long w, long cout,
+                                     const float *bias, float *out, int accumulate) {
+    __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    __m512 b1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+    for (long i = 0; i < 16 && r0 + i < g.valid; i++) {
+        long y = (r0 + i) / g.wp, x = (r0 + i) % g.wp;
+        if (x >= w) continue;
+        float *o = out + ((image * h + y) * w + x) * cout;
+        __m512 v0 = _mm512_add_ps(_mm512_loadu_ps(acc + i * 32), b0);
+        __m512 v1 = _mm512_add_ps(_mm512_loadu_ps(acc + i * 32 + 16), b1);
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_loadu_ps(o));
+            v1 = _mm512_add_ps(v1, _mm512_loadu_ps(o + 16));
+        }
+        _mm512_storeu_ps(o, v0);
+        _mm512_storeu_ps(o + 16, v1);
+    }
+}
+
+// Tiles: 0-3 accumulators (row tile i, channel tile j at 2i + j), 4-5 the two A tiles, 6-7 the two B tiles.
+AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long n, long h, long w, long cin,
+                                  const unsigned short *packed, long cout, const float *bias, float *out,
+                                  int accumulate, long item) {
+    geometry g = geometry_of(n, h, w);
+    long per_item = pairs_per_item(cin), channel_pairs = cout / 32;
+    long first = item / channel_pairs * per_item, cp = item % channel_pairs;
+    long last = first + per_item < g.pairs ? first + per_item : g.pairs;
+    long steps = 9 * cin / 32, image_size = (h + 2) * g.wp, stride = cin * 2;
+    const unsigned short *w0 = packed + 2 * cp * steps * 512, *w1 = w0 + steps * 512;
+    const float *channel_bias = bias ? bias + cp * 32 : NULL;
+    float acc[2][16 * 32] __attribute__((aligned(64)));
+    load_tile_config();
+    for (long pair = first; pair < last; pair++) {
+        long t[2] = {2 * pair, 2 * pair + 1 < g.tiles ? 2 * pair + 1 : 2 * pair};
+        const unsigned short *a[2];
+        for (int q = 0; q < 2; q++)
+            a[q] = padded + (t[q] / g.tiles_per_image * image_size + t[q] % g.tiles_per_image * 16) * cin;
+        _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+        const unsigned short *b0 = w0, *b1 = w1;
+        for (long tap = 0; tap < 9; tap++) {
+            const unsigned short *a0 = a[0] + (tap / 3 * g.wp + tap % 3) * cin, *a1 = a[1] + (a0 - a[0]);
+            for (long c = 0; c < cin; c += 32, b0 += 512, b1 += 512) {
+                _tile_loadd(4, a0 + c, stride);
+                _tile_loadd(6, b0, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_loadd(5, a1 + c, stride);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_loadd(7, b1, 64);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+        _tile_stored(0, acc[0], 128); _tile_stored(1, acc[0] + 16, 128);
+        _tile_stored(2, acc[1], 128); _tile_stored(3, acc[1] + 16, 128);
+        for (int q = 0; q < (t[1] != t[0] ? 2 : 1); q++)
+            write_tile(acc[q], t[q] / g.tiles_per_image, t[q] % g.tiles_per_image * 16, g, h, w, cout, channel_bias,
+                       out + cp * 32, accumulate);
+    }
+    _tile_release();
+}
+
+#else
+
+void dato_amx_conv_run(const unsigned short *padded, long n, long h, long w, long cin, const unsigned short *packed,
+                       long cout, const float *bias, float *out, int accumulate, long item) {
+    abort();   // never called: dato_amx_available() is 0
+}
+
+#endif
