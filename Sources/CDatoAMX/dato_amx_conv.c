@@ -95,6 +95,18 @@ AVX512_TARGET static void write_tile(const float *acc, long image, long r0, geom
     }
 }
 
+// Asks for the next step's tiles in L1 (single-kernel harness, runs taking turns: 3-19% faster than without
+// prefetching at 8x8 to 64x64; one step ahead 1-6% faster than two, four steps ahead slower). At the end of a tap the A addresses run past the channels: a wasted prefetch, which never faults.
+AVX512_TARGET static inline void prefetch_step(const unsigned short *a0, const unsigned short *a1, long stride,
+                                               const unsigned short *b0, const unsigned short *b1) {
+    for (int r = 0; r < 16; r++) {
+        _mm_prefetch((const char *)a0 + r * stride, _MM_HINT_T0);
+        _mm_prefetch((const char *)a1 + r * stride, _MM_HINT_T0);
+        _mm_prefetch((const char *)b0 + r * 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)b1 + r * 64, _MM_HINT_T0);
+    }
+}
+
 // Tiles: 0-3 accumulators (row tile i, channel tile j at 2i + j), 4-5 the two A tiles, 6-7 the two B tiles.
 AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long n, long h, long w, long cin,
                                   const unsigned short *packed, long cout, const float *bias, float *out,
@@ -118,6 +130,7 @@ AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long n, long h, 
         for (long tap = 0; tap < 9; tap++) {
             const unsigned short *a0 = a[0] + (tap / 3 * g.wp + tap % 3) * cin, *a1 = a[1] + (a0 - a[0]);
             for (long c = 0; c < cin; c += 32, b0 += 512, b1 += 512) {
+                prefetch_step(a0 + c + 32, a1 + c + 32, stride, b0 + 512, b1 + 512);
                 _tile_loadd(4, a0 + c, stride);
                 _tile_loadd(6, b0, 64);
                 _tile_dpbf16ps(0, 4, 6);

@@ -25,8 +25,9 @@ public final class Conv2D: @unchecked Sendable {
 
     /// oneDNN's AMX convolutions run 1.3-1.6x slower per multiply-add with 1920 or 2560 input channels than with
     /// 1280 or fewer (`dato bench ops`, 3x3 at 8x8 to 32x32 pixels, as in SD's up blocks), so bf16 convolutions
-    /// run by oneDNN with more input channels are split into groups of at most this many (those `AMXConv3x3`
-    /// runs are not). fp32 (Winograd) has no such penalty.
+    /// with more input channels are split into groups of at most this many. fp32 (Winograd) has no such penalty.
+    /// `AMXConv3x3` gains from the split too (2560 -> 1280 at 16x16: the packed weights of 32 output channels,
+    /// 1.5 MB whole, no longer fit in L2 beside the input rows).
     public static let bf16MaxInputChannels = 1280
 
     /// `weight` is [out, in, kh, kw]; `bias` is [out] or nil. Symmetric `padding`.
@@ -43,18 +44,18 @@ public final class Conv2D: @unchecked Sendable {
         self.padding = padding
         self.bias = bias
         precision = Precision.forNewLayers
-        if precision == .bf16 && AMXConv3x3.enabled && AMXConv3x3.qualifies(weight: weight, stride: stride, padding: padding) {
+        let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
+        if groups.isEmpty && precision == .bf16 && AMXConv3x3.enabled
+            && AMXConv3x3.qualifies(weight: weight, stride: stride, padding: padding) {
             amx = AMXConv3x3(weight: weight)
             weights = nil
             parts = []
-            return
-        }
-        amx = nil
-        let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
-        if groups.isEmpty {
+        } else if groups.isEmpty {
+            amx = nil
             weights = try DNNLWeights(conv: weight, precision: precision)
             parts = []
         } else {
+            amx = nil
             weights = nil
             parts = try groups.enumerated().map { i, range in
                 (range, try Conv2D(weight: Self.inputChannels(range, of: weight), bias: i == 0 ? bias : nil,
@@ -154,6 +155,13 @@ public final class Conv2D: @unchecked Sendable {
     /// them (about 2-3x faster on AVX-512; fp32 arithmetic whose rounding differs from the direct algorithm by
     /// about 1e-5 relative). True unless the environment variable `DATO_WINOGRAD` is "0"; bf16 is always direct.
     nonisolated(unsafe) public static var winograd = ProcessInfo.processInfo.environment["DATO_WINOGRAD"] != "0"
+
+    /// Whether bf16 3x3 convolutions created from now on run on swift-dato's own AMX kernel (`AMXConv3x3`) where
+    /// they qualify; false runs them on oneDNN. Setting it to true has no effect on a CPU without AMX.
+    public static var ownAMXKernel: Bool {
+        get { AMXConv3x3.enabled }
+        set { AMXConv3x3.enabled = newValue && Attention.amxAvailable }
+    }
 
     /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last
     /// channel group for a split convolution).

@@ -74,6 +74,36 @@ struct BenchOps: ParsableCommand {
             _ = Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
         }
         if precision == .bf16 { try measureHandoffs(time, rnd: rnd, x320: x320, conv: conv, lin: lin, g: g, b: b) }
+        if precision == .bf16 && Conv2D.ownAMXKernel { try compareConvKernels(rnd: rnd) }
+    }
+
+    /// oneDNN's bf16 3x3 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns
+    /// (this machine's speed drifts within seconds): medians and the median of the per-pair ratios.
+    func compareConvKernels(rnd: RandomSource) throws {
+        let shapes = [(64, 320, 320), (32, 640, 640), (16, 1280, 1280), (8, 1280, 1280), (16, 2560, 1280), (8, 2560, 1280)]
+        for (side, cin, cout) in shapes {
+            let name = "conv 3x3 \(cin)->\(cout), \(side)x\(side), batch 2: oneDNN / ours"
+            if let only, !name.contains(only) { continue }
+            let w = try rnd.load("w", shape: [cout, cin, 3, 3]), bias = try rnd.load("b", shape: [cout])
+            let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, side, side, cin]))
+            let convs = try [false, true].map { own in
+                Conv2D.ownAMXKernel = own
+                defer { Conv2D.ownAMXKernel = true }
+                return try Conv2D(weight: w, bias: bias, padding: 1)
+            }
+            var times: [[Double]] = [[], []]
+            for i in 0...repeats {
+                for k in i % 2 == 0 ? [0, 1] : [1, 0] {
+                    let s = Date()
+                    _ = try convs[k](x)
+                    if i > 0 { times[k].append(Date().timeIntervalSince(s)) }   // the first round warms up
+                }
+            }
+            func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+            let ratio = median(zip(times[0], times[1]).map { $0 / $1 })
+            print(name.padding(toLength: 56, withPad: " ", startingAt: 0)
+                  + String(format: " %7.2f / %7.2f ms  %.2fx", 1e3 * median(times[0]), 1e3 * median(times[1]), ratio))
+        }
     }
 
     /// A producer and the bf16 layers reading its result, with the result handed over in fp32 (each layer
