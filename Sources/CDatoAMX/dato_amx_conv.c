@@ -96,7 +96,8 @@ AVX512_TARGET static void write_tile(const float *acc, long image, long r0, geom
 }
 
 // Asks for the next step's tiles in L1 (single-kernel harness, runs taking turns: 3-19% faster than without
-// prefetching at 8x8 to 64x64; one step ahead 1-6% faster than two, four steps ahead slower). At the end of a tap the A addresses run past the channels: a wasted prefetch, which never faults.
+// prefetching at 8x8 to 64x64; one step ahead 1-6% faster than two, four steps ahead slower). At the end of a
+// tap the A addresses run past the channels: a wasted prefetch, which never faults.
 AVX512_TARGET static inline void prefetch_step(const unsigned short *a0, const unsigned short *a1, long stride,
                                                const unsigned short *b0, const unsigned short *b1) {
     for (int r = 0; r < 16; r++) {
