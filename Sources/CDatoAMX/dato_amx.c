@@ -242,6 +242,9 @@ AMX_TARGET static void scores(const unsigned short *qb, long dp, const unsigned 
         _tile_loadd(7, qb + 16 * dp + 32, dp * 2);
         for (long key = k0; key < k1; key += 16) {
             const unsigned short *ka = keys + (key / 16) * 1024;
+            // Prefetching the next keys here and the next P rows and V tiles in add_values made the 4096-token
+            // level-0 attention 5-8% faster (calls taking turns); prefetching the softmax's rows gained nothing.
+            prefetch_rows(ka + 1024, 64, 32);   // the next 16 keys
             _tile_zero(0); _tile_zero(1);
             _tile_loadd(2, ka, 64);
             _tile_loadd(3, ka + 512, 64);
@@ -279,6 +282,8 @@ AMX_TARGET static void add_values(const unsigned short *p, long lp, const unsign
         if (two) { _tile_loadd(1, oc + 16, dvp * 4); _tile_loadd(3, oc + 16 * dvp + 16, dvp * 4); }
         for (long key = k0; key < k1; key += 32) {
             const unsigned short *vb = values + ((key / 32) * ncb + cb) * 512;
+            prefetch_rows(p + (key - k0) + 32, lp * 2, 32);   // the next step's P rows and V tiles
+            prefetch_rows(vb + ncb * 512, 64, two ? 32 : 16);
             _tile_loadd(4, p + (key - k0), lp * 2);
             _tile_loadd(5, p + 16 * lp + (key - k0), lp * 2);
             _tile_loadd(6, vb, 64);

@@ -38,11 +38,12 @@ final class BF16Tests: XCTestCase {
     }
 
     /// swift-dato's AMX 3x3 kernel (`AMXConv3x3`) against the fp32 reference on bf16-rounded operands: images
-    /// whose tiles straddle rows and images, odd tile counts, several work items along the rows (2560 input
-    /// channels), bias or none, accumulation into fp32 contents, fp32 and bf16 inputs (the same result).
+    /// whose tiles straddle rows and images, odd tile counts, two work items along the rows (1280 input channels,
+    /// 10 pairs of tiles), two channel groups (2560), bias or none, accumulation into fp32 contents, fp32 and
+    /// bf16 inputs (the same result).
     func testAMXConvolution() throws {
         guard AMXConv3x3.enabled else { throw XCTSkip("this CPU has no AMX") }
-        let shapes = [(2, 9, 7, 64, 96), (1, 1, 1, 32, 32), (3, 4, 13, 96, 64), (1, 10, 11, 2560, 32)]
+        let shapes = [(2, 9, 7, 64, 96), (1, 1, 1, 32, 32), (3, 4, 13, 96, 64), (2, 12, 11, 1280, 32), (1, 3, 4, 2560, 32)]
         for (i, (n, h, w, cin, cout)) in shapes.enumerated() {
             let seed = UInt64(i)
             let what = "AMX conv [\(n), \(h), \(w), \(cin)] -> \(cout)"
@@ -50,6 +51,7 @@ final class BF16Tests: XCTestCase {
             let b = i == 1 ? nil : Reference.random([cout], seed: 50 + seed)
             let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: wt, bias: b, padding: 1) }
             XCTAssertEqual(conv.implementation, "dato:amx_bf16", what)
+            XCTAssertEqual(conv.parts.count, cin > Conv2D.bf16MaxInputChannels ? 2 : 0, what)
             let y = try conv(x)
             let expected = Reference.conv(Self.roundedToBF16(x), Self.roundedToBF16(wt), b, stride: 1, pad: (1, 1, 1, 1))
             assertClose(y, expected, tol: 4e-5, what)
