@@ -53,6 +53,22 @@ void dato_amx_conv_pack_weights(const float *w, long cout, long cin, long block_
     }
 }
 
+// dst[i] = bf16(src[i]) for i < count, rounded to nearest even (the vector conversion takes denormals to zero).
+#ifdef DATO_HAVE_AMX_BUILD
+AMX_TARGET static void round_to_bf16(const float *src, long count, unsigned short *dst) {
+    long i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+        _mm512_storeu_si512((void *)(dst + i), (__m512i)h);
+    }
+    for (; i < count; i++) dst[i] = to_bf16(src[i]);
+}
+#else
+static void round_to_bf16(const float *src, long count, unsigned short *dst) {
+    for (long i = 0; i < count; i++) dst[i] = to_bf16(src[i]);
+}
+#endif
+
 void dato_amx_conv_pad(const void *x, int x_bf16, long n, long h, long w, long c, long row_begin, long row_end,
                        unsigned short *padded) {
     long wp = w + 2;
@@ -66,8 +82,7 @@ void dato_amx_conv_pad(const void *x, int x_bf16, long n, long h, long w, long c
         if (x_bf16) {
             memcpy(dst + c, (const unsigned short *)x + first, count * 2);
         } else {
-            const float *src = (const float *)x + first;
-            for (long i = 0; i < count; i++) dst[c + i] = to_bf16(src[i]);
+            round_to_bf16((const float *)x + first, count, dst + c);
         }
     }
     if (row_end == n * (h + 2)) memset(padded + row_end * wp * c, 0, 17 * c * 2);
