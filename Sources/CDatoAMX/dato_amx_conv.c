@@ -1,10 +1,11 @@
-// 3x3 convolutions on AMX tiles; see dato_amx_conv.h.
+// 3x3 and 1x1 convolutions on AMX tiles; see dato_amx_conv.h.
 //
-// Layouts. The input is copied into a zero-padded bf16 image [n][h + 2][w + 2][c] (plus slack). Output pixel
-// (y, x) is computed at padded position r = y (w + 2) + x of its image: tap (dy, dx) of its window is padded
-// position r + dy (w + 2) + dx. So 16 consecutive positions, one A tile, read 16 consecutive input positions
-// for every tap: one tile load with the row stride c, no im2col copy. Positions with x >= w (two per image
-// row) are computed and dropped: 2 / (w + 2) more work (20% at 8x8, 11% at 16x16, 3% at 64x64).
+// Layouts. The input is copied into a zero-padded bf16 image [n][h + k - 1][w + k - 1][c] (plus slack) for a
+// k x k kernel. Output pixel (y, x) is computed at padded position r = y wp + x of its image (wp = w + k - 1):
+// tap (dy, dx) of its window is padded position r + dy wp + dx. So 16 consecutive positions, one A tile, read
+// 16 consecutive input positions for every tap: one tile load with the row stride c, no im2col copy. For 3x3,
+// positions with x >= w (two per image row) are computed and dropped: 2 / (w + 2) more work (20% at 8x8, 11%
+// at 16x16, 3% at 64x64).
 // The inner dimension k runs over (tap, input channel); weights are packed per block of 16 output channels as
 // a run of B tiles along k, each 16 rows of k-pairs side by side (VNNI order) for the 16 channels.
 // Work: two A tiles (32 positions) by two B tiles (32 output channels) in four accumulator tiles; an item is
@@ -13,18 +14,20 @@
 #include "amx_common.h"
 #include <stdlib.h>
 
-long dato_amx_conv_weights_size(long cout, long cin) { return cout * cin * 9; }
+long dato_amx_conv_weights_size(long k, long cout, long cin) { return cout * cin * k * k; }
 
-long dato_amx_conv_input_size(long n, long h, long w, long c) { return (n * (h + 2) * (w + 2) + 17) * c; }
+long dato_amx_conv_input_size(long k, long n, long h, long w, long c) {
+    return (n * (h + k - 1) * (w + k - 1) + 17) * c;
+}
 
 // Row pairs per work item: about 768 KiB of input rows.
 static long pairs_per_item(long cin) { long r = 12288 / cin; return r < 1 ? 1 : r; }
 
 typedef struct { long wp, valid, tiles_per_image, tiles, pairs; } geometry;
 
-static geometry geometry_of(long n, long h, long w) {
+static geometry geometry_of(long k, long n, long h, long w) {
     geometry g;
-    g.wp = w + 2;
+    g.wp = w + k - 1;
     g.valid = h * g.wp;
     g.tiles_per_image = (g.valid + 15) / 16;
     g.tiles = n * g.tiles_per_image;
@@ -32,22 +35,22 @@ static geometry geometry_of(long n, long h, long w) {
     return g;
 }
 
-long dato_amx_conv_items(long n, long h, long w, long cin, long cout) {
-    geometry g = geometry_of(n, h, w);
+long dato_amx_conv_items(long k, long n, long h, long w, long cin, long cout) {
+    geometry g = geometry_of(k, n, h, w);
     return (g.pairs + pairs_per_item(cin) - 1) / pairs_per_item(cin) * (cout / 32);
 }
 
-void dato_amx_conv_pack_weights(const float *w, long cout, long cin, long block_begin, long block_end,
+void dato_amx_conv_pack_weights(const float *w, long k, long cout, long cin, long block_begin, long block_end,
                                 unsigned short *packed) {
-    long steps = 9 * cin / 32;
+    long taps = k * k, steps = taps * cin / 32;
     for (long block = block_begin; block < block_end; block++) {
         unsigned short *dst = packed + block * steps * 512;
         for (long col = 0; col < 16; col++) {
-            const float *src = w + (block * 16 + col) * cin * 9;
+            const float *src = w + (block * 16 + col) * cin * taps;
             for (long ic = 0; ic < cin; ic++)
-                for (long tap = 0; tap < 9; tap++) {
-                    long k = tap * cin + ic;
-                    dst[((k / 32 * 16 + k % 32 / 2) * 16 + col) * 2 + k % 2] = to_bf16(src[ic * 9 + tap]);
+                for (long tap = 0; tap < taps; tap++) {
+                    long i = tap * cin + ic;   // position along the inner dimension
+                    dst[((i / 32 * 16 + i % 32 / 2) * 16 + col) * 2 + i % 2] = to_bf16(src[ic * taps + tap]);
                 }
         }
     }
@@ -69,23 +72,23 @@ static void round_to_bf16(const float *src, long count, unsigned short *dst) {
 }
 #endif
 
-void dato_amx_conv_pad(const void *x, int x_bf16, long n, long h, long w, long c, long row_begin, long row_end,
-                       unsigned short *padded) {
-    long wp = w + 2;
+void dato_amx_conv_pad(const void *x, int x_bf16, long k, long n, long h, long w, long c, long row_begin,
+                       long row_end, unsigned short *padded) {
+    long pad = (k - 1) / 2, hp = h + k - 1, wp = w + k - 1;
     for (long row = row_begin; row < row_end; row++) {
-        long b = row / (h + 2), y = row % (h + 2) - 1;
+        long b = row / hp, y = row % hp - pad;
         unsigned short *dst = padded + row * wp * c;
         if (y < 0 || y >= h) { memset(dst, 0, wp * c * 2); continue; }
-        memset(dst, 0, c * 2);
-        memset(dst + (w + 1) * c, 0, c * 2);
+        memset(dst, 0, pad * c * 2);
+        memset(dst + (pad + w) * c, 0, pad * c * 2);
         long count = w * c, first = ((b * h + y) * w) * c;
         if (x_bf16) {
-            memcpy(dst + c, (const unsigned short *)x + first, count * 2);
+            memcpy(dst + pad * c, (const unsigned short *)x + first, count * 2);
         } else {
-            round_to_bf16((const float *)x + first, count, dst + c);
+            round_to_bf16((const float *)x + first, count, dst + pad * c);
         }
     }
-    if (row_end == n * (h + 2)) memset(padded + row_end * wp * c, 0, 17 * c * 2);
+    if (row_end == n * hp) memset(padded + row_end * wp * c, 0, 17 * c * 2);
 }
 
 #ifdef DATO_HAVE_AMX_BUILD
@@ -122,14 +125,14 @@ static inline void prefetch_step(const unsigned short *a0, const unsigned short 
 }
 
 // Tiles: 0-3 accumulators (row tile i, channel tile j at 2i + j), 4-5 the two A tiles, 6-7 the two B tiles.
-AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long n, long h, long w, long cin,
+AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long k, long n, long h, long w, long cin,
                                   const unsigned short *packed, long cout, const float *bias, float *out,
                                   int accumulate, long item) {
-    geometry g = geometry_of(n, h, w);
+    geometry g = geometry_of(k, n, h, w);
     long per_item = pairs_per_item(cin), channel_pairs = cout / 32;
     long first = item / channel_pairs * per_item, cp = item % channel_pairs;
     long last = first + per_item < g.pairs ? first + per_item : g.pairs;
-    long steps = 9 * cin / 32, image_size = (h + 2) * g.wp, stride = cin * 2;
+    long taps = k * k, steps = taps * cin / 32, image_size = (h + k - 1) * g.wp, stride = cin * 2;
     const unsigned short *w0 = packed + 2 * cp * steps * 512, *w1 = w0 + steps * 512;
     const float *channel_bias = bias ? bias + cp * 32 : NULL;
     float acc[2][16 * 32] __attribute__((aligned(64)));
@@ -141,8 +144,8 @@ AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long n, long h, 
             a[q] = padded + (t[q] / g.tiles_per_image * image_size + t[q] % g.tiles_per_image * 16) * cin;
         _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
         const unsigned short *b0 = w0, *b1 = w1;
-        for (long tap = 0; tap < 9; tap++) {
-            const unsigned short *a0 = a[0] + (tap / 3 * g.wp + tap % 3) * cin, *a1 = a[1] + (a0 - a[0]);
+        for (long tap = 0; tap < taps; tap++) {
+            const unsigned short *a0 = a[0] + (tap / k * g.wp + tap % k) * cin, *a1 = a[1] + (a0 - a[0]);
             for (long c = 0; c < cin; c += 32, b0 += 512, b1 += 512) {
                 prefetch_step(a0 + c + 32, a1 + c + 32, stride, b0 + 512, b1 + 512);
                 _tile_loadd(4, a0 + c, stride);
@@ -166,8 +169,9 @@ AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long n, long h, 
 
 #else
 
-void dato_amx_conv_run(const unsigned short *padded, long n, long h, long w, long cin, const unsigned short *packed,
-                       long cout, const float *bias, float *out, int accumulate, long item) {
+void dato_amx_conv_run(const unsigned short *padded, long k, long n, long h, long w, long cin,
+                       const unsigned short *packed, long cout, const float *bias, float *out, int accumulate,
+                       long item) {
     abort();   // never called: dato_amx_available() is 0
 }
 

@@ -15,8 +15,8 @@ public final class Conv2D: @unchecked Sendable {
     public let precision: Precision
     /// The weights, or nil when the convolution runs as `parts` or with `amx`.
     let weights: DNNLWeights?
-    /// swift-dato's own AMX kernel, which runs bf16 3x3 convolutions where the CPU has AMX (`AMXConv3x3`).
-    let amx: AMXConv3x3?
+    /// swift-dato's own AMX kernel, which runs bf16 3x3 and 1x1 convolutions where the CPU has AMX (`AMXConvolution`).
+    let amx: AMXConvolution?
     let bias: Tensor?
     /// A bf16 convolution with a kernel larger than 1x1 and more than `bf16MaxInputChannels` input channels runs
     /// as several convolutions over groups of input channels whose results add up (the first one adds the bias).
@@ -26,7 +26,7 @@ public final class Conv2D: @unchecked Sendable {
     /// oneDNN's AMX convolutions run 1.3-1.6x slower per multiply-add with 1920 or 2560 input channels than with
     /// 1280 or fewer (`dato bench ops`, 3x3 at 8x8 to 32x32 pixels, as in SD's up blocks), so bf16 convolutions
     /// with more input channels are split into groups of at most this many. fp32 (Winograd) has no such penalty.
-    /// `AMXConv3x3` gains from the split too (2560 -> 1280 at 16x16: the packed weights of 32 output channels,
+    /// `AMXConvolution` gains from the split too (2560 -> 1280 at 16x16: the packed weights of 32 output channels,
     /// 1.5 MB whole, no longer fit in L2 beside the input rows).
     public static let bf16MaxInputChannels = 1280
 
@@ -45,9 +45,9 @@ public final class Conv2D: @unchecked Sendable {
         self.bias = bias
         precision = Precision.forNewLayers
         let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
-        if groups.isEmpty && precision == .bf16 && AMXConv3x3.enabled
-            && AMXConv3x3.qualifies(weight: weight, stride: stride, padding: padding) {
-            amx = AMXConv3x3(weight: weight)
+        if groups.isEmpty && precision == .bf16 && AMXConvolution.enabled
+            && AMXConvolution.qualifies(weight: weight, stride: stride, padding: padding) {
+            amx = AMXConvolution(weight: weight)
             weights = nil
             parts = []
         } else if groups.isEmpty {
@@ -156,11 +156,11 @@ public final class Conv2D: @unchecked Sendable {
     /// about 1e-5 relative). True unless the environment variable `DATO_WINOGRAD` is "0"; bf16 is always direct.
     nonisolated(unsafe) public static var winograd = ProcessInfo.processInfo.environment["DATO_WINOGRAD"] != "0"
 
-    /// Whether bf16 3x3 convolutions created from now on run on swift-dato's own AMX kernel (`AMXConv3x3`) where
+    /// Whether bf16 3x3 and 1x1 convolutions created from now on run on swift-dato's own AMX kernel (`AMXConvolution`) where
     /// they qualify; false runs them on oneDNN. Setting it to true has no effect on a CPU without AMX.
     public static var ownAMXKernel: Bool {
-        get { AMXConv3x3.enabled }
-        set { AMXConv3x3.enabled = newValue && Attention.amxAvailable }
+        get { AMXConvolution.enabled }
+        set { AMXConvolution.enabled = newValue && Attention.amxAvailable }
     }
 
     /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last

@@ -77,19 +77,20 @@ struct BenchOps: ParsableCommand {
         if precision == .bf16 && Conv2D.ownAMXKernel { try compareConvKernels(rnd: rnd) }
     }
 
-    /// oneDNN's bf16 3x3 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns
+    /// oneDNN's bf16 3x3 and 1x1 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns
     /// (this machine's speed drifts within seconds): medians and the median of the per-pair ratios.
     func compareConvKernels(rnd: RandomSource) throws {
-        let shapes = [(64, 320, 320), (32, 640, 640), (16, 1280, 1280), (8, 1280, 1280), (16, 2560, 1280), (8, 2560, 1280)]
-        for (side, cin, cout) in shapes {
-            let name = "conv 3x3 \(cin)->\(cout), \(side)x\(side), batch 2: oneDNN / ours"
+        let shapes = [(3, 64, 320, 320), (3, 32, 640, 640), (3, 16, 1280, 1280), (3, 8, 1280, 1280), (3, 16, 2560, 1280),
+                      (3, 8, 2560, 1280), (1, 64, 640, 320), (1, 32, 1280, 640), (1, 16, 2560, 1280), (1, 8, 2560, 1280)]
+        for (k, side, cin, cout) in shapes {
+            let name = "conv \(k)x\(k) \(cin)->\(cout), \(side)x\(side), batch 2: oneDNN / ours"
             if let only, !name.contains(only) { continue }
-            let w = try rnd.load("w", shape: [cout, cin, 3, 3]), bias = try rnd.load("b", shape: [cout])
+            let w = try rnd.load("w", shape: [cout, cin, k, k]), bias = try rnd.load("b", shape: [cout])
             let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, side, side, cin]))
             let convs = try [false, true].map { own in
                 Conv2D.ownAMXKernel = own
                 defer { Conv2D.ownAMXKernel = true }
-                return try Conv2D(weight: w, bias: bias, padding: 1)
+                return try Conv2D(weight: w, bias: bias, padding: k / 2)
             }
             var times: [[Double]] = [[], []]
             for i in 0...repeats {

@@ -37,23 +37,25 @@ final class BF16Tests: XCTestCase {
         }
     }
 
-    /// swift-dato's AMX 3x3 kernel (`AMXConv3x3`) against the fp32 reference on bf16-rounded operands: images
-    /// whose tiles straddle rows and images, odd tile counts, two work items along the rows (1280 input channels,
-    /// 10 pairs of tiles), two channel groups (2560), bias or none, accumulation into fp32 contents, fp32 and
-    /// bf16 inputs (the same result).
+    /// swift-dato's AMX convolution kernel (`AMXConvolution`) against the fp32 reference on bf16-rounded operands:
+    /// 3x3 images whose tiles straddle rows and images, odd tile counts, two work items along the rows (1280 input
+    /// channels, 10 pairs of tiles), two channel groups (2560), 1x1 convolutions; bias or none, accumulation into
+    /// fp32 contents, fp32 and bf16 inputs (the same result).
     func testAMXConvolution() throws {
-        guard AMXConv3x3.enabled else { throw XCTSkip("this CPU has no AMX") }
-        let shapes = [(2, 9, 7, 64, 96), (1, 1, 1, 32, 32), (3, 4, 13, 96, 64), (2, 12, 11, 1280, 32), (1, 3, 4, 2560, 32)]
-        for (i, (n, h, w, cin, cout)) in shapes.enumerated() {
+        guard AMXConvolution.enabled else { throw XCTSkip("this CPU has no AMX") }
+        let shapes = [(3, 2, 9, 7, 64, 96), (3, 1, 1, 1, 32, 32), (3, 3, 4, 13, 96, 64), (3, 2, 12, 11, 1280, 32),
+                      (3, 1, 3, 4, 2560, 32), (1, 2, 5, 7, 64, 32), (1, 1, 6, 6, 1280, 64)]
+        for (i, (k, n, h, w, cin, cout)) in shapes.enumerated() {
             let seed = UInt64(i)
-            let what = "AMX conv [\(n), \(h), \(w), \(cin)] -> \(cout)"
-            let x = Reference.random([n, h, w, cin], seed: 30 + seed), wt = Reference.random([cout, cin, 3, 3], seed: 40 + seed)
-            let b = i == 1 ? nil : Reference.random([cout], seed: 50 + seed)
-            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: wt, bias: b, padding: 1) }
+            let what = "AMX conv \(k)x\(k) [\(n), \(h), \(w), \(cin)] -> \(cout)"
+            let x = Reference.random([n, h, w, cin], seed: 30 + seed), wt = Reference.random([cout, cin, k, k], seed: 40 + seed)
+            let b = i == 1 || i == 5 ? nil : Reference.random([cout], seed: 50 + seed)
+            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: wt, bias: b, padding: k / 2) }
             XCTAssertEqual(conv.implementation, "dato:amx_bf16", what)
-            XCTAssertEqual(conv.parts.count, cin > Conv2D.bf16MaxInputChannels ? 2 : 0, what)
+            XCTAssertEqual(conv.parts.count, k == 3 && cin > Conv2D.bf16MaxInputChannels ? 2 : 0, what)
             let y = try conv(x)
-            let expected = Reference.conv(Self.roundedToBF16(x), Self.roundedToBF16(wt), b, stride: 1, pad: (1, 1, 1, 1))
+            let pad = k / 2
+            let expected = Reference.conv(Self.roundedToBF16(x), Self.roundedToBF16(wt), b, stride: 1, pad: (pad, pad, pad, pad))
             assertClose(y, expected, tol: 4e-5, what)
             XCTAssertEqual(maxDifference(try conv(BF16Tensor(rounding: x)), y), 0, "\(what): bf16 input")
             let acc = Reference.random(expected.shape, seed: 60 + seed), sum = acc.copy()

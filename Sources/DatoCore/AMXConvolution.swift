@@ -1,0 +1,62 @@
+import CDatoAMX
+import Foundation
+
+/// A bf16 3x3 (stride 1, padding 1) or 1x1 (stride 1) convolution run by swift-dato's own AMX kernel
+/// (`dato_amx_conv.c`) instead of oneDNN's: the tile products read a zero-padded bf16 copy of the input directly
+/// (no im2col), blocked as 32 positions by 32 output channels, which keeps the tiles full at the small images
+/// of SD's inner levels where oneDNN's kernel runs at 350-500 GFLOP/s. Weights are packed once, in bf16.
+final class AMXConvolution: @unchecked Sendable {
+    /// The kernel side, 3 or 1.
+    let kernel: Int
+    let inChannels: Int
+    let outChannels: Int
+    private let packed: UnsafeMutablePointer<UInt16>
+
+    /// Whether new bf16 convolutions that qualify (`qualifies`) use this kernel: true where the CPU has AMX,
+    /// unless the environment variable `DATO_AMX_CONV` is "0" (then oneDNN runs them, as before).
+    nonisolated(unsafe) static var enabled = Attention.amxAvailable
+        && ProcessInfo.processInfo.environment["DATO_AMX_CONV"] != "0"
+
+    /// A 3x3 convolution with stride 1 and padding 1, or a 1x1 one with stride 1 and no padding, whose channel
+    /// counts are multiples of 32.
+    static func qualifies(weight: Tensor, stride: Int, padding: (Int, Int, Int, Int)) -> Bool {
+        guard weight.shape.count == 4, stride == 1, weight.dim(0) % 32 == 0, weight.dim(1) % 32 == 0 else { return false }
+        return (weight.dim(2) == 3 && weight.dim(3) == 3 && padding == (1, 1, 1, 1))
+            || (weight.dim(2) == 1 && weight.dim(3) == 1 && padding == (0, 0, 0, 0))
+    }
+
+    /// Packs `weight` ([out, in, k, k], fp32) as bf16 tiles.
+    init(weight: Tensor) {
+        kernel = weight.dim(2)
+        outChannels = weight.dim(0); inChannels = weight.dim(1)
+        packed = .allocate(capacity: dato_amx_conv_weights_size(kernel, outChannels, inChannels))
+        let (k, cout, cin, src, dst) = (kernel, outChannels, inChannels, weight.data, packed)
+        Parallel.chunks(cout / 16) { blocks in
+            dato_amx_conv_pack_weights(src, k, cout, cin, blocks.lowerBound, blocks.upperBound, dst)
+        }
+    }
+
+    deinit { packed.deallocate() }
+
+    /// Convolves `x` ([N, H, W, in], fp32 or bf16) into `out` ([N, H, W, out]), adding `bias` when given; with
+    /// `accumulate`, adds the result to `out` instead of overwriting it.
+    func run(_ x: any LayerInput, bias: Tensor?, into out: Tensor, accumulate: Bool) throws {
+        let (k, n, h, w, cin, cout) = (kernel, x.dim(0), x.dim(1), x.dim(2), inChannels, outChannels)
+        let padded = BF16Tensor(shape: [dato_amx_conv_input_size(k, n, h, w, cin)])
+        let source: UnsafeRawPointer, isBF16: Bool
+        switch x {
+        case let t as Tensor: (source, isBF16) = (UnsafeRawPointer(t.data), false)
+        case let t as BF16Tensor: (source, isBF16) = (UnsafeRawPointer(t.data), true)
+        default: throw ComputeError.shape("unsupported convolution input \(type(of: x))")
+        }
+        let dst = padded.data
+        Parallel.chunks(n * (h + k - 1), minimumPerThread: 4) { rows in
+            dato_amx_conv_pad(source, isBF16 ? 1 : 0, k, n, h, w, cin, rows.lowerBound, rows.upperBound, dst)
+        }
+        let weights = packed, biasData = bias.map { UnsafePointer($0.data) }, output = out.data
+        Parallel.items(dato_amx_conv_items(k, n, h, w, cin, cout)) { item, _ in
+            dato_amx_conv_run(dst, k, n, h, w, cin, weights, cout, biasData, output, accumulate ? 1 : 0, item)
+        }
+        withExtendedLifetime(padded) {}
+    }
+}
