@@ -93,17 +93,24 @@ void dato_amx_conv_pad(const void *x, int x_bf16, long k, long n, long h, long w
 
 #ifdef DATO_HAVE_AMX_BUILD
 
-// Writes the valid rows of one 16-position tile's results (acc: 16 rows of 32 floats) to 32 output channels.
-AVX512_TARGET static void write_tile(const float *acc, long image, long r0, geometry g, long h, long w, long cout,
-                                     const float *bias, float *out, int accumulate) {
-    __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-    __m512 b1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+// Writes the valid rows of one 16-position tile's results (acc: 16 rows of 32 floats) to output channels
+// channel ..< channel + 32: floats (added to the contents with `accumulate`), or with `out_bf16` bf16 values
+// rounded to nearest even.
+AMX_TARGET static void write_tile(const float *acc, long image, long r0, geometry g, long h, long w, long cout,
+                                  long channel, const float *bias, void *out, int accumulate, int out_bf16) {
+    __m512 b0 = bias ? _mm512_loadu_ps(bias + channel) : _mm512_setzero_ps();
+    __m512 b1 = bias ? _mm512_loadu_ps(bias + channel + 16) : _mm512_setzero_ps();
     for (long i = 0; i < 16 && r0 + i < g.valid; i++) {
         long y = (r0 + i) / g.wp, x = (r0 + i) % g.wp;
         if (x >= w) continue;
-        float *o = out + ((image * h + y) * w + x) * cout;
+        long at = ((image * h + y) * w + x) * cout + channel;
         __m512 v0 = _mm512_add_ps(_mm512_loadu_ps(acc + i * 32), b0);
         __m512 v1 = _mm512_add_ps(_mm512_loadu_ps(acc + i * 32 + 16), b1);
+        if (out_bf16) {
+            _mm512_storeu_si512((unsigned short *)out + at, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
+            continue;
+        }
+        float *o = (float *)out + at;
         if (accumulate) {
             v0 = _mm512_add_ps(v0, _mm512_loadu_ps(o));
             v1 = _mm512_add_ps(v1, _mm512_loadu_ps(o + 16));
@@ -126,15 +133,14 @@ static inline void prefetch_step(const unsigned short *a0, const unsigned short 
 
 // Tiles: 0-3 accumulators (row tile i, channel tile j at 2i + j), 4-5 the two A tiles, 6-7 the two B tiles.
 AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long k, long n, long h, long w, long cin,
-                                  const unsigned short *packed, long cout, const float *bias, float *out,
-                                  int accumulate, long item) {
+                                  const unsigned short *packed, long cout, const float *bias, void *out,
+                                  int accumulate, int out_bf16, long item) {
     geometry g = geometry_of(k, n, h, w);
     long per_item = pairs_per_item(cin), channel_pairs = cout / 32;
     long first = item / channel_pairs * per_item, cp = item % channel_pairs;
     long last = first + per_item < g.pairs ? first + per_item : g.pairs;
     long taps = k * k, steps = taps * cin / 32, image_size = (h + k - 1) * g.wp, stride = cin * 2;
     const unsigned short *w0 = packed + 2 * cp * steps * 512, *w1 = w0 + steps * 512;
-    const float *channel_bias = bias ? bias + cp * 32 : NULL;
     float acc[2][16 * 32] __attribute__((aligned(64)));
     load_tile_config();
     for (long pair = first; pair < last; pair++) {
@@ -161,8 +167,8 @@ AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long k, long n, 
         _tile_stored(0, acc[0], 128); _tile_stored(1, acc[0] + 16, 128);
         _tile_stored(2, acc[1], 128); _tile_stored(3, acc[1] + 16, 128);
         for (int q = 0; q < (t[1] != t[0] ? 2 : 1); q++)
-            write_tile(acc[q], t[q] / g.tiles_per_image, t[q] % g.tiles_per_image * 16, g, h, w, cout, channel_bias,
-                       out + cp * 32, accumulate);
+            write_tile(acc[q], t[q] / g.tiles_per_image, t[q] % g.tiles_per_image * 16, g, h, w, cout, cp * 32,
+                       bias, out, accumulate, out_bf16);
     }
     _tile_release();
 }
@@ -170,8 +176,8 @@ AMX_TARGET void dato_amx_conv_run(const unsigned short *padded, long k, long n, 
 #else
 
 void dato_amx_conv_run(const unsigned short *padded, long k, long n, long h, long w, long cin,
-                       const unsigned short *packed, long cout, const float *bias, float *out, int accumulate,
-                       long item) {
+                       const unsigned short *packed, long cout, const float *bias, void *out, int accumulate,
+                       int out_bf16, long item) {
     abort();   // never called: dato_amx_available() is 0
 }
 

@@ -41,22 +41,47 @@ final class AMXConvolution: @unchecked Sendable {
     /// Convolves `x` ([N, H, W, in], fp32 or bf16) into `out` ([N, H, W, out]), adding `bias` when given; with
     /// `accumulate`, adds the result to `out` instead of overwriting it.
     func run(_ x: any LayerInput, bias: Tensor?, into out: Tensor, accumulate: Bool) throws {
-        let (k, n, h, w, cin, cout) = (kernel, x.dim(0), x.dim(1), x.dim(2), inChannels, outChannels)
-        let padded = BF16Tensor(shape: [dato_amx_conv_input_size(k, n, h, w, cin)])
+        try run(x, images: x.dim(0), height: x.dim(1), width: x.dim(2), bias: bias, into: UnsafeMutableRawPointer(out.data),
+                accumulate: accumulate, bf16Output: false)
+    }
+
+    /// Runs a 1x1 kernel as a linear layer over the rows of `x` ([..., in], fp32 or bf16) into `rows` x out
+    /// values at `out`: floats (added to the contents with `accumulate`) or, with `bf16Output`, bf16 values.
+    func runRows(_ x: any LayerInput, bias: Tensor?, into out: UnsafeMutableRawPointer, accumulate: Bool,
+                 bf16Output: Bool) throws {
+        precondition(kernel == 1, "rows need a 1x1 kernel")
+        try run(x, images: 1, height: x.count / inChannels, width: 1, bias: bias, into: out, accumulate: accumulate,
+                bf16Output: bf16Output)
+    }
+
+    private func run(_ x: any LayerInput, images n: Int, height h: Int, width w: Int, bias: Tensor?,
+                     into out: UnsafeMutableRawPointer, accumulate: Bool, bf16Output: Bool) throws {
+        let (k, cin, cout) = (kernel, inChannels, outChannels)
         let source: UnsafeRawPointer, isBF16: Bool
         switch x {
         case let t as Tensor: (source, isBF16) = (UnsafeRawPointer(t.data), false)
         case let t as BF16Tensor: (source, isBF16) = (UnsafeRawPointer(t.data), true)
         default: throw ComputeError.shape("unsupported convolution input \(type(of: x))")
         }
-        let dst = padded.data
-        Parallel.chunks(n * (h + k - 1), minimumPerThread: 4) { rows in
-            dato_amx_conv_pad(source, isBF16 ? 1 : 0, k, n, h, w, cin, rows.lowerBound, rows.upperBound, dst)
+        // A 1x1 kernel reads a bf16 input in place when its tiles of 16 positions end within each image.
+        var padded: BF16Tensor?
+        let input: UnsafePointer<UInt16>
+        if k == 1 && isBF16 && (h * w) % 16 == 0 {
+            input = source.assumingMemoryBound(to: UInt16.self)
+        } else {
+            let copy = BF16Tensor(shape: [dato_amx_conv_input_size(k, n, h, w, cin)])
+            let dst = copy.data
+            Parallel.chunks(n * (h + k - 1), minimumPerThread: 4) { rows in
+                dato_amx_conv_pad(source, isBF16 ? 1 : 0, k, n, h, w, cin, rows.lowerBound, rows.upperBound, dst)
+            }
+            padded = copy
+            input = UnsafePointer(dst)
         }
-        let weights = packed, biasData = bias.map { UnsafePointer($0.data) }, output = out.data
+        let weights = packed, biasData = bias.map { UnsafePointer($0.data) }
         Parallel.items(dato_amx_conv_items(k, n, h, w, cin, cout)) { item, _ in
-            dato_amx_conv_run(dst, k, n, h, w, cin, weights, cout, biasData, output, accumulate ? 1 : 0, item)
+            dato_amx_conv_run(input, k, n, h, w, cin, weights, cout, biasData, out, accumulate ? 1 : 0,
+                              bf16Output ? 1 : 0, item)
         }
-        withExtendedLifetime(padded) {}
+        withExtendedLifetime((x, padded)) {}
     }
 }

@@ -7,7 +7,13 @@ public final class Linear: @unchecked Sendable {
     public let outFeatures: Int
     /// The format the layer computes in (`Precision.forNewLayers` when the layer was made).
     public let precision: Precision
-    let weights: DNNLWeights
+    /// Who runs the product: oneDNN with its copy of the weights, or swift-dato's AMX kernel (a 1x1 convolution
+    /// over the rows), which runs bf16 layers whose feature counts are multiples of 32 where the CPU has AMX.
+    enum Backend {
+        case onednn(DNNLWeights)
+        case amx(AMXConvolution)
+    }
+    let backend: Backend
     let bias: Tensor?
     private var ops: [[Int]: DNNLOp] = [:]
 
@@ -18,8 +24,13 @@ public final class Linear: @unchecked Sendable {
         outFeatures = weight.dim(0); inFeatures = weight.dim(1)
         self.bias = bias
         precision = Precision.forNewLayers
-        let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
-        weights = try DNNLWeights(linear: w2, precision: precision)
+        if precision == .bf16 && AMXConvolution.enabled && inFeatures % 32 == 0 && outFeatures % 32 == 0 {
+            let w4 = weight.shape.count == 4 ? weight : weight.copy().reshape([outFeatures, inFeatures, 1, 1])
+            backend = .amx(AMXConvolution(weight: w4))
+        } else {
+            let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
+            backend = .onednn(try DNNLWeights(linear: w2, precision: precision))
+        }
     }
 
     /// Applies the layer to `x` [..., in] (fp32, or bf16 for a bf16 layer), giving a new [..., out] tensor.
@@ -69,6 +80,15 @@ public final class Linear: @unchecked Sendable {
         let m = x.count / inFeatures
         guard count == m * outFeatures else {
             throw ComputeError.shape("linear output of \(count) values for input \(x.shape)")
+        }
+        let weights: DNNLWeights
+        switch backend {
+        case .onednn(let w): weights = w
+        case .amx(let kernel):
+            try Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
+                try kernel.runRows(x, bias: bias, into: out, accumulate: accumulate, bf16Output: bf16Output)
+            }
+            return
         }
         let key = [m, accumulate ? 1 : 0, bf16Output ? 1 : 0]
         let op: DNNLOp

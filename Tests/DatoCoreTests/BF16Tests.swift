@@ -65,6 +65,37 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// bf16 linear layers on the AMX kernel (`AMXConvolution` as a 1x1 convolution over the rows) against the fp32
+    /// reference on bf16-rounded operands: row counts that do and do not fill tiles of 16 (a bf16 input is read in
+    /// place only then), fp32 and bf16 inputs (the same result), bf16 results (the fp32 result rounded), and
+    /// accumulation into some rows of a larger tensor (the others untouched).
+    func testAMXLinear() throws {
+        guard AMXConvolution.enabled else { throw XCTSkip("this CPU has no AMX") }
+        for (i, (rows, inF, outF)) in [(7, 64, 32), (48, 96, 64), (154, 768, 320)].enumerated() {
+            let seed = UInt64(i), what = "AMX linear \(rows)x\(inF) -> \(outF)"
+            let x = Reference.random([rows, inF], seed: 70 + seed), w = Reference.random([outF, inF], seed: 80 + seed)
+            let b = Reference.random([outF], seed: 90 + seed)
+            let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: b) }
+            guard case .amx = lin.backend else { return XCTFail("\(what): not on the AMX kernel") }
+            let y = try lin(x)
+            let expected = Reference.linear(Self.roundedToBF16(x), Self.roundedToBF16(w), b)
+            assertClose(y, expected, tol: 4e-5, what)
+            XCTAssertEqual(maxDifference(try lin(BF16Tensor(rounding: x)), y), 0, "\(what): bf16 input")
+            XCTAssertEqual(try lin.roundedToBF16(x).array, BF16Tensor(rounding: y).array, "\(what): bf16 result")
+            let dst = Reference.random([rows + 5, outF], seed: 100 + seed), before = dst.copy()
+            try lin.accumulate(x, into: dst, rows: 2..<(2 + rows))
+            var worst: Float = 0
+            for r in 0..<(rows + 5) {
+                for c in 0..<outF {
+                    let inside = (2..<(2 + rows)).contains(r)
+                    let want = before[r * outF + c] + (inside ? y[(r - 2) * outF + c] : 0)
+                    worst = max(worst, difference(dst[r * outF + c], want))
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(what): accumulate into rows")
+        }
+    }
+
     /// A bf16 layer given its input already in bf16 (`BF16Tensor`) computes exactly what it computes when it
     /// rounds the fp32 input itself, also for a convolution split into channel groups and when accumulating;
     /// an fp32 layer refuses a bf16 input.

@@ -30,10 +30,12 @@ void dato_amx_conv_pad(const void *x, int x_bf16, long k, long n, long h, long w
 long dato_amx_conv_items(long k, long n, long h, long w, long cin, long cout);
 
 /// Runs work item `item` of the convolution of the padded input by the packed weights: writes (or, with
-/// `accumulate`, adds to) its part of `out` (NHWC floats, n x h x w x cout), with `bias` (cout floats, or null).
+/// `accumulate`, adds to) its part of `out` (NHWC, n x h x w x cout: floats, or with `out_bf16` bf16 values
+/// rounded to nearest even, never accumulated), with `bias` (cout floats, or null). For a 1x1 kernel the padded
+/// copy has the input's own layout: a bf16 input whose h * w is a multiple of 16 can be passed as it is.
 void dato_amx_conv_run(const unsigned short *padded, long k, long n, long h, long w, long cin,
-                       const unsigned short *packed, long cout, const float *bias, float *out, int accumulate,
-                       long item);
+                       const unsigned short *packed, long cout, const float *bias, void *out, int accumulate,
+                       int out_bf16, long item);
 
 #ifdef __cplusplus
 }
