@@ -1,7 +1,8 @@
 import CDatoAMX
 import Foundation
 
-/// A bf16 3x3 (stride 1, padding 1) or 1x1 (stride 1) convolution run by swift-dato's own AMX kernel
+/// A bf16 3x3 (stride 1, padding 1) or 1x1 (stride 1) convolution, or a linear layer (a 1x1 convolution over
+/// rows, `runRows`), run by swift-dato's own AMX kernel
 /// (`dato_amx_conv.c`) instead of oneDNN's: the tile products read a zero-padded bf16 copy of the input directly
 /// (no im2col), blocked as 32 positions by 32 output channels, which keeps the tiles full at the small images
 /// of SD's inner levels where oneDNN's kernel runs at 350-500 GFLOP/s. Weights are packed once, in bf16.
@@ -12,8 +13,9 @@ final class AMXConvolution: @unchecked Sendable {
     let outChannels: Int
     private let packed: UnsafeMutablePointer<UInt16>
 
-    /// Whether new bf16 convolutions that qualify (`qualifies`) use this kernel: true where the CPU has AMX,
-    /// unless the environment variable `DATO_AMX_CONV` is "0" (then oneDNN runs them, as before).
+    /// Whether new bf16 convolutions that qualify (`qualifies`) and linear layers (feature counts multiples of
+    /// 32) use this kernel: true where the CPU has AMX, unless the environment variable `DATO_AMX_CONV` is "0"
+    /// (then oneDNN runs them, as before).
     nonisolated(unsafe) static var enabled = Attention.amxAvailable
         && ProcessInfo.processInfo.environment["DATO_AMX_CONV"] != "0"
 

@@ -156,8 +156,8 @@ public final class Conv2D: @unchecked Sendable {
     /// about 1e-5 relative). True unless the environment variable `DATO_WINOGRAD` is "0"; bf16 is always direct.
     nonisolated(unsafe) public static var winograd = ProcessInfo.processInfo.environment["DATO_WINOGRAD"] != "0"
 
-    /// Whether bf16 3x3 and 1x1 convolutions created from now on run on swift-dato's own AMX kernel (`AMXConvolution`) where
-    /// they qualify; false runs them on oneDNN. Setting it to true has no effect on a CPU without AMX.
+    /// Whether bf16 3x3 and 1x1 convolutions (and linear layers) created from now on run on swift-dato's own AMX
+    /// kernel (`AMXConvolution`) where they qualify; false runs them on oneDNN. No effect on a CPU without AMX.
     public static var ownAMXKernel: Bool {
         get { AMXConvolution.enabled }
         set { AMXConvolution.enabled = newValue && Attention.amxAvailable }
