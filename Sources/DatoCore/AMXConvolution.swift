@@ -2,10 +2,10 @@ import CDatoAMX
 import Foundation
 
 /// A bf16 3x3 (stride 1, padding 1) or 1x1 (stride 1) convolution, or a linear layer (a 1x1 convolution over
-/// rows, `runRows`), run by swift-dato's own AMX kernel
-/// (`dato_amx_conv.c`) instead of oneDNN's: the tile products read a zero-padded bf16 copy of the input directly
-/// (no im2col), blocked as 32 positions by 32 output channels, which keeps the tiles full at the small images
-/// of SD's inner levels where oneDNN's kernel runs at 350-500 GFLOP/s. Weights are packed once, in bf16.
+/// rows, `runRows`), run by swift-dato's own AMX kernel (`dato_amx_conv.c`) instead of oneDNN's: the tile
+/// products read a zero-padded bf16 copy of the input directly (no im2col), blocked as 32 positions by 32 output
+/// channels, which keeps the tiles full at the small images of SD's inner levels where oneDNN's kernel runs at
+/// 350-500 GFLOP/s. Weights are packed once, in bf16.
 final class AMXConvolution: @unchecked Sendable {
     /// The kernel side, 3 or 1.
     let kernel: Int
