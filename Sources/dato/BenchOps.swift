@@ -74,7 +74,10 @@ struct BenchOps: ParsableCommand {
             _ = Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
         }
         if precision == .bf16 { try measureHandoffs(time, rnd: rnd, x320: x320, conv: conv, lin: lin, g: g, b: b) }
-        if precision == .bf16 && Conv2D.ownAMXKernel { try compareConvKernels(rnd: rnd) }
+        if precision == .bf16 && Conv2D.ownAMXKernel {
+            try compareConvKernels(rnd: rnd)
+            try compareLinearKernels(rnd: rnd)
+        }
     }
 
     /// oneDNN's bf16 3x3 and 1x1 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns
@@ -87,24 +90,50 @@ struct BenchOps: ParsableCommand {
             if let only, !name.contains(only) { continue }
             let w = try rnd.load("w", shape: [cout, cin, k, k]), bias = try rnd.load("b", shape: [cout])
             let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, side, side, cin]))
-            let convs = try [false, true].map { own in
-                Conv2D.ownAMXKernel = own
-                defer { Conv2D.ownAMXKernel = true }
-                return try Conv2D(weight: w, bias: bias, padding: k / 2)
-            }
-            var times: [[Double]] = [[], []]
-            for i in 0...repeats {
-                for k in i % 2 == 0 ? [0, 1] : [1, 0] {
-                    let s = Date()
-                    _ = try convs[k](x)
-                    if i > 0 { times[k].append(Date().timeIntervalSince(s)) }   // the first round warms up
-                }
-            }
-            func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-            let ratio = median(zip(times[0], times[1]).map { $0 / $1 })
-            print(name.padding(toLength: 56, withPad: " ", startingAt: 0)
-                  + String(format: " %7.2f / %7.2f ms  %.2fx", 1e3 * median(times[0]), 1e3 * median(times[1]), ratio))
+            let convs = try onBothKernels { try Conv2D(weight: w, bias: bias, padding: k / 2) }
+            try compareTakingTurns(name) { k in _ = try convs[k](x) }
         }
+    }
+
+    /// oneDNN's bf16 linear layers against swift-dato's AMX kernel at the UNet's sizes (bf16 input, as the layers
+    /// get it from norms and GEGLU), calls taking turns: medians and the median of the per-pair ratios.
+    func compareLinearKernels(rnd: RandomSource) throws {
+        let shapes = [(8192, 320, 320), (2048, 640, 640), (512, 1280, 1280), (512, 320, 2560), (512, 1280, 320),
+                      (512, 1280, 10240), (512, 5120, 1280)]
+        for (rows, inF, outF) in shapes {
+            let name = "linear \(rows)x\(inF) -> \(outF), bf16 input: oneDNN / ours"
+            if let only, !name.contains(only) { continue }
+            let w = try rnd.load("w", shape: [outF, inF]), bias = try rnd.load("b", shape: [outF])
+            let x = BF16Tensor(rounding: try rnd.load("x", shape: [rows, inF]))
+            let layers = try onBothKernels { try Linear(weight: w, bias: bias) }
+            try compareTakingTurns(name) { k in _ = try layers[k](x) }
+        }
+    }
+
+    /// The layer `make` creates, made for oneDNN and for our AMX kernel (in that order).
+    func onBothKernels<Layer>(_ make: () throws -> Layer) rethrows -> [Layer] {
+        defer { Conv2D.ownAMXKernel = true }
+        return try [false, true].map { own in
+            Conv2D.ownAMXKernel = own
+            return try make()
+        }
+    }
+
+    /// Runs `body(0)` and `body(1)` taking turns (after one warm-up round) and prints their medians and the
+    /// median of the per-pair ratios time(0) / time(1).
+    func compareTakingTurns(_ name: String, _ body: (Int) throws -> Void) rethrows {
+        var times: [[Double]] = [[], []]
+        for i in 0...repeats {
+            for k in i % 2 == 0 ? [0, 1] : [1, 0] {
+                let s = Date()
+                try body(k)
+                if i > 0 { times[k].append(Date().timeIntervalSince(s)) }   // the first round warms up
+            }
+        }
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let ratio = median(zip(times[0], times[1]).map { $0 / $1 })
+        print(name.padding(toLength: 60, withPad: " ", startingAt: 0)
+              + String(format: " %7.2f / %7.2f ms  %.2fx", 1e3 * median(times[0]), 1e3 * median(times[1]), ratio))
     }
 
     /// A producer and the bf16 layers reading its result, with the result handed over in fp32 (each layer
