@@ -6,7 +6,7 @@
 // 16 consecutive input positions for every tap: one tile load with the row stride c, no im2col copy. For 3x3,
 // positions with x >= w (two per image row) are computed and dropped: 2 / (w + 2) more work (20% at 8x8, 11%
 // at 16x16, 3% at 64x64).
-// The inner dimension k runs over (tap, input channel); weights are packed per block of 16 output channels as
+// The inner dimension runs over (tap, input channel); weights are packed per block of 16 output channels as
 // a run of B tiles along k, each 16 rows of k-pairs side by side (VNNI order) for the 16 channels.
 // Work: two A tiles (32 positions) by two B tiles (32 output channels) in four accumulator tiles; an item is
 // a run of such row pairs (sized so their inputs stay in L2) for one block of 32 output channels.

@@ -1,9 +1,10 @@
 import CDatoDNNL
 import Foundation
 
-/// A 2-D convolution on NHWC tensors (weights in PyTorch's OIHW layout), run by oneDNN.
+/// A 2-D convolution on NHWC tensors (weights in PyTorch's OIHW layout), run by oneDNN or, for bf16 3x3 and 1x1
+/// convolutions on a CPU with AMX, by swift-dato's AMX kernel (`AMXConvolution`).
 ///
-/// Primitives are created once per input shape and reused.
+/// oneDNN primitives are created once per input shape and reused.
 public final class Conv2D: @unchecked Sendable {
     public let inChannels: Int
     public let outChannels: Int

@@ -1,7 +1,8 @@
 import CDatoDNNL
 
 /// A fully connected layer y = x W^T + b over the last dimension (weights in PyTorch's [out, in]
-/// layout), run by oneDNN's matmul. Primitives are created once per row count and reused.
+/// layout), run by oneDNN's matmul (primitives created once per row count and reused) or, in bf16 on a CPU
+/// with AMX, by swift-dato's AMX kernel (`AMXConvolution`).
 public final class Linear: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
