@@ -1,4 +1,4 @@
-// What the AMX kernels of this target share: target attributes, the tile configuration, bf16 rounding.
+// What the AMX kernels of this target share: target attributes, the tile configuration, bf16 rounding, prefetching.
 #ifndef DATO_AMX_COMMON_H
 #define DATO_AMX_COMMON_H
 

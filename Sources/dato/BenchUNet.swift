@@ -109,7 +109,7 @@ struct BenchUNet: ParsableCommand {
             }
         }
         if profileShapes {
-            print("time by operation shape (all timed calls; per call):")
+            print("time by operation shape (per call, averaged over the timed calls):")
             for (shape, seconds, calls) in Profiler.shapeReport() {
                 let name = shape.padding(toLength: 56, withPad: " ", startingAt: 0)
                 print("  " + name + String(format: " %8.1f ms  %4d calls", 1000 * seconds / Double(repeats), calls / repeats))
