@@ -123,7 +123,7 @@ struct BenchOps: ParsableCommand {
     /// median of the per-pair ratios time(0) / time(1).
     func compareTakingTurns(_ name: String, _ body: (Int) throws -> Void) rethrows {
         var times: [[Double]] = [[], []]
-        for i in 0...repeats {
+        for i in 0...max(repeats, 1) {
             for k in i % 2 == 0 ? [0, 1] : [1, 0] {
                 let s = Date()
                 try body(k)
