@@ -42,29 +42,24 @@ final class AMXConvolution: @unchecked Sendable {
 
     /// Convolves `x` ([N, H, W, in], fp32 or bf16) into `out` ([N, H, W, out]), adding `bias` when given; with
     /// `accumulate`, adds the result to `out` instead of overwriting it.
-    func run(_ x: any LayerInput, bias: Tensor?, into out: Tensor, accumulate: Bool) throws {
-        try run(x, images: x.dim(0), height: x.dim(1), width: x.dim(2), bias: bias, into: UnsafeMutableRawPointer(out.data),
+    func run(_ x: any LayerInput, bias: Tensor?, into out: Tensor, accumulate: Bool) {
+        run(x, images: x.dim(0), height: x.dim(1), width: x.dim(2), bias: bias, into: UnsafeMutableRawPointer(out.data),
                 accumulate: accumulate, bf16Output: false)
     }
 
     /// Runs a 1x1 kernel as a linear layer over the rows of `x` ([..., in], fp32 or bf16) into `rows` x out
     /// values at `out`: floats (added to the contents with `accumulate`) or, with `bf16Output`, bf16 values.
     func runRows(_ x: any LayerInput, bias: Tensor?, into out: UnsafeMutableRawPointer, accumulate: Bool,
-                 bf16Output: Bool) throws {
+                 bf16Output: Bool) {
         precondition(kernel == 1, "rows need a 1x1 kernel")
-        try run(x, images: 1, height: x.count / inChannels, width: 1, bias: bias, into: out, accumulate: accumulate,
+        run(x, images: 1, height: x.count / inChannels, width: 1, bias: bias, into: out, accumulate: accumulate,
                 bf16Output: bf16Output)
     }
 
     private func run(_ x: any LayerInput, images n: Int, height h: Int, width w: Int, bias: Tensor?,
-                     into out: UnsafeMutableRawPointer, accumulate: Bool, bf16Output: Bool) throws {
+                     into out: UnsafeMutableRawPointer, accumulate: Bool, bf16Output: Bool) {
         let (k, cin, cout) = (kernel, inChannels, outChannels)
-        let source: UnsafeRawPointer, isBF16: Bool
-        switch x {
-        case let t as Tensor: (source, isBF16) = (UnsafeRawPointer(t.data), false)
-        case let t as BF16Tensor: (source, isBF16) = (UnsafeRawPointer(t.data), true)
-        default: throw ComputeError.shape("unsupported convolution input \(type(of: x))")
-        }
+        let (source, isBF16) = x.storage
         // A 1x1 kernel reads a bf16 input in place when its tiles of 16 positions end within each image.
         var padded: BF16Tensor?
         let input: UnsafePointer<UInt16>

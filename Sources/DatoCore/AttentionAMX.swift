@@ -23,13 +23,7 @@ extension Attention {
         var bf16: Bool
         init(_ x: any LayerInput) {
             (tokens, stride) = (x.dim(1), x.dim(-1))
-            if let h = x as? BF16Tensor {
-                (base, bf16) = (UnsafeRawPointer(h.data), true)
-            } else if let t = x as? Tensor {
-                (base, bf16) = (UnsafeRawPointer(t.data), false)
-            } else {
-                preconditionFailure("unsupported attention input \(type(of: x))")
-            }
+            (base, bf16) = x.storage
         }
         /// Where row `row` (counted over all batches), column `column` starts.
         func at(_ row: Int, _ column: Int) -> UnsafeRawPointer { base + (row * stride + column) * (bf16 ? 2 : 4) }

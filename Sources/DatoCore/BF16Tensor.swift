@@ -10,6 +10,10 @@ public protocol LayerInput: AnyObject {
     var count: Int { get }
     /// The values as an fp32 tensor (the tensor itself when it is one).
     func widened() -> Tensor
+    /// The first element and the element format: bf16 values, or fp32 ones.
+    var storage: (base: UnsafeRawPointer, bf16: Bool) { get }
+    /// The channels (last dimension) in `range` as a new dense input of the same format.
+    func channels(_ range: Range<Int>) -> any LayerInput
 }
 
 extension LayerInput {
@@ -19,6 +23,8 @@ extension LayerInput {
 
 extension Tensor: LayerInput {
     public func widened() -> Tensor { self }
+    public var storage: (base: UnsafeRawPointer, bf16: Bool) { (UnsafeRawPointer(data), false) }
+    public func channels(_ range: Range<Int>) -> any LayerInput { TokenOps.sliceChannels(self, range) }
 }
 
 /// A dense row-major tensor of bf16 values (the upper 16 bits of an fp32), handed from a producer to bf16 layers
@@ -47,6 +53,9 @@ public final class BF16Tensor: LayerInput, @unchecked Sendable {
     }
 
     deinit { BufferPool.shared.give(UnsafeMutableRawPointer(data), bytes: count * 2) }
+
+    public var storage: (base: UnsafeRawPointer, bf16: Bool) { (UnsafeRawPointer(data), true) }
+    public func channels(_ range: Range<Int>) -> any LayerInput { sliceChannels(range) }
 
     /// The bf16 bit patterns as an array (copy).
     public var array: [UInt16] { Array(UnsafeBufferPointer(start: data, count: count)) }

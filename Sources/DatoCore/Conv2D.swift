@@ -110,19 +110,14 @@ public final class Conv2D: @unchecked Sendable {
             throw ComputeError.shape("conv output \(out.shape) for input \(x.shape)")
         }
         if let amx {
-            try Profiler.measure(.convolution, shape: self.shapeText(x)) {
-                try amx.run(x, bias: bias, into: out, accumulate: accumulate)
+            Profiler.measure(.convolution, shape: self.shapeText(x)) {
+                amx.run(x, bias: bias, into: out, accumulate: accumulate)
             }
         } else if let weights {
             try run(x, weights, into: out, accumulate: accumulate)
         } else {
             for (i, part) in parts.enumerated() {
-                let slice: any LayerInput = switch x {
-                case let h as BF16Tensor: h.sliceChannels(part.channels)
-                case let t as Tensor: TokenOps.sliceChannels(t, part.channels)
-                default: throw ComputeError.shape("unsupported layer input \(type(of: x))")
-                }
-                try part.conv.run(slice, into: out, accumulate: accumulate || i > 0)
+                try part.conv.run(x.channels(part.channels), into: out, accumulate: accumulate || i > 0)
             }
         }
     }

@@ -60,11 +60,11 @@ final class DNNLOp: @unchecked Sendable {
     /// Runs the op on `x`, an fp32 tensor or (for a bf16 op) a bf16 one; `dst` is fp32, or bf16 for an op
     /// made to write bf16.
     func run(_ w: DNNLWeights, input x: any LayerInput, bias: Tensor?, dst: UnsafeMutableRawPointer) throws {
-        let b = bias.map { UnsafePointer($0.data) }
-        switch x {
-        case let t as Tensor: try run(w, src: t.data, bias: b, dst: dst)
-        case let h as BF16Tensor: try run(w, src: h.data, bias: b, dst: dst)
-        default: throw ComputeError.shape("unsupported layer input \(type(of: x))")
+        let b = bias.map { UnsafePointer($0.data) }, (base, bf16) = x.storage
+        if bf16 {
+            try run(w, src: base.assumingMemoryBound(to: UInt16.self), bias: b, dst: dst)
+        } else {
+            try run(w, src: base.assumingMemoryBound(to: Float.self), bias: b, dst: dst)
         }
     }
 

@@ -86,8 +86,8 @@ public final class Linear: @unchecked Sendable {
         switch backend {
         case .onednn(let w): weights = w
         case .amx(let kernel):
-            try Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
-                try kernel.runRows(x, bias: bias, into: out, accumulate: accumulate, bf16Output: bf16Output)
+            Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
+                kernel.runRows(x, bias: bias, into: out, accumulate: accumulate, bf16Output: bf16Output)
             }
             return
         }
