@@ -27,9 +27,9 @@ final class AMXConvolution: @unchecked Sendable {
             || (weight.dim(2) == 1 && weight.dim(3) == 1 && padding == (0, 0, 0, 0))
     }
 
-    /// Packs `weight` ([out, in, k, k], fp32) as bf16 tiles.
+    /// Packs `weight` ([out, in, k, k], or [out, in] for a linear layer; fp32) as bf16 tiles.
     init(weight: Tensor) {
-        kernel = weight.dim(2)
+        kernel = weight.shape.count == 4 ? weight.dim(2) : 1
         outChannels = weight.dim(0); inChannels = weight.dim(1)
         packed = .allocate(capacity: dato_amx_conv_weights_size(kernel, outChannels, inChannels))
         let (k, cout, cin, src, dst) = (kernel, outChannels, inChannels, weight.data, packed)

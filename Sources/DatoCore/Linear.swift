@@ -26,8 +26,7 @@ public final class Linear: @unchecked Sendable {
         self.bias = bias
         precision = Precision.forNewLayers
         if precision == .bf16 && AMXConvolution.enabled && inFeatures % 32 == 0 && outFeatures % 32 == 0 {
-            let w4 = weight.shape.count == 4 ? weight : weight.copy().reshape([outFeatures, inFeatures, 1, 1])
-            backend = .amx(AMXConvolution(weight: w4))
+            backend = .amx(AMXConvolution(weight: weight))   // [out, in] or a 1x1 convolution's [out, in, 1, 1]
         } else {
             let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
             backend = .onednn(try DNNLWeights(linear: w2, precision: precision))
