@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CDatoKernels", cSettings: [.unsafeFlags(["-O3", "-ffast-math", "-fno-finite-math-only", "-mprefer-vector-width=512"])]),
         // Attention on Intel AMX bf16 tiles (runtime-detected). Built without -ffast-math, so that its float
         // arithmetic runs as written.
-        .target(name: "CDatoAMX", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CDatoAMX", dependencies: ["CDatoKernels"], cSettings: [.unsafeFlags(["-O3"])]),
         // Compute core: tensors, oneDNN/BLAS glue, SIMD kernels, safetensors.
         .target(name: "DatoCore", dependencies: ["CDatoDNNL", "CDatoKernels", "CDatoAMX", "COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-O"])]),

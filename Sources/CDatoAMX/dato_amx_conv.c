@@ -12,6 +12,7 @@
 // a run of such row pairs (sized so their inputs stay in L2) for one block of 32 output channels.
 #include "dato_amx_conv.h"
 #include "amx_common.h"
+#include "dato_kernels.h"
 #include <stdlib.h>
 
 long dato_amx_conv_weights_size(long k, long cout, long cin) { return cout * cin * k * k; }
@@ -56,22 +57,6 @@ void dato_amx_conv_pack_weights(const float *w, long k, long cout, long cin, lon
     }
 }
 
-// dst[i] = bf16(src[i]) for i < count, rounded to nearest even (the vector conversion takes denormals to zero).
-#ifdef DATO_HAVE_AMX_BUILD
-AMX_TARGET static void round_to_bf16(const float *src, long count, unsigned short *dst) {
-    long i = 0;
-    for (; i + 32 <= count; i += 32) {
-        __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
-        _mm512_storeu_si512((void *)(dst + i), (__m512i)h);
-    }
-    for (; i < count; i++) dst[i] = to_bf16(src[i]);
-}
-#else
-static void round_to_bf16(const float *src, long count, unsigned short *dst) {
-    for (long i = 0; i < count; i++) dst[i] = to_bf16(src[i]);
-}
-#endif
-
 void dato_amx_conv_pad(const void *x, int x_bf16, long k, long n, long h, long w, long c, long row_begin,
                        long row_end, unsigned short *padded) {
     long pad = (k - 1) / 2, hp = h + k - 1, wp = w + k - 1;
@@ -85,7 +70,7 @@ void dato_amx_conv_pad(const void *x, int x_bf16, long k, long n, long h, long w
         if (x_bf16) {
             memcpy(dst + pad * c, (const unsigned short *)x + first, count * 2);
         } else {
-            round_to_bf16((const float *)x + first, count, dst + pad * c);
+            dato_to_bf16((const float *)x + first, count, 1.0f, dst + pad * c);
         }
     }
     if (row_end == n * hp) memset(padded + row_end * wp * c, 0, 17 * c * 2);
