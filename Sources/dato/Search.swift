@@ -141,7 +141,7 @@ struct Search: ParsableCommand {
         let s = try SearchJournal.settings(path: journal)
         guard let prompts = s["prompts"] else { throw ValidationError("'\(journal)' is not a search journal (no settings)") }
         let promptFile = FileManager.default.temporaryDirectory.appendingPathComponent("dato-resume-\(getpid()).txt").path
-        try prompts.write(toFile: promptFile, atomically: true, encoding: .utf8)
+        try OutputFile.write(Data(prompts.utf8), to: promptFile)
         defer { try? FileManager.default.removeItem(atPath: promptFile) }
         var args = ["--journal", journal, "--out", out, "--prompts", promptFile]
         let flags: [(String, String)] = [("space", "--space"), ("seeds", "--seeds"), ("population", "--population"), ("generations", "--generations"),

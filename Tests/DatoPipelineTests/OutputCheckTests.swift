@@ -26,7 +26,7 @@ final class OutputCheckTests: XCTestCase {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
             guard let e = error as? OutputFileError else { return XCTFail("\(type(of: error)): \(error)", file: file, line: line) }
             XCTAssertEqual(e.path, path, file: file, line: line)
-            XCTAssertTrue(e.description.hasPrefix("cannot write \(path): "), e.description, file: file, line: line)
+            XCTAssertTrue(e.description.hasPrefix("cannot write \(path.isEmpty ? "''" : path): "), e.description, file: file, line: line)
             XCTAssertTrue(e.reason.contains(word), "\(e.reason) should mention \(word)", file: file, line: line)
         }
     }

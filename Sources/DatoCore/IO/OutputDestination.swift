@@ -76,8 +76,8 @@ struct OutputDestination {
         guard count < buffer.count - 1 else { throw OutputFileError(path: given, errno: ENAMETOOLONG) }
         let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard !target.isEmpty else { throw OutputFileError(path: given, reason: "\(link) is an empty symbolic link") }
-        if target.hasPrefix("/") { return target }
-        return folder == "/" ? "/" + target : folder + "/" + target
+        if target.hasPrefix("/") || folder == "." { return target }
+        return OutputPath.join(folder, target)
     }
 }
 

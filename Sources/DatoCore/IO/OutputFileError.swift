@@ -18,6 +18,6 @@ public struct OutputFileError: Error, CustomStringConvertible, LocalizedError, E
         self.init(path: path, reason: action.map { "\($0): \(message)" } ?? message)
     }
 
-    public var description: String { "cannot write \(path): \(reason)" }
+    public var description: String { "cannot write \(path.isEmpty ? "''" : path): \(reason)" }
     public var errorDescription: String? { description }
 }
