@@ -46,6 +46,7 @@ struct Compare: ParsableCommand {
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
         let prompts = try promptOptions.prompts()
+        try OutputFile.check(output)   // before minutes of compute
         let pipe = try modelOptions.load()
         let native = pipe.nativeSize
         let labels = ["none"] + plans

@@ -78,11 +78,7 @@ struct Generate: ParsableCommand {
         modelOptions.convolution.apply()
         if verbose { SystemInfo.print() }
         let prompts = try promptOptions.prompts()
-        let outputDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: outputDir, isDirectory: &isDir), isDir.boolValue else {
-            throw ValidationError("output folder '\(outputDir)' does not exist")
-        }
+        try OutputNaming.check(output, total: prompts.count * batchCount)   // before minutes of compute
         let t0 = Date()
         let pipe = try modelOptions.load()
         let modelPath = try modelOptions.path()

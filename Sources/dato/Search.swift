@@ -56,6 +56,7 @@ struct Search: ParsableCommand {
     func run() throws {
         if let resume { return try Self.resume(journal: resume, threads: threads, out: out) }
         if let threads { Parallel.setThreadCount(threads) }
+        try FrontFiles.check(folder: out)   // before minutes of compute
         let model = try self.model ?? DemoModel.folder()
         guard let kindOfSpace = PlanSpace.Kind(rawValue: space) else { throw ValidationError("--space must be depth, ratio or joint") }
         let promptList = try Self.readPrompts(prompts)
@@ -140,7 +141,7 @@ struct Search: ParsableCommand {
         let s = try SearchJournal.settings(path: journal)
         guard let prompts = s["prompts"] else { throw ValidationError("'\(journal)' is not a search journal (no settings)") }
         let promptFile = FileManager.default.temporaryDirectory.appendingPathComponent("dato-resume-\(getpid()).txt").path
-        try prompts.write(toFile: promptFile, atomically: true, encoding: .utf8)
+        try OutputFile.write(Data(prompts.utf8), to: promptFile)
         defer { try? FileManager.default.removeItem(atPath: promptFile) }
         var args = ["--journal", journal, "--out", out, "--prompts", promptFile]
         let flags: [(String, String)] = [("space", "--space"), ("seeds", "--seeds"), ("population", "--population"), ("generations", "--generations"),
@@ -158,11 +159,7 @@ struct Search: ParsableCommand {
     static func writeOutputs(journal: SearchJournal, presets: [(String, JournalEntry)], quality: String, cost: String, out: String) throws {
         let all = try journal.entries()
         let front = FrontReport.front(all)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try AtomicFile.write(Data(FrontReport.json(front, quality: quality, cost: cost).utf8), to: "\(out)/front.json")
-        try AtomicFile.write(Data(FrontReport.csv(front).utf8), to: "\(out)/front.csv")
-        try AtomicFile.write(Data(FrontReport.svg(all: all, front: front, references: presets, quality: quality).utf8), to: "\(out)/front.svg")
-        try AtomicFile.write(try FrontPlot.png(all: all, front: front, references: presets), to: "\(out)/front.png")
+        try FrontFiles.write(all: all, front: front, references: presets, quality: quality, cost: cost, folder: out)
         print("\nPareto front (\(front.count) plans of \(all.count) evaluated; \(out)/front.json, front.csv, front.svg, front.png):")
         print("  speed-up  quality loss  plan")
         for e in front { print(String(format: "  %7.2fx  %12.5g  ", 1 / max(e.evaluation.objectives[1], 1e-12), e.qualityLoss) + e.plan) }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Writes tensors to a safetensors file (fp32 or fp16), atomically: the data goes to a temporary file
-/// in the same folder, which is renamed over `path` only when complete.
+/// Writes tensors to a safetensors file (fp32 or fp16) through `OutputFile`: the data goes to a temporary
+/// file in the same folder, which is renamed over `path` only when complete.
 public enum SafetensorsWriter {
     /// Element type to store.
     public enum StorageType: String, Sendable { case f32 = "F32", f16 = "F16" }
@@ -38,7 +38,7 @@ public enum SafetensorsWriter {
                 half.withUnsafeBufferPointer { out.append($0) }
             }
         }
-        try AtomicFile.write(out, to: path)
+        try OutputFile.write(out, to: path)
     }
 
     static func jsonString(_ s: String) -> String {
@@ -55,21 +55,11 @@ public enum SafetensorsWriter {
     }
 }
 
-/// Writes files via a temporary sibling and a rename, so no reader ever sees half a file.
+/// Writes files via a temporary sibling and a rename, so no reader ever sees half a file: the same as
+/// `OutputFile.write(_:to:)` (kept for callers of the older name).
 public enum AtomicFile {
+    /// Writes `data` to `path`; see `OutputFile` for the rules.
     public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path,
-                    NSLocalizedDescriptionKey: "cannot rename into \(path): \(String(cString: strerror(errno)))"])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
-        }
+        try OutputFile.write(data, to: path)
     }
 }

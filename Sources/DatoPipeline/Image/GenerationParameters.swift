@@ -73,7 +73,7 @@ public enum GenerationParameters {
         cache[key] = hash
         if let data = try? JSONEncoder().encode(cache) {
             try? FileManager.default.createDirectory(at: cacheFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try? AtomicFile.write(data, to: cacheFile.path)
+            try? OutputFile.write(data, to: cacheFile.path)
         }
         return hash
     }

@@ -38,9 +38,9 @@ public enum PNGWriter {
         return out
     }
 
-    /// Writes the PNG to `path` through a temporary file and a rename.
+    /// Writes the PNG to `path` through a temporary file and a rename (see `OutputFile` for the rules).
     public static func write(pixels: [UInt8], width: Int, height: Int, text: [(String, String)] = [], to path: String) throws {
-        try AtomicFile.write(try encode(pixels: pixels, width: width, height: height, text: text), to: path)
+        try OutputFile.write(try encode(pixels: pixels, width: width, height: height, text: text), to: path)
     }
 
     static func deflate(_ bytes: [UInt8]) throws -> Data {
