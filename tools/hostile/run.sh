@@ -169,21 +169,24 @@ case_ "-o in a missing folder" error "${gen[@]}" -o "$work/no/such/dir/x.png"
 case_ "-o empty" error "${gen[@]}" -o ""
 
 echo "# search journal and scorer"
+printf 'a red circle\n' >prompts.txt
 if command -v sqlite3 >/dev/null; then
   sqlite3 foreign.db "create table notes(x); insert into notes values (1);"
   before=$(sha256sum foreign.db | cut -d' ' -f1)
-  case_ "--journal a foreign database" error search --steps 2 --population 2 --generations 1 --journal foreign.db --out "$work/s1" --no-presets
+  case_ "--journal a foreign database" error search --prompts prompts.txt --steps 2 --population 2 --generations 1 --journal foreign.db --out "$work/s1" --no-presets
   [ "$(sha256sum foreign.db | cut -d' ' -f1)" = "$before" ] || record "foreign database unchanged" HARM "foreign.db was modified"
   case_ "--resume a foreign database" error search --resume foreign.db --out "$work/s2"
   [ "$(sha256sum foreign.db | cut -d' ' -f1)" = "$before" ] || record "foreign database unchanged (resume)" HARM "foreign.db was modified"
 fi
-case_ "--journal ''" error search --steps 2 --population 2 --generations 1 --journal "" --out "$work/s3" --no-presets
-case_ "--population 0" error search --steps 2 --population 0 --generations 1 --journal "$work/j0.sqlite" --out "$work/s4"
-case_ "--seeds 1,,2" error search --steps 2 --seeds 1,,2 --journal "$work/j1.sqlite" --out "$work/s5"
-case_ "--max-quality-loss nan" error search --steps 2 --max-quality-loss nan --journal "$work/j2.sqlite" --out "$work/s6"
-case_ "scorer that sleeps" error search --steps 2 --population 2 --generations 1 --no-presets --quality 'command:sleep 100000' \
+case_ "--journal ''" error search --prompts prompts.txt --steps 2 --population 2 --generations 1 --journal "" --out "$work/s3" --no-presets
+case_ "--max-quality-loss -1 (valid)" ok search --prompts prompts.txt --steps 2 --population 2 --generations 1 --no-presets \
+  --max-quality-loss -1 --journal "$work/jm.sqlite" --out "$work/sm"
+case_ "--population 0" error search --prompts prompts.txt --steps 2 --population 0 --generations 1 --journal "$work/j0.sqlite" --out "$work/s4"
+case_ "--seeds 1,,2" error search --prompts prompts.txt --steps 2 --seeds 1,,2 --journal "$work/j1.sqlite" --out "$work/s5"
+case_ "--max-quality-loss nan" error search --prompts prompts.txt --steps 2 --max-quality-loss nan --journal "$work/j2.sqlite" --out "$work/s6"
+case_ "scorer that sleeps" error search --prompts prompts.txt --steps 2 --population 2 --generations 1 --no-presets --quality 'command:sleep 100000' \
   --scorer-timeout 5 --journal "$work/j3.sqlite" --out "$work/s7"
-case_ "scorer that never stops printing" error search --steps 2 --population 2 --generations 1 --no-presets \
+case_ "scorer that never stops printing" error search --prompts prompts.txt --steps 2 --population 2 --generations 1 --no-presets \
   --quality 'command:yes 1' --scorer-timeout 20 --journal "$work/j4.sqlite" --out "$work/s8"
 
 echo "# dato score"
