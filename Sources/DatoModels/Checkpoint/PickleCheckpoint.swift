@@ -47,6 +47,10 @@ public final class PickleCheckpoint: CheckpointContents {
         func bad(_ m: String) -> CheckpointError { CheckpointError(path, "tensor '\(name)': \(m)") }
         guard let entry = archive.entries["\(root)/data/\(r.storageKey)"] else { throw bad("storage \(r.storageKey) missing from the archive") }
         guard let size = elementSize(r.storageType) else { throw bad("unsupported storage type \(r.storageType)") }
+        guard r.offset >= 0 else { throw bad("storage offset \(r.offset) is negative") }
+        guard r.shape.allSatisfy({ $0 >= 0 }), r.stride.allSatisfy({ $0 >= 0 }) else {
+            throw bad("sizes \(r.shape) and strides \(r.stride) must be non-negative")
+        }
         let range = try archive.range(of: entry)
         let available = range.count / size
         var count = 1, zero = false, last = r.offset

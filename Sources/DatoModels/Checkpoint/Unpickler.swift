@@ -263,21 +263,20 @@ struct Unpickler {
         }
     }
 
-    /// `_rebuild_tensor_v2(storage, offset, size, stride, ...)`: offset, sizes and strides must be non-negative.
+    /// `_rebuild_tensor_v2(storage, offset, size, stride, ...)`. The values are checked against the storage
+    /// by `PickleCheckpoint`, which knows the tensor's name.
     func tensorRecord(_ a: [PickleValue]) throws -> TensorRecord {
         guard a.count >= 4, case .storage(let type, let key, _) = a[0], case .int(let offset) = a[1],
               case .tuple(let size) = a[2], case .tuple(let stride) = a[3] else { throw fail("bad tensor record at byte \(pos)") }
         guard size.count == stride.count, size.count <= Self.maxRank else {
             throw fail("tensor record at byte \(pos) has \(size.count) sizes and \(stride.count) strides (at most \(Self.maxRank) dimensions)")
         }
-        func ints(_ values: [PickleValue], _ what: String) throws -> [Int] {
+        func ints(_ values: [PickleValue]) throws -> [Int] {
             try values.map { v in
-                guard case .int(let i) = v, i >= 0 else { throw fail("tensor record at byte \(pos): \(what) must be non-negative integers") }
+                guard case .int(let i) = v else { throw fail("tensor record at byte \(pos): sizes and strides must be integers") }
                 return i
             }
         }
-        guard offset >= 0 else { throw fail("tensor record at byte \(pos): storage offset \(offset) is negative") }
-        return TensorRecord(storageType: type, storageKey: key, offset: offset,
-                            shape: try ints(size, "sizes"), stride: try ints(stride, "strides"))
+        return TensorRecord(storageType: type, storageKey: key, offset: offset, shape: try ints(size), stride: try ints(stride))
     }
 }
