@@ -119,6 +119,35 @@ final class HostileCheckpointTests: XCTestCase {
         }
     }
 
+    /// Random byte changes to a state-dict pickle and its archive: errors are fine, traps are not.
+    func testMutatedPicklesAndArchivesNeverTrap() throws {
+        let pickle = TestPickle.stateDict([("a", "0", 6, 0, [2, 3], [3, 1]), ("b", "1", 4, 1, [3], [1]), ("c", "0", 6, 2, [2, 2], [0, 1])])
+        let archive = testCheckpoint(pickle: pickle, storages: ["0": [1, 2, 3, 4, 5, 6], "1": [7, 8, 9, 10]]) { $0.zip64 = true }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33) % n
+        }
+        for round in 0..<3000 {
+            var p = pickle, z = archive
+            for _ in 0...next(4) {
+                p[next(p.count)] = UInt8(next(256))
+                z[next(z.count)] = [0xFF, 0x00, 0x80, UInt8(next(256))][next(4)]
+            }
+            var u = Unpickler(bytes: p, file: "mem.ckpt")
+            _ = try? u.run()
+            if let a = try? ZipArchive(data: Data(z), path: "mem.ckpt") {
+                for e in a.entries.values { _ = try? a.range(of: e) }
+            }
+            // The whole reader on an archive holding the mutated pickle (every tenth: files are slower).
+            guard round % 10 == 0 else { continue }
+            let path = try write(testCheckpoint(pickle: p, storages: ["0": [1, 2, 3, 4, 5, 6], "1": [7, 8, 9, 10]]))
+            if let c = try? PickleCheckpoint(path: path) {
+                for name in c.shapes.keys { _ = try? c.tensor(name) }
+            }
+        }
+    }
+
     /// 100,000 nested TUPLE1 opcodes used to overflow the stack when the value was freed.
     func testDeeplyNestedPickleIsRefused() throws {
         var p = TestPickle()

@@ -82,6 +82,27 @@ final class HostileInferenceTests: XCTestCase {
         expectRefused(skewed, naming: "'\(key)'")
     }
 
+    /// Many levels and layers named by tiny tensors: the inferred networks would need far more weights than
+    /// the file holds (and placeholders for all the missing ones), so inference refuses them.
+    func testArchitectureLargerThanTheFileIsRefused() throws {
+        var shapes = try valid.filter { !$0.key.hasPrefix(unet) }
+        shapes[unet + "input_blocks.0.0.weight"] = [256, 4, 3, 3]
+        shapes[unet + "out.2.weight"] = [4, 256, 3, 3]
+        for level in 0..<16 {
+            shapes[unet + "input_blocks.\(65 * level + 1).0.out_layers.3.weight"] = [256, 256, 3, 3]
+            for k in (65 * level + 2)...(65 * level + 64) { shapes[unet + "input_blocks.\(k).0.in_layers.0.weight"] = [1] }
+            shapes[unet + "input_blocks.\(65 * level + 65).0.op.weight"] = [1]
+        }
+        let c = try? ArchitectureInference.unet(shapes, source: source)
+        XCTAssertEqual(c?.layersPerBlock, 64)
+        XCTAssertEqual(c?.blockOutChannels.count, 16)
+        expectRefused(shapes, naming: "inferred UNet needs at least")
+        // 200 text layers named by their fc1 alone.
+        var text = try valid
+        for i in 1..<200 { text[self.text + "encoder.layers.\(i).mlp.fc1.weight"] = [1] }
+        expectRefused(text, naming: "inferred text encoder needs at least")
+    }
+
     /// The key maps used to trap on `layersPerBlock` -1 or `Int.max` and on a level of `Int.min`.
     func testKeyMapsRefuseOutOfRangeNumbers() {
         XCTAssertNil(LDMKeyMap.unet("input_blocks.1.0.in_layers.0.weight", layersPerBlock: -1))

@@ -4,8 +4,9 @@
 /// defaults: 8 attention heads, 32 norm groups, 64-wide text heads (12 for ViT-L/14).
 ///
 /// Every shape used is checked first (its rank, no empty dimension, the sizes that must agree do), and every
-/// inferred size is bounded (`maxChannels`, `maxLevels`, ...), so that a corrupt or hostile file gives an
-/// error naming the file and the tensor, never a trap or a model larger than the file can justify.
+/// inferred size is bounded (`maxChannels`, `maxLevels`, ...), and the networks may not need more weights than
+/// the file holds (`InferredModelSize`), so that a corrupt or hostile file gives an error naming the file and
+/// the tensor, never a trap or a model larger than the file can justify.
 public enum ArchitectureInference {
     /// Largest channel count or width inferred (SD-family models use at most a few thousand).
     public static let maxChannels = 65536
@@ -23,6 +24,7 @@ public enum ArchitectureInference {
         c.unet = try unet(shapes, source: source)
         c.vae = try vae(shapes, source: source)
         c.textEncoder = try text(shapes, source: source)
+        try InferredModelSize.check(c, shapes: shapes, source: source)
         return c
     }
 
