@@ -1,3 +1,4 @@
+import DatoCore
 import Foundation
 
 /// A config value that diffusers allows to be one integer or one per block (e.g. `attention_head_dim`).
@@ -29,9 +30,15 @@ public enum IntOrList: Codable, Equatable, Sendable {
 
 /// Reads and decodes a JSON config file, turning decoding failures into errors that name the field.
 enum ConfigFile {
+    /// Largest config file read (real ones are a few kilobytes).
+    static let maxBytes = 16 << 20
+
     static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError.config(file: path, field: "(file)", message: "cannot read the file")
+        let data: Data
+        do {
+            data = try RegularFile.read(path, limit: maxBytes)
+        } catch let e as RegularFileError {
+            throw ModelError.config(file: path, field: "(file)", message: e.reason)
         }
         return try decode(type, data: data, file: path)
     }

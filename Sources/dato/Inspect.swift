@@ -38,7 +38,7 @@ struct Inspect: ParsableCommand {
         if !layout.ema.isEmpty { print("EMA copy of the UNet: \(layout.ema.count) tensors (used with --ema)") }
         let configs = try ArchitectureInference.configs(shapes: contents.shapes, source: file)
         let u = configs.unet, v = configs.vae, t = configs.textEncoder
-        print("UNet: block_out_channels \(u.blockOutChannels), layers_per_block \(u.layersPerBlock), down \(u.downBlockTypes), cross_attention_dim \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projections; heads \(u.headsPerBlock[0]) and \(u.normNumGroups) norm groups assumed")
+        print("UNet: block_out_channels \(u.blockOutChannels), layers_per_block \(u.layersPerBlock), down \(u.downBlockTypes), cross_attention_dim \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projections; heads \(u.headsPerBlock.first ?? 0) and \(u.normNumGroups) norm groups assumed")
         print("VAE: block_out_channels \(v.blockOutChannels), layers_per_block \(v.layersPerBlock), latent_channels \(v.latentChannels)")
         print("text encoder: hidden \(t.hiddenSize), layers \(t.numHiddenLayers), intermediate \(t.intermediateSize), vocabulary \(t.vocabSize), positions \(t.maxPositionEmbeddings); \(t.numAttentionHeads) heads assumed")
         print("ignored: \(layout.ignored.count) tensor(s)\(layout.ignored.isEmpty ? "" : ": " + layout.ignored.sorted().prefix(8).joined(separator: ", ") + (layout.ignored.count > 8 ? ", ..." : ""))")

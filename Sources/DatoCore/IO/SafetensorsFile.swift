@@ -48,19 +48,16 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Tensor names in file order (by data offset).
     public var names: [String] { entries.values.sorted { $0.begin < $1.begin || ($0.begin == $1.begin && $0.name < $1.name) }.map(\.name) }
 
-    /// Opens and validates `path`.
+    /// Opens and validates `path` (which must be a regular file: a FIFO or device is refused, never waited on).
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw SafetensorsError(.unreadable, file: path, "cannot open: \(String(cString: strerror(errno)))")
+        let fd: Int32, size: Int
+        do {
+            (fd, size) = try RegularFile.open(path)
+        } catch let e as RegularFileError {
+            throw SafetensorsError(.unreadable, file: path, e.reason)
         }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw SafetensorsError(.unreadable, file: path, "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        let size = Int(st.st_size)
         guard size >= 8 else {
             throw SafetensorsError(.truncated, file: path, "file is \(size) bytes, too short for the 8-byte header length")
         }
@@ -70,13 +67,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         base = m
         mappedLength = size
         do {
-            let headerLength = Int(UInt64(littleEndian: m.loadUnaligned(as: UInt64.self)))
-            guard headerLength <= Self.maxHeaderBytes else {
-                throw SafetensorsError(.headerTooLarge, file: path, "header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit")
-            }
-            guard headerLength <= size - 8 else {
-                throw SafetensorsError(.truncated, file: path, "header length \(headerLength) runs past the end of the \(size)-byte file")
-            }
+            let headerLength = try Self.headerLength(UInt64(littleEndian: m.loadUnaligned(as: UInt64.self)), fileSize: size, path: path)
             dataStart = 8 + headerLength
             let header = Data(bytes: m + 8, count: headerLength)
             (entries, metadata) = try Self.parseHeader(header, dataSize: size - dataStart, path: path)
@@ -84,6 +75,19 @@ public final class SafetensorsFile: @unchecked Sendable {
             munmap(m, size)
             throw error
         }
+    }
+
+    /// The header length field, checked against the format's limit and the file's size (before any conversion
+    /// to `Int`, so that a length of 2^63 or more is an error, not a trap).
+    static func headerLength(_ raw: UInt64, fileSize: Int, path: String) throws -> Int {
+        guard raw <= UInt64(maxHeaderBytes) else {
+            throw SafetensorsError(.headerTooLarge, file: path, "header length \(raw) exceeds the \(maxHeaderBytes)-byte limit")
+        }
+        let length = Int(raw)
+        guard length <= fileSize - 8 else {
+            throw SafetensorsError(.truncated, file: path, "header length \(length) runs past the end of the \(fileSize)-byte file")
+        }
+        return length
     }
 
     deinit { if let base { munmap(base, mappedLength) } }
@@ -134,16 +138,10 @@ public final class SafetensorsFile: @unchecked Sendable {
               let begin = exactInt(offs[0]), let end = exactInt(offs[1]), begin >= 0, begin <= end else {
             throw bad("'data_offsets' must be two non-decreasing non-negative integers")
         }
-        var elements = 1
-        for d in shape {
-            let (p, overflow) = elements.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw bad("shape \(shape) is too large") }
-            elements = p
-        }
-        let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
-        guard !overflow, bytes == end - begin else {
+        let bytes = try byteCount(shape: shape, dtype: dtype, bad: bad)
+        guard bytes == end - begin else {
             throw SafetensorsError(.sizeMismatch, file: path, tensor: name,
-                                   "shape \(shape) of \(dtypeName) needs \(elements * dtype.size) bytes but data_offsets [\(begin), \(end)) span \(end - begin)")
+                                   "shape \(shape) of \(dtypeName) needs \(bytes) bytes but data_offsets [\(begin), \(end)) span \(end - begin)")
         }
         guard end <= dataSize else {
             throw SafetensorsError(.outOfBounds, file: path, tensor: name,
@@ -152,9 +150,24 @@ public final class SafetensorsFile: @unchecked Sendable {
         return Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
     }
 
+    /// Bytes a tensor of `shape` needs. The product of the non-zero dimensions must fit in `Int` too, so that
+    /// no later size computation (element counts, strides) can overflow on a shape with a zero in it.
+    private static func byteCount(shape: [Int], dtype: SafetensorsDType, bad: (String) -> SafetensorsError) throws -> Int {
+        var nonZero = dtype.size, zero = false
+        for d in shape {
+            if d == 0 { zero = true; continue }
+            let (p, overflow) = nonZero.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw bad("shape \(shape) of \(dtype.rawValue) is too large (more than \(Int.max) bytes)") }
+            nonZero = p
+        }
+        return zero ? 0 : nonZero
+    }
+
+    /// A JSON integer as `Int`, nil for floats, booleans and integers outside `Int`'s range.
     private static func exactInt(_ v: Any) -> Int? {
-        if let n = v as? NSNumber, isJSONInteger(n) { return n.intValue }
-        return nil
+        guard let n = v as? NSNumber, isJSONInteger(n) else { return nil }
+        if ["S", "I", "L", "Q"].contains(String(cString: n.objCType)) { return Int(exactly: n.uint64Value) }
+        return Int(exactly: n.int64Value)
     }
 
     /// Reads tensor `name` as fp32.
@@ -168,6 +181,10 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Reads an entry as fp32 (from F32, F16, BF16 or F64).
     public func tensor(_ e: Entry) throws -> Tensor {
         guard let base else { throw SafetensorsError(.unreadable, file: path, "file is not mapped") }
+        guard [.F32, .F16, .BF16, .F64].contains(e.dtype) else {
+            throw SafetensorsError(.unsupportedDType, file: path, tensor: e.name,
+                                   "dtype \(e.dtype.rawValue) cannot be read as floating point weights")
+        }
         let src = base + dataStart + e.begin
         let t = Tensor(shape: e.shape, zeroed: false)
         let n = t.count

@@ -7,9 +7,13 @@ public final class PickleCheckpoint: CheckpointContents {
     public let path: String
     public let shapes: [String: [Int]]
     private let records: [String: TensorRecord]
+    /// Each tensor's storage bytes inside the archive, checked to hold the tensor's view.
+    private let storageRanges: [String: Range<Int>]
     private let archive: ZipArchive
     private let root: String
 
+    /// Opens `path` (a regular file) and checks every tensor record against its storage before any
+    /// tensor is allocated.
     public init(path: String) throws {
         self.path = path
         archive = try ZipArchive(path: path)
@@ -25,13 +29,44 @@ public final class PickleCheckpoint: CheckpointContents {
         for (k, v) in items {
             if case .string("state_dict") = k, case .dict(let inner) = v { stateDict = inner }
         }
-        var recs: [String: TensorRecord] = [:]
+        var recs: [String: TensorRecord] = [:], ranges: [String: Range<Int>] = [:]
         for (k, v) in stateDict {
             guard case .string(let name) = k, case .tensor(let t) = v else { continue }
             recs[name] = t
+            ranges[name] = try Self.storageRange(of: t, name: name, in: archive, root: root, path: path)
         }
         records = recs
+        storageRanges = ranges
         shapes = recs.mapValues(\.shape)
+    }
+
+    /// The bytes of a tensor's storage, after checking that its view (offset, sizes, strides) lies inside
+    /// them and that it has no more elements than the storage (no broadcast views from a tiny storage).
+    private static func storageRange(of r: TensorRecord, name: String, in archive: ZipArchive, root: String,
+                                     path: String) throws -> Range<Int> {
+        func bad(_ m: String) -> CheckpointError { CheckpointError(path, "tensor '\(name)': \(m)") }
+        guard let entry = archive.entries["\(root)/data/\(r.storageKey)"] else { throw bad("storage \(r.storageKey) missing from the archive") }
+        guard let size = elementSize(r.storageType) else { throw bad("unsupported storage type \(r.storageType)") }
+        guard r.offset >= 0 else { throw bad("storage offset \(r.offset) is negative") }
+        guard r.shape.allSatisfy({ $0 >= 0 }), r.stride.allSatisfy({ $0 >= 0 }) else {
+            throw bad("sizes \(r.shape) and strides \(r.stride) must be non-negative")
+        }
+        let range = try archive.range(of: entry)
+        let available = range.count / size
+        var count = 1, zero = false, last = r.offset
+        for (d, s) in zip(r.shape, r.stride) {
+            if d == 0 { zero = true; continue }
+            let (c, o1) = count.multipliedReportingOverflow(by: d)
+            let (step, o2) = (d - 1).multipliedReportingOverflow(by: s)
+            let (l, o3) = last.addingReportingOverflow(step)
+            guard !o1, !o2, !o3 else { throw bad("view \(r.shape) with strides \(r.stride) at offset \(r.offset) is too large") }
+            count = c; last = l
+        }
+        guard !zero else { return range }
+        guard last < available, count <= available else {
+            throw bad("view \(r.shape) with strides \(r.stride) at offset \(r.offset) needs elements up to index \(last) (\(count) in all) but its storage holds \(available)")
+        }
+        return range
     }
 
     static func elementSize(_ type: String) -> Int? {
@@ -54,17 +89,9 @@ public final class PickleCheckpoint: CheckpointContents {
         guard isFloatingPoint(name), let size = Self.elementSize(r.storageType) else {
             throw CheckpointError(path, "tensor '\(name)' is \(r.storageType), not floating point")
         }
-        guard let entry = archive.entries["\(root)/data/\(r.storageKey)"] else {
-            throw CheckpointError(path, "tensor '\(name)': storage \(r.storageKey) missing from the archive")
-        }
-        let range = try archive.range(of: entry)
+        guard let range = storageRanges[name] else { throw CheckpointError(path, "no tensor '\(name)'") }
         let t = Tensor(shape: r.shape, zeroed: false)
         let count = t.count
-        var maxIndex = r.offset
-        for (d, s) in zip(r.shape, r.stride) where d > 0 { maxIndex += (d - 1) * s }
-        guard count == 0 || (maxIndex + 1) * size <= range.count else {
-            throw CheckpointError(path, "tensor '\(name)': view \(r.shape) runs past its storage")
-        }
         let type = r.storageType
         archive.data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             guard let start = raw.baseAddress else { return }

@@ -2,12 +2,29 @@
 /// shapes determine (channels per level, layers per block, block types, cross-attention width, projection
 /// kind, text encoder width/depth, VAE channels and latent channels). What they cannot determine takes SD 1.x
 /// defaults: 8 attention heads, 32 norm groups, 64-wide text heads (12 for ViT-L/14).
+///
+/// Every shape used is checked first (its rank, no empty dimension, the sizes that must agree do), and every
+/// inferred size is bounded (`maxChannels`, `maxLevels`, ...), and the networks may not need more weights than
+/// the file holds (`InferredModelSize`), so that a corrupt or hostile file gives an error naming the file and
+/// the tensor, never a trap or a model larger than the file can justify.
 public enum ArchitectureInference {
+    /// Largest channel count or width inferred (SD-family models use at most a few thousand).
+    public static let maxChannels = 65536
+    /// Most resolution levels (UNet or VAE).
+    public static let maxLevels = 16
+    /// Most layers per block (UNet, VAE) and transformer layers per attention block.
+    public static let maxLayersPerBlock = 64
+    /// Most text encoder layers.
+    public static let maxTextLayers = 256
+    /// Largest text vocabulary and number of positions.
+    public static let maxVocabulary = 1 << 20
+
     public static func configs(shapes: [String: [Int]], source: String) throws -> StableDiffusionModels.Configs {
         var c = StableDiffusionModels.Configs()
         c.unet = try unet(shapes, source: source)
         c.vae = try vae(shapes, source: source)
         c.textEncoder = try text(shapes, source: source)
+        try InferredModelSize.check(c, shapes: shapes, source: source)
         return c
     }
 
@@ -22,51 +39,96 @@ public enum ArchitectureInference {
         return c
     }
 
-    static func need(_ shapes: [String: [Int]], _ key: String, source: String) throws -> [Int] {
-        guard let s = shapes[key] else {
-            throw ModelError.weights(source: source, problems: ["cannot infer the architecture: missing tensor '\(key)'"])
-        }
+    static func fail(_ source: String, _ message: String) -> ModelError {
+        ModelError.weights(source: source, problems: ["cannot infer the architecture: \(message)"])
+    }
+
+    /// The shape of tensor `key`: present, with `rank` dimensions, none of them empty.
+    static func need(_ shapes: [String: [Int]], _ key: String, rank: Int, source: String) throws -> [Int] {
+        guard let s = shapes[key] else { throw fail(source, "missing tensor '\(key)'") }
+        guard s.count == rank else { throw fail(source, "tensor '\(key)' has shape \(s), expected \(rank) dimensions") }
+        guard s.allSatisfy({ $0 > 0 }) else { throw fail(source, "tensor '\(key)' has an empty dimension in its shape \(s)") }
         return s
+    }
+
+    /// A size read from tensor `key`, checked against `limit`.
+    static func bounded(_ value: Int, _ what: String, key: String, limit: Int = maxChannels, source: String) throws -> Int {
+        guard value <= limit else {
+            throw fail(source, "tensor '\(key)' gives \(what) \(value), more than the supported \(limit)")
+        }
+        return value
+    }
+
+    /// Tensor `key`, which must be a convolution from `in` to `out` channels (nil: any) [out, in, k, k].
+    static func conv(_ shapes: [String: [Int]], _ key: String, in cin: Int? = nil, out cout: Int? = nil,
+                     source: String) throws -> [Int] {
+        let s = try need(shapes, key, rank: 4, source: source)
+        if let cin, s[1] != cin { throw fail(source, "tensor '\(key)' has shape \(s): expected \(cin) input channels") }
+        if let cout, s[0] != cout { throw fail(source, "tensor '\(key)' has shape \(s): expected \(cout) output channels") }
+        return s
+    }
+
+    /// The distinct block indices `N` of keys `prefix` + `N.`..., each checked (digits only, at most
+    /// `LDMKeyMap.maxBlockIndex`).
+    static func indices(_ shapes: [String: [Int]], after prefix: String, source: String) throws -> Set<Int> {
+        var found: Set<Int> = []
+        for key in shapes.keys where key.hasPrefix(prefix) {
+            let text = key.dropFirst(prefix.count).prefix { $0 != "." }
+            guard let i = LDMKeyMap.blockIndex(text) else {
+                throw fail(source, "tensor '\(key)': block index '\(text.prefix(30))' is not a number from 0 to \(LDMKeyMap.maxBlockIndex)")
+            }
+            found.insert(i)
+        }
+        return found
     }
 
     static func unet(_ shapes: [String: [Int]], source: String) throws -> UNetConfig {
         let p = LDMKeyMap.unetPrefix
         var c = UNetConfig()
-        let convIn = try need(shapes, p + "input_blocks.0.0.weight", source: source)
-        c.inChannels = convIn[1]
-        c.outChannels = try need(shapes, p + "out.2.weight", source: source)[0]
-        let inputIndices = Set(shapes.keys.compactMap { key -> Int? in
-            guard key.hasPrefix(p + "input_blocks.") else { return nil }
-            return Int(key.dropFirst((p + "input_blocks.").count).prefix { $0 != "." })
-        })
+        let inputIndices = try indices(shapes, after: p + "input_blocks.", source: source)
         let firstDown = inputIndices.sorted().first { shapes[p + "input_blocks.\($0).0.op.weight"] != nil }
         let count = (inputIndices.max() ?? 0) + 1
         let layers = firstDown.map { $0 - 1 } ?? (count - 1)
-        guard layers >= 1 else { throw ModelError.weights(source: source, problems: ["cannot infer layers_per_block"]) }
+        guard layers >= 1, layers <= maxLayersPerBlock else {
+            throw fail(source, "cannot infer layers_per_block (the input blocks give \(layers); 1 to \(maxLayersPerBlock) supported)")
+        }
         let levels = count / (layers + 1)
+        guard levels >= 1, levels <= maxLevels else {
+            throw fail(source, "the input blocks give \(levels) UNet levels (1 to \(maxLevels) supported)")
+        }
         c.layersPerBlock = layers
         var channels: [Int] = [], down: [String] = [], up: [String] = []
         var tLayers: [Int] = []
         for i in 0..<levels {
             let k = (layers + 1) * i + 1
-            channels.append(try need(shapes, p + "input_blocks.\(k).0.out_layers.3.weight", source: source)[0])
+            let key = p + "input_blocks.\(k).0.out_layers.3.weight"
+            let s = try conv(shapes, key, source: source)
+            guard s[1] == s[0] else { throw fail(source, "tensor '\(key)' has shape \(s): a resnet's second convolution keeps its channel count") }
+            channels.append(try bounded(s[0], "block_out_channels", key: key, source: source))
             let attn = p + "input_blocks.\(k).1."
             let hasAttn = shapes.keys.contains { $0.hasPrefix(attn) }
             down.append(hasAttn ? "CrossAttnDownBlock2D" : "DownBlock2D")
-            tLayers.append(Set(shapes.keys.compactMap { key -> Int? in
-                guard key.hasPrefix(attn + "transformer_blocks.") else { return nil }
-                return Int(key.dropFirst((attn + "transformer_blocks.").count).prefix { $0 != "." })
-            }).count)
+            let transformers = try indices(shapes, after: attn + "transformer_blocks.", source: source).count
+            guard transformers <= maxLayersPerBlock else {
+                throw fail(source, "'\(attn)transformer_blocks' has \(transformers) layers (at most \(maxLayersPerBlock) supported)")
+            }
+            tLayers.append(transformers)
             let upAttn = p + "output_blocks.\((layers + 1) * i).1.transformer_blocks."
             up.append(shapes.keys.contains { $0.hasPrefix(upAttn) } ? "CrossAttnUpBlock2D" : "UpBlock2D")
         }
+        let convIn = try conv(shapes, p + "input_blocks.0.0.weight", out: channels[0], source: source)
+        c.inChannels = try bounded(convIn[1], "in_channels", key: p + "input_blocks.0.0.weight", source: source)
+        let convOut = try conv(shapes, p + "out.2.weight", in: channels[0], source: source)
+        c.outChannels = try bounded(convOut[0], "out_channels", key: p + "out.2.weight", source: source)
         c.blockOutChannels = channels
         c.downBlockTypes = down
         c.upBlockTypes = up
         let withAttn = tLayers.filter { $0 > 0 }
         c.transformerLayersPerBlock = .one(withAttn.first ?? 1)
-        if let key = shapes.keys.first(where: { $0.hasPrefix(p) && $0.hasSuffix("attn2.to_k.weight") }), let s = shapes[key] {
-            c.crossAttentionDim = s[1]
+        if let key = shapes.keys.first(where: { $0.hasPrefix(p) && $0.hasSuffix("attn2.to_k.weight") }) {
+            let s = try need(shapes, key, rank: 2, source: source)
+            guard channels.contains(s[0]) else { throw fail(source, "tensor '\(key)' has shape \(s): its \(s[0]) outputs match no level's channels \(channels)") }
+            c.crossAttentionDim = try bounded(s[1], "cross_attention_dim", key: key, source: source)
         }
         if let key = shapes.keys.first(where: { $0.hasPrefix(p) && $0.hasSuffix("proj_in.weight") }), let s = shapes[key] {
             c.useLinearProjection = s.count == 2
@@ -77,15 +139,26 @@ public enum ArchitectureInference {
     static func vae(_ shapes: [String: [Int]], source: String) throws -> VAEConfig {
         let p = LDMKeyMap.vaePrefix
         var c = VAEConfig()
-        c.inChannels = try need(shapes, p + "encoder.conv_in.weight", source: source)[1]
-        c.outChannels = try need(shapes, p + "decoder.conv_out.weight", source: source)[0]
-        c.latentChannels = try need(shapes, p + "decoder.conv_in.weight", source: source)[1]
         var channels: [Int] = []
-        while let s = shapes[p + "encoder.down.\(channels.count).block.0.conv2.weight"] { channels.append(s[0]) }
-        guard !channels.isEmpty else { throw ModelError.weights(source: source, problems: ["cannot infer the VAE levels"]) }
+        while channels.count <= maxLevels {
+            let key = p + "encoder.down.\(channels.count).block.0.conv2.weight"
+            guard shapes[key] != nil else { break }
+            let s = try conv(shapes, key, source: source)
+            guard s[1] == s[0] else { throw fail(source, "tensor '\(key)' has shape \(s): a resnet's second convolution keeps its channel count") }
+            channels.append(try bounded(s[0], "block_out_channels", key: key, source: source))
+        }
+        guard !channels.isEmpty else { throw fail(source, "cannot infer the VAE levels (no '\(p)encoder.down.0.block.0.conv2.weight')") }
+        guard channels.count <= maxLevels else { throw fail(source, "the VAE has more than \(maxLevels) levels") }
+        let convIn = try conv(shapes, p + "encoder.conv_in.weight", out: channels[0], source: source)
+        c.inChannels = try bounded(convIn[1], "in_channels", key: p + "encoder.conv_in.weight", source: source)
+        let convOut = try conv(shapes, p + "decoder.conv_out.weight", in: channels[0], source: source)
+        c.outChannels = try bounded(convOut[0], "out_channels", key: p + "decoder.conv_out.weight", source: source)
+        let latentIn = try conv(shapes, p + "decoder.conv_in.weight", out: channels[channels.count - 1], source: source)
+        c.latentChannels = try bounded(latentIn[1], "latent_channels", key: p + "decoder.conv_in.weight", source: source)
         c.blockOutChannels = channels
         var layers = 0
-        while shapes[p + "encoder.down.0.block.\(layers).conv1.weight"] != nil { layers += 1 }
+        while layers <= maxLayersPerBlock, shapes[p + "encoder.down.0.block.\(layers).conv1.weight"] != nil { layers += 1 }
+        guard layers <= maxLayersPerBlock else { throw fail(source, "the VAE has more than \(maxLayersPerBlock) layers per block") }
         c.layersPerBlock = layers
         c.downBlockTypes = Array(repeating: "DownEncoderBlock2D", count: channels.count)
         c.upBlockTypes = Array(repeating: "UpDecoderBlock2D", count: channels.count)
@@ -95,16 +168,24 @@ public enum ArchitectureInference {
     static func text(_ shapes: [String: [Int]], source: String) throws -> CLIPTextConfig {
         var c = CLIPTextConfig()
         let prefixes = [LDMKeyMap.textPrefix + "text_model.", LDMKeyMap.textPrefix]
-        guard let p = prefixes.first(where: { shapes[$0 + "embeddings.token_embedding.weight"] != nil }),
-              let tok = shapes[p + "embeddings.token_embedding.weight"] else {
-            throw ModelError.weights(source: source, problems: ["cannot infer the text encoder: no token embedding"])
+        guard let p = prefixes.first(where: { shapes[$0 + "embeddings.token_embedding.weight"] != nil }) else {
+            throw fail(source, "cannot infer the text encoder: no token embedding")
         }
-        c.vocabSize = tok[0]
-        c.hiddenSize = tok[1]
-        c.maxPositionEmbeddings = try need(shapes, p + "embeddings.position_embedding.weight", source: source)[0]
-        c.intermediateSize = try need(shapes, p + "encoder.layers.0.mlp.fc1.weight", source: source)[0]
+        let tokKey = p + "embeddings.token_embedding.weight"
+        let tok = try need(shapes, tokKey, rank: 2, source: source)
+        c.vocabSize = try bounded(tok[0], "vocab_size", key: tokKey, limit: maxVocabulary, source: source)
+        c.hiddenSize = try bounded(tok[1], "hidden_size", key: tokKey, source: source)
+        let posKey = p + "embeddings.position_embedding.weight"
+        let pos = try need(shapes, posKey, rank: 2, source: source)
+        guard pos[1] == c.hiddenSize else { throw fail(source, "tensor '\(posKey)' has shape \(pos): expected width \(c.hiddenSize)") }
+        c.maxPositionEmbeddings = try bounded(pos[0], "max_position_embeddings", key: posKey, limit: maxVocabulary, source: source)
+        let fc1Key = p + "encoder.layers.0.mlp.fc1.weight"
+        let fc1 = try need(shapes, fc1Key, rank: 2, source: source)
+        guard fc1[1] == c.hiddenSize else { throw fail(source, "tensor '\(fc1Key)' has shape \(fc1): expected \(c.hiddenSize) inputs") }
+        c.intermediateSize = try bounded(fc1[0], "intermediate_size", key: fc1Key, limit: 4 * maxChannels, source: source)
         var layers = 0
-        while shapes[p + "encoder.layers.\(layers).mlp.fc1.weight"] != nil { layers += 1 }
+        while layers <= maxTextLayers, shapes[p + "encoder.layers.\(layers).mlp.fc1.weight"] != nil { layers += 1 }
+        guard layers <= maxTextLayers else { throw fail(source, "the text encoder has more than \(maxTextLayers) layers") }
         c.numHiddenLayers = layers
         c.numAttentionHeads = max(1, c.hiddenSize / 64)
         return c

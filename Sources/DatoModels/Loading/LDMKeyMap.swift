@@ -8,13 +8,25 @@ public enum LDMKeyMap {
     public static let vaePrefix = "first_stage_model."
     public static let textPrefix = "cond_stage_model.transformer."
 
+    /// Largest block or layer index accepted in a key (SD-family checkpoints use a few dozen).
+    public static let maxBlockIndex = 10_000
+
+    /// A block index in a key: decimal digits only (no sign), at most `maxBlockIndex`; nil otherwise.
+    public static func blockIndex(_ text: some StringProtocol) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let i = Int(text), i <= maxBlockIndex else { return nil }
+        return i
+    }
+
     static let resnetParts: [String: String] = [
         "in_layers.0": "norm1", "in_layers.2": "conv1", "emb_layers.1": "time_emb_proj",
         "out_layers.0": "norm2", "out_layers.3": "conv2", "skip_connection": "conv_shortcut",
     ]
 
-    /// Renames an ldm UNet key (without the `model.diffusion_model.` prefix); nil if it is not a UNet key.
+    /// Renames an ldm UNet key (without the `model.diffusion_model.` prefix); nil if it is not a UNet key
+    /// (or `layersPerBlock` is outside 0...`maxBlockIndex`).
     public static func unet(_ key: String, layersPerBlock l: Int) -> String? {
+        guard l >= 0, l <= maxBlockIndex else { return nil }
         let fixed: [(String, String)] = [
             ("time_embed.0.", "time_embedding.linear_1."), ("time_embed.2.", "time_embedding.linear_2."),
             ("input_blocks.0.0.", "conv_in."), ("out.0.", "conv_norm_out."), ("out.2.", "conv_out."),
@@ -25,7 +37,7 @@ public enum LDMKeyMap {
         let per = l + 1
         switch parts[0] {
         case "input_blocks":
-            guard let k = Int(parts[1]), k > 0, let layer = Int(parts[2]) else { return nil }
+            guard let k = blockIndex(parts[1]), k > 0, let layer = blockIndex(parts[2]) else { return nil }
             let rest = parts[3...].joined(separator: ".")
             if k % per == 0 {
                 guard layer == 0, rest.hasPrefix("op.") else { return nil }
@@ -35,7 +47,7 @@ public enum LDMKeyMap {
             return layer == 0 ? resnet("down_blocks.\(i).resnets.\(j)", rest)
                 : layer == 1 ? "down_blocks.\(i).attentions.\(j).\(rest)" : nil
         case "middle_block":
-            guard let layer = Int(parts[1]) else { return nil }
+            guard let layer = blockIndex(parts[1]) else { return nil }
             let rest = parts[2...].joined(separator: ".")
             switch layer {
             case 0: return resnet("mid_block.resnets.0", rest)
@@ -44,7 +56,7 @@ public enum LDMKeyMap {
             default: return nil
             }
         case "output_blocks":
-            guard let k = Int(parts[1]), let layer = Int(parts[2]) else { return nil }
+            guard let k = blockIndex(parts[1]), let layer = blockIndex(parts[2]) else { return nil }
             let rest = parts[3...].joined(separator: ".")
             let i = k / per, j = k % per
             if layer == 0 { return resnet("up_blocks.\(i).resnets.\(j)", rest) }
@@ -64,6 +76,7 @@ public enum LDMKeyMap {
     }
 
     /// Renames an ldm VAE key (without `first_stage_model.`); `levels` is the number of resolution levels.
+    /// Nil if it is not a VAE key.
     public static func vae(_ key: String, levels: Int) -> String? {
         let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2 else { return nil }
@@ -86,12 +99,12 @@ public enum LDMKeyMap {
             default: return nil
             }
         }
-        guard ["down", "up"].contains(parts[1]), parts.count >= 5, let level = Int(parts[2]) else { return nil }
+        guard ["down", "up"].contains(parts[1]), parts.count >= 5, let level = blockIndex(parts[2]) else { return nil }
         let blocks = parts[1] == "down" ? "down_blocks.\(level)" : "up_blocks.\(levels - 1 - level)"
         let tail = parts[4...].joined(separator: ".")
         switch parts[3] {
         case "block":
-            guard parts.count >= 6, let j = Int(parts[4]) else { return nil }
+            guard parts.count >= 6, let j = blockIndex(parts[4]) else { return nil }
             return "\(side).\(blocks).resnets.\(j).\(resnetName(parts[5...].joined(separator: ".")))"
         case "downsample": return "\(side).\(blocks).downsamplers.0.\(tail)"
         case "upsample": return "\(side).\(blocks).upsamplers.0.\(tail)"

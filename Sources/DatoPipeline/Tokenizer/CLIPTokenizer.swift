@@ -1,3 +1,4 @@
+import DatoCore
 import DatoModels
 import Foundation
 
@@ -42,16 +43,23 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// Loads `vocab.json` and `merges.txt` from a diffusers `tokenizer/` folder.
     public convenience init(folder: String) throws {
         let vocabPath = "\(folder)/vocab.json", mergesPath = "\(folder)/merges.txt"
-        guard let vData = FileManager.default.contents(atPath: vocabPath) else {
-            throw ModelError.layout(path: vocabPath, message: "cannot read the tokenizer vocabulary")
-        }
+        let vData = try Self.readFile(vocabPath, "the tokenizer vocabulary")
         guard let vocab = try? JSONDecoder().decode([String: Int].self, from: vData) else {
             throw ModelError.config(file: vocabPath, field: "(root)", message: "not a JSON object of token ids")
         }
-        guard let mData = FileManager.default.contents(atPath: mergesPath), let text = String(data: mData, encoding: .utf8) else {
-            throw ModelError.layout(path: mergesPath, message: "cannot read the tokenizer merges")
+        guard let text = String(data: try Self.readFile(mergesPath, "the tokenizer merges"), encoding: .utf8) else {
+            throw ModelError.layout(path: mergesPath, message: "the tokenizer merges are not UTF-8 text")
         }
         try self.init(vocab: vocab, merges: try Self.parseMerges(text, file: mergesPath, skipHeader: true))
+    }
+
+    /// A tokenizer file: a regular file (a FIFO or device is refused, not waited on) of at most 64 MiB.
+    private static func readFile(_ path: String, _ what: String) throws -> Data {
+        do {
+            return try RegularFile.read(path, limit: 64 << 20)
+        } catch let e as RegularFileError {
+            throw ModelError.layout(path: path, message: "cannot read \(what): \(e.reason)")
+        }
     }
 
     /// The standard CLIP vocabulary (49,408 ids) rebuilt from the bundled merge list, for models that
