@@ -1,0 +1,43 @@
+/// A plan that cannot be used, with the reason and, once known, the plan text it came from.
+public struct PlanError: Error, CustomStringConvertible {
+    /// What is wrong, naming the bad part.
+    public let message: String
+    /// The plan argument (shortened for display), when the error arose while reading one.
+    public let plan: String?
+
+    public init(_ message: String) {
+        self.message = message
+        plan = nil
+    }
+
+    init(_ message: String, plan: String?) {
+        self.message = message
+        self.plan = plan
+    }
+
+    public var description: String {
+        guard let plan else { return "invalid acceleration plan: \(message)" }
+        return "invalid acceleration plan '\(Self.excerpt(plan, limit: 80))': \(message)"
+    }
+
+    /// The same error naming `plan`, unless it already names one.
+    func naming(plan text: String) -> PlanError {
+        plan == nil ? PlanError(message, plan: text) : self
+    }
+
+    /// `text` for an error message: control characters escaped, and cut to `limit` characters.
+    static func excerpt<S: StringProtocol>(_ text: S, limit: Int = 40) -> String {
+        var out = ""
+        var count = 0
+        for ch in text {
+            if count == limit { return out + "..." }
+            count += 1
+            if ch.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
+                out += ch.unicodeScalars.map { "\\u{\(String($0.value, radix: 16))}" }.joined()
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+}
