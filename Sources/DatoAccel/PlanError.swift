@@ -25,19 +25,21 @@ public struct PlanError: Error, CustomStringConvertible {
         plan == nil ? PlanError(message, plan: text) : self
     }
 
-    /// `text` for an error message: control characters escaped, and cut to `limit` characters.
+    /// `text` for an error message: control and format characters escaped, and cut after about `limit` Unicode scalars.
     static func excerpt<S: StringProtocol>(_ text: S, limit: Int = 40) -> String {
-        var out = ""
+        var out = String.UnicodeScalarView()
         var count = 0
-        for ch in text {
-            if count == limit { return out + "..." }
-            count += 1
-            if ch.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
-                out += ch.unicodeScalars.map { "\\u{\(String($0.value, radix: 16))}" }.joined()
+        for scalar in text.unicodeScalars {
+            if count >= limit { return String(out) + "..." }
+            if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
+                let escaped = "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars
+                out.append(contentsOf: escaped)
+                count += escaped.count
             } else {
-                out.append(ch)
+                out.append(scalar)
+                count += 1
             }
         }
-        return out
+        return String(out)
     }
 }

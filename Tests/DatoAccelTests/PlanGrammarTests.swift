@@ -144,6 +144,8 @@ final class PlanGrammarTests: XCTestCase {
             (String(repeating: "+", count: 200_000), "is not a preset"), (String(repeating: "d:12;", count: 5), "given twice"),
             ("d:12" + String(repeating: ",", count: 300_000), "is not 'value'"),
             (String(repeating: "x", count: (1 << 20) + 1), "bytes long"),
+            ("d:12" + String(repeating: "\u{301}", count: 300_000), "is not an integer"),
+            ("dato:0.4,gamma=1" + String(repeating: "\u{202E}", count: 1000), "gamma=1\\u{202e}"),
         ]
         for (spec, fragment) in bad {
             XCTAssertThrowsError(try AccelerationPlan.parse(spec, calls: 1, steps: 1), String(spec.prefix(60))) { error in
