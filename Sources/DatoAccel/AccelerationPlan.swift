@@ -4,27 +4,38 @@ import Foundation
 /// (shared/spec/caching.md section 2 owns the meaning; README glossary of the specs).
 ///
 /// Compact string form: `d:12,2*2,12,2*2;r:0.4*5;m:none`: depths (run-length `value*count`), optional
-/// per-step ratios, optional pruning method. JSON form: `{"depths": [...], "ratios": [...], "method": "none"}`.
+/// per-step ratios, optional pruning method (`CompactPlan.swift`). JSON form:
+/// `{"depths": [...], "ratios": [...], "method": "none"}`. Every plan's `description` parses back to the
+/// same plan, with `AccelerationPlan(compact:)` and with `AccelerationPlan.parse(_:calls:steps:)`.
 public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Depth per UNet call: 12 full, 1...11 partial (recompute D_0..D_{d-1} and U_{d-1}..U_0), 0 repeat.
     public var depths: [Int]
     /// Prune ratio per denoising step (empty: no pruning).
     public var ratios: [Float]
-    /// The token-pruning method with its options, e.g. "none", "dato", "atedm,temporal" (`PruningMethod`).
+    /// The token-pruning method with its options in canonical form (`PruningMethod.description`), e.g.
+    /// "none", "dato", "atedm,temporal".
     public var method: String
 
     public static let fullDepth = 12
+    /// The most depths or ratios a plan may hold: one per UNet call or step. Runs have at most 1000 steps
+    /// and one or two UNet calls per step, so this leaves ample room while bounding what a plan string can
+    /// make dato allocate.
+    public static let maximumLength = 10_000
+    /// The longest plan text (argument, JSON or plan file) read, in bytes. 10,000 entries of a plan written
+    /// without run-lengths take about 100 KB.
+    public static let maximumTextBytes = 1 << 20
 
+    /// A plan from its lists; the method string is checked and stored in canonical form.
     public init(depths: [Int], ratios: [Float] = [], method: String = "none") throws {
         self.depths = depths
-        self.ratios = ratios
-        self.method = method
+        self.ratios = ratios.map { $0 == 0 ? 0 : $0 }   // -0 and 0 are the same ratio: written as 0
+        self.method = try PruningMethod(parsing: method).description
         try validateValues()
     }
 
     /// A plan of full calls only (the unaccelerated run).
     public static func full(calls: Int) -> AccelerationPlan {
-        AccelerationPlan(unchecked: Array(repeating: fullDepth, count: calls))
+        AccelerationPlan(unchecked: Array(repeating: fullDepth, count: max(calls, 0)))
     }
 
     init(unchecked depths: [Int]) {
@@ -35,6 +46,9 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
 
     func validateValues() throws {
         guard !depths.isEmpty else { throw PlanError("the plan has no depths") }
+        guard depths.count <= Self.maximumLength, ratios.count <= Self.maximumLength else {
+            throw PlanError("the plan has \(depths.count) depths and \(ratios.count) ratios; at most \(Self.maximumLength) each (one per UNet call or step)")
+        }
         guard depths[0] == Self.fullDepth else { throw PlanError("depth of call 0 must be 12 (the first call of a run is full), got \(depths[0])") }
         if let (k, d) = depths.enumerated().first(where: { !(0...Self.fullDepth).contains($0.1) }) {
             throw PlanError("depth \(d) of call \(k) is outside 0...12")
@@ -72,79 +86,23 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         return counts.keys.sorted(by: >).map { "\($0)x\(counts[$0] ?? 0)" }.joined(separator: " ")
     }
 
-    // MARK: compact string form
-
-    public var description: String {
-        var parts = ["d:" + Self.runLength(depths.map(String.init))]
-        if !ratios.isEmpty { parts.append("r:" + Self.runLength(ratios.map { Self.format($0) })) }
-        if method != "none" { parts.append("m:" + method) }
-        return parts.joined(separator: ";")
-    }
-
-    static func format(_ r: Float) -> String {
-        let s = String(format: "%.4f", r)
-        var t = s
-        while t.hasSuffix("0") { t.removeLast() }
-        if t.hasSuffix(".") { t.removeLast() }
-        return t
-    }
-
-    static func runLength(_ values: [String]) -> String {
-        var out: [String] = []
-        var i = 0
-        while i < values.count {
-            var j = i
-            while j + 1 < values.count, values[j + 1] == values[i] { j += 1 }
-            let n = j - i + 1
-            out.append(n > 1 ? "\(values[i])*\(n)" : values[i])
-            i = j + 1
-        }
-        return out.joined(separator: ",")
-    }
-
-    /// Parses the compact form (`d:...;r:...;m:...`).
-    public init(compact text: String) throws {
-        var depths: [Int]?, ratios: [Float] = [], method = "none"
-        for field in text.split(separator: ";", omittingEmptySubsequences: false) {
-            let kv = field.split(separator: ":", maxSplits: 1).map(String.init)
-            guard kv.count == 2 else { throw PlanError("field '\(field)' is not 'key:value' (keys d, r, m)") }
-            switch kv[0] {
-            case "d": depths = try Self.expand(kv[1], field: "d").map { v in
-                guard let d = Int(v) else { throw PlanError("depth '\(v)' is not an integer") }
-                return d
-            }
-            case "r": ratios = try Self.expand(kv[1], field: "r").map { v in
-                guard let r = Float(v) else { throw PlanError("ratio '\(v)' is not a number") }
-                return r
-            }
-            case "m": method = kv[1]
-            default: throw PlanError("unknown field '\(kv[0])' (keys d, r, m)")
-            }
-        }
-        guard let depths else { throw PlanError("missing depths field 'd:'") }
-        try self.init(depths: depths, ratios: ratios, method: method)
-    }
-
-    static func expand(_ list: String, field: String) throws -> [String] {
-        var out: [String] = []
-        for item in list.split(separator: ",", omittingEmptySubsequences: false) {
-            let parts = item.split(separator: "*").map(String.init)
-            if parts.count == 1, !parts[0].isEmpty {
-                out.append(parts[0])
-            } else if parts.count == 2, let n = Int(parts[1]), n >= 1, n <= 100_000 {
-                out += Array(repeating: parts[0], count: n)
-            } else {
-                throw PlanError("'\(item)' in field '\(field)' is not 'value' or 'value*count'")
-            }
-        }
-        return out
-    }
-
     // MARK: JSON
 
-    enum CodingKeys: String, CodingKey { case depths, ratios, method }
+    enum CodingKeys: String, CodingKey, CaseIterable { case depths, ratios, method }
+
+    /// Any key of a JSON object, to name the ones a plan does not have.
+    struct AnyKey: CodingKey {
+        let stringValue: String
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
 
     public init(from decoder: Decoder) throws {
+        let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+        if let unknown = keys.sorted().first(where: { CodingKeys(rawValue: $0) == nil }) {
+            throw PlanError("unknown key '\(PlanError.excerpt(unknown))' (keys depths, ratios, method)")
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(depths: try c.decode([Int].self, forKey: .depths),
                       ratios: try c.decodeIfPresent([Float].self, forKey: .ratios) ?? [],
@@ -157,10 +115,4 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
-}
-
-/// A plan that cannot be used, with the reason.
-public struct PlanError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = "invalid acceleration plan: \(message)" }
 }

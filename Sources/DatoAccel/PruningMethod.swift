@@ -11,13 +11,16 @@ import Foundation
 public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     public enum Name: String, Sendable { case none, tome, dato, atedm }
     public let name: Name
+    /// The options as given, lowercased and trimmed.
     public let options: [String]
 
+    /// Parses `name[,option]...` (case-insensitive; spaces around the parts ignored) and checks the options.
     public init(parsing text: String) throws {
-        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        let head = parts.removeFirst().lowercased()
+        guard text.utf8.count <= 4096 else { throw PlanError("the pruning method is \(text.utf8.count) bytes long; at most 4096") }
+        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let head = parts.removeFirst()
         guard let name = Name(rawValue: head == "at-edm" ? "atedm" : head) else {
-            throw PlanError("unknown pruning method '\(head)' (none, tome, dato, atedm)")
+            throw PlanError("unknown pruning method '\(PlanError.excerpt(head))' (none, tome, dato, atedm)")
         }
         self.name = name
         options = parts
@@ -29,6 +32,7 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
 
     init(name: Name, options: [String]) { self.name = name; self.options = options }
 
+    /// The canonical text of the method: `name[,option]...`, which `init(parsing:)` reads back as the same method.
     public var description: String { ([name.rawValue] + options).joined(separator: ",") }
 
     /// The ratio used when a plan names the method but gives no per-step ratios.
@@ -73,7 +77,7 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
             if let t = try o.int("iterations", in: 1...1000) { s.iterations = t }
             if let e = try o.number("tolerance", in: 0...1) { s.tolerance = Float(e) }
             if let r = o.value("recovery") {
-                guard let rec = ATEDM.Recovery(rawValue: r) else { throw PlanError("atedm option recovery=\(r): use attention or similarity") }
+                guard let rec = ATEDM.Recovery(rawValue: r) else { throw PlanError("atedm option recovery=\(PlanError.excerpt(r)): use attention or similarity") }
                 s.recovery = rec
             }
             if o.flag("copyupdate") { s.copyUpdate = true }
@@ -97,9 +101,11 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
         init(_ list: [String], method: String) throws {
             self.method = method
             for item in list {
-                let kv = item.split(separator: "=", maxSplits: 1).map { String($0).lowercased() }
-                guard let key = kv.first, !key.isEmpty else { throw PlanError("empty option in pruning method '\(method)'") }
-                guard items[key] == nil else { throw PlanError("\(method) option '\(key)' is given twice") }
+                let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).lowercased() }
+                guard let key = kv.first, !key.isEmpty else {
+                    throw PlanError(item.isEmpty ? "empty option in pruning method '\(method)'" : "\(method) option '\(PlanError.excerpt(item))' has no name")
+                }
+                guard items[key] == nil else { throw PlanError("\(method) option '\(PlanError.excerpt(key))' is given twice") }
                 items[key] = kv.count == 2 ? kv[1] : .some(nil)
             }
         }
@@ -118,29 +124,32 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
 
         mutating func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
             guard let v = value(key) else { return nil }
-            guard let x = Double(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(v) must be a number in \(range)") }
+            guard let x = Double(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(PlanError.excerpt(v)) must be a number in \(range)") }
             return x
         }
 
         mutating func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
             guard let v = value(key) else { return nil }
-            guard let x = Int(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(v) must be an integer in \(range)") }
+            guard let x = Int(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(PlanError.excerpt(v)) must be an integer in \(range)") }
             return x
         }
 
-        /// `levels=0+1`.
+        /// `levels=0+1`: levels 0...7 joined by '+' (a '+' in a plan string joins depths and pruning only
+        /// before a method name, so this form reads back).
         mutating func levels() throws -> Set<Int>? {
             guard let v = value("levels") else { return nil }
-            let l = v.split(separator: "+").compactMap { Int($0) }
-            guard !l.isEmpty, l.count == v.split(separator: "+").count, l.allSatisfy({ (0...7).contains($0) }) else {
-                throw PlanError("\(method) option levels=\(v) must list levels 0...7 joined by '+', e.g. levels=0+1")
+            let pieces = v.split(separator: "+", omittingEmptySubsequences: false)
+            let l = pieces.compactMap { $0.allSatisfy(\.isASCII) ? Int($0) : nil }
+            guard !l.isEmpty, l.count == pieces.count, l.allSatisfy({ (0...7).contains($0) }) else {
+                throw PlanError("\(method) option levels=\(PlanError.excerpt(v)) must list levels 0...7 joined by '+', e.g. levels=0+1")
             }
             return Set(l)
         }
 
         func finish() throws {
             guard let key = items.keys.sorted().first else { return }
-            throw PlanError("unknown or malformed \(method) option '\(key)\(items[key].flatMap { $0 }.map { "=" + $0 } ?? "")'")
+            let text = key + (items[key].flatMap { $0 }.map { "=" + $0 } ?? "")
+            throw PlanError("unknown or malformed \(method) option '\(PlanError.excerpt(text))'")
         }
     }
 }

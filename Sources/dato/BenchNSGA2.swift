@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatoPipeline
 import DatoSearch
 import Foundation
 
@@ -10,6 +11,10 @@ struct BenchNSGA2: ParsableCommand {
     )
 
     @Option(help: "Number of seeds (1...N).") var seeds = 10
+
+    func validate() throws {
+        try checkArguments { try ArgumentCheck.integer(seeds, "--seeds", in: 1...1000) }
+    }
 
     func run() throws {
         print("ZDT   our HV mean (std)     min      pymoo mean  bound    pass")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatoCore
 import DatoModels
+import DatoPipeline
 import Foundation
 
 /// `dato bench ops`: the UNet's dominant operations at SD 1.5 sizes, each timed alone (best of N).
@@ -15,6 +16,13 @@ struct BenchOps: ParsableCommand {
     @Option(help: "Compute format of the convolutions, linear layers and attention products: fp32 or bf16.") var precision: Precision = .fp32
     @Option(help: "Only the operations whose name contains this text (e.g. attention).") var only: String?
     @OptionGroup var convolution: ConvolutionOptions
+
+    func validate() throws {
+        try checkArguments {
+            try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
+            try ArgumentCheck.threads(threads, "-t/--threads")
+        }
+    }
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }

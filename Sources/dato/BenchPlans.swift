@@ -25,6 +25,18 @@ struct BenchPlans: ParsableCommand {
     @OptionGroup var convolution: ConvolutionOptions
     @Flag(help: "Skip the unaccelerated whole run (no speed-up column then).") var skipFull = false
 
+    func validate() throws {
+        guard SchedulerKind(rawValue: scheduler) != nil else { throw ValidationError("unknown scheduler '\(scheduler)'") }
+        try checkArguments {
+            try ArgumentCheck.integer(latent, "--latent", in: 8...256)
+            try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
+            try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
+            _ = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth)
+            try ArgumentCheck.threads(threads, "-t/--threads")
+            for plan in plans { try PlanPresets.check(plan, steps: steps) }
+        }
+    }
+
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
         convolution.apply()
@@ -37,7 +49,7 @@ struct BenchPlans: ParsableCommand {
         let cost = UNetCost(config: config, height: latent, width: latent)
         print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(convolution.describe(precision))")
         print("per-call time by depth (median of \(repeats), after a full call filled the cache):")
-        for d in depths.split(separator: ",").compactMap({ Int($0) }) {
+        for d in try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth) {
             let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))
             _ = try cached(call: 0, x, timesteps: [500, 500], context: context)
             var times: [Double] = []

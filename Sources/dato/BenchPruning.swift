@@ -2,6 +2,7 @@ import ArgumentParser
 import DatoAccel
 import DatoCore
 import DatoModels
+import DatoPipeline
 import Foundation
 
 /// `dato bench pruning`: one SD 1.5 level-0 transformer block (4096 tokens at 512 px, 320 channels, batch 2)
@@ -15,6 +16,14 @@ struct BenchPruning: ParsableCommand {
     @Option(help: "Latent side (64 = 512 px; the block has side x side tokens).") var latent = 64
     @Option(help: "Repeats (median).") var repeats = 5
     @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+
+    func validate() throws {
+        try checkArguments {
+            try ArgumentCheck.integer(latent, "--latent", in: 8...128)
+            try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
+            try ArgumentCheck.threads(threads, "-t/--threads")
+        }
+    }
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }

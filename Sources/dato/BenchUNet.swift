@@ -2,6 +2,7 @@ import ArgumentParser
 import DatoAccel
 import DatoCore
 import DatoModels
+import DatoPipeline
 import Foundation
 
 /// `dato bench unet`: one UNet call of the SD 1.5 architecture with random weights.
@@ -34,6 +35,12 @@ struct BenchUNet: ParsableCommand {
         guard batch >= 1, batch <= 16 else { throw ValidationError("--batch must be in 1...16") }
         guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeats must be >= 1 and --warmup >= 0") }
         guard (1...12).contains(depth) else { throw ValidationError("--depth must be in 1...12") }
+        try checkArguments {
+            try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
+            try ArgumentCheck.integer(warmup, "--warmup", in: 0...1000)
+            try ArgumentCheck.threads(threads, "-t/--threads")
+            do { _ = try prune.map { try PlanPresets.pruningSpec($0) } } catch { throw ArgumentError("--prune", "\(error)") }
+        }
     }
 
     func run() throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatoCore
 import DatoModels
+import DatoPipeline
 import Foundation
 
 /// `dato bench vae`: one decode (latents to image) of the SD 1.5 VAE with random weights.
@@ -19,6 +20,10 @@ struct BenchVAE: ParsableCommand {
     func validate() throws {
         guard latent >= 8, latent <= 256 else { throw ValidationError("--latent must be in 8...256") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1") }
+        try checkArguments {
+            try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
+            try ArgumentCheck.threads(threads, "-t/--threads")
+        }
     }
 
     func run() throws {

@@ -14,14 +14,14 @@ struct Compare: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var promptOptions: PromptOptions
 
-    @Option(help: "Comma-separated seeds.")
+    @Option(parsing: .unconditional, help: "Comma-separated seeds.")
     var seeds = "0"
 
     @Option(name: .customLong("accel"), help: "A plan to compare (repeat for several); same forms as dato generate --accel.")
     var plans: [String] = []
 
     @Option(help: "Denoising steps.") var steps = 50
-    @Option(name: .customLong("cfg-scale"), help: "Guidance scale.") var cfgScale: Float = 7.5
+    @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Guidance scale.") var cfgScale: Float = 7.5
     @Option(help: "Scheduler (default: the model's).") var scheduler: String?
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
     @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
@@ -31,15 +31,20 @@ struct Compare: ParsableCommand {
 
     func validate() throws {
         guard !plans.isEmpty else { throw ValidationError("give at least one --accel plan to compare") }
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        guard parsedSeeds != nil else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
+        try checkArguments {
+            _ = try ArgumentCheck.seeds(seeds)
+            try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
+            try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
+            try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
+            try ArgumentCheck.imageSide(width, "-W/--width")
+            try ArgumentCheck.imageSide(height, "-H/--height")
+            try ArgumentCheck.threads(threads, "-t/--threads")
+            for plan in plans { try PlanPresets.check(plan, steps: steps) }   // bad plans fail before the model loads
+        }
     }
 
-    var parsedSeeds: [UInt64]? {
-        let parts = seeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        return parts.isEmpty || parts.contains(nil) ? nil : parts.compactMap { $0 }
-    }
+    var parsedSeeds: [UInt64]? { try? ArgumentCheck.seeds(seeds) }
 
     struct Row { var seconds: [Double] = []; var macs = 0.0, fullMACs = 0.0; var psnr: [Double] = [], ssim: [Double] = [], latent: [Double] = [], alignment: [Double] = [] }
 

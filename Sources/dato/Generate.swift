@@ -22,16 +22,16 @@ struct Generate: ParsableCommand {
     @Option(help: "Denoising steps.")
     var steps = 50
 
-    @Option(name: .customLong("cfg-scale"), help: "Classifier-free guidance scale (<= 1 disables the unconditional pass).")
+    @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Classifier-free guidance scale (<= 1 disables the unconditional pass).")
     var cfgScale: Float = 7.5
 
-    @Option(name: [.short, .customLong("seed")], help: "Random seed; negative or omitted picks one (always printed).")
+    @Option(name: [.short, .customLong("seed")], parsing: .unconditional, help: "Random seed; negative or omitted picks one (always printed).")
     var seed: Int64?
 
     @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model's).")
     var scheduler: String?
 
-    @Option(help: "DDIM eta (0 = deterministic).")
+    @Option(parsing: .unconditional, help: "DDIM eta (0 = deterministic).")
     var eta: Float = 0
 
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width in pixels, a multiple of 8 (default: the model's native size).")
@@ -63,14 +63,18 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps must be in 1...1000") }
-        guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be at least 1") }
+        guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be in 1...10000") }
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil {
             throw ValidationError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        for (flag, v) in [("-W/--width", width), ("-H/--height", height)] {
-            if let v, v <= 0 || v % 8 != 0 { throw ValidationError("\(flag) \(v) must be a positive multiple of 8") }
+        try checkArguments {
+            try ArgumentCheck.imageSide(width, "-W/--width")
+            try ArgumentCheck.imageSide(height, "-H/--height")
+            try ArgumentCheck.threads(threads, "-t/--threads")
+            try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
+            try ArgumentCheck.number(eta, "--eta", in: 0...Double.greatestFiniteMagnitude)
+            if let accel { try PlanPresets.check(accel, steps: steps) }   // a bad plan fails before the model loads
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {

@@ -20,20 +20,20 @@ struct Search: ParsableCommand {
     @Option(help: "Configs for a single-file checkpoint.") var config: String?
     @Option(help: "Search space: depth (per-call cache depths), ratio (per-step prune ratios on fixed depths), joint.") var space = "depth"
     @Option(help: "A UTF-8 file with one prompt per line.") var prompts: String?
-    @Option(help: "Comma-separated seeds (each prompt is generated with each seed).") var seeds = "0"
+    @Option(parsing: .unconditional, help: "Comma-separated seeds (each prompt is generated with each seed).") var seeds = "0"
     @Option(help: "Population size.") var population = 15
     @Option(help: "Generations (the initial population is the first).") var generations = 30
-    @Option(help: "Random seed of the search.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Random seed of the search.") var seed: UInt64 = 1
     @Option(help: "Quality loss: ssim (1 - SSIM), psnr (-PSNR), alignment (drop of the demo scorer's prompt alignment), or command:\"CMD\" (an external scorer).") var quality = "ssim"
     @Option(help: "Cost: flops (analytical MACs, deterministic) or time (measured loop time).") var cost = "flops"
-    @Option(name: .customLong("max-quality-loss"), help: "Constraint: quality loss at most this.") var maxQualityLoss: Double?
+    @Option(name: .customLong("max-quality-loss"), parsing: .unconditional, help: "Constraint: quality loss at most this (negative for psnr, whose loss is -PSNR).") var maxQualityLoss: Double?
     @Option(help: "Depth values of the depth genes, e.g. 0,1,12 (default) or 0,1,2,3,12.") var depths = "0,1,12"
     @Option(name: .customLong("fixed-depths"), help: "Depth plan for --space ratio (a preset or compact plan; default all full).") var fixedDepths: String?
     @Option(help: "Pruning method the ratio genes drive (with options), e.g. dato, tome, atedm,temporal.") var method = "dato"
     @Flag(name: .customLong("constrained-sampling"), help: "Initial depth genomes as the reference's ConstrainedSampling.") var constrainedSampling = false
     @Option(help: "Denoising steps.") var steps = 50
     @Option(help: "Scheduler (default: the model's).") var scheduler: String?
-    @Option(name: .customLong("cfg-scale"), help: "Guidance scale.") var cfgScale: Float = 7.5
+    @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Guidance scale.") var cfgScale: Float = 7.5
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
     @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
     @Option(help: "The SQLite journal (created if missing).") var journal = "search.sqlite"
@@ -53,6 +53,26 @@ struct Search: ParsableCommand {
          "version": Dato.configuration.version]
     }
 
+    func validate() throws {
+        guard PlanSpace.Kind(rawValue: space) != nil else { throw ValidationError("--space must be depth, ratio or joint") }
+        guard PlanSearch.Cost(rawValue: cost) != nil else { throw ValidationError("--cost must be flops or time") }
+        if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
+        try checkArguments {
+            _ = try ArgumentCheck.seeds(seeds)
+            try ArgumentCheck.integer(population, "--population", in: 1...10_000)
+            try ArgumentCheck.integer(generations, "--generations", in: 1...100_000)
+            if let maxQualityLoss { try ArgumentCheck.number(maxQualityLoss, "--max-quality-loss") }
+            _ = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)
+            try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
+            try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
+            try ArgumentCheck.imageSide(width, "-W/--width")
+            try ArgumentCheck.imageSide(height, "-H/--height")
+            try ArgumentCheck.threads(threads, "-t/--threads")
+            do { _ = try PruningMethod(parsing: method) } catch { throw ArgumentError("--method", "\(error)") }
+            do { try fixedDepths.map { try PlanPresets.check($0, steps: steps) } } catch { throw ArgumentError("--fixed-depths", "\(error)") }
+        }
+    }
+
     func run() throws {
         if let resume { return try Self.resume(journal: resume, threads: threads, out: out) }
         if let threads { Parallel.setThreadCount(threads) }
@@ -60,8 +80,7 @@ struct Search: ParsableCommand {
         let model = try self.model ?? DemoModel.folder()
         guard let kindOfSpace = PlanSpace.Kind(rawValue: space) else { throw ValidationError("--space must be depth, ratio or joint") }
         let promptList = try Self.readPrompts(prompts)
-        let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        guard !seedList.isEmpty, seedList.count == seeds.split(separator: ",").count else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
+        let seedList = try ArgumentCheck.seeds(seeds)
         let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config)
         let kind = try scheduler.map { s -> SchedulerKind in
             guard let k = SchedulerKind(rawValue: s) else { throw ValidationError("unknown scheduler '\(s)'") }
@@ -69,8 +88,7 @@ struct Search: ParsableCommand {
         } ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
-        space.depthValues = depths.split(separator: ",").compactMap { Int($0) }
-        guard !space.depthValues.isEmpty, space.depthValues.allSatisfy({ (0...12).contains($0) }) else { throw ValidationError("--depths must list values in 0...12") }
+        space.depthValues = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)
         space.method = method
         _ = try PruningMethod(parsing: method)
         if let fixedDepths { space.fixedDepths = try PlanPresets.resolve(fixedDepths, calls: sched.callCount, steps: steps).depths }

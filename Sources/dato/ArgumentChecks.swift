@@ -1,0 +1,17 @@
+import ArgumentParser
+import DatoAccel
+import DatoPipeline
+
+/// Runs the library's checks of option values (`ArgumentCheck`, plan parsing) and reports what they throw as a
+/// usage error, before any model is loaded.
+func checkArguments(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as PlanError {
+        throw ValidationError("--accel: \(error)")
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}
