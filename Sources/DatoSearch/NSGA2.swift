@@ -39,6 +39,7 @@ public struct NSGA2 {
     /// Runs the search; `report` sees every generation (return false to stop early).
     @discardableResult
     public func run(_ problem: SearchProblem, report: ((Generation) throws -> Bool)? = nil) throws -> [Individual] {
+        try settings.validate()
         var random = SplitMix(key: settings.seed, 0x5ea4c4)
         let n = problem.lowerBounds.count
         var evaluations = 0
