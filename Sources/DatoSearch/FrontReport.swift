@@ -5,7 +5,9 @@ import Foundation
 public enum FrontReport {
     /// Non-dominated feasible entries of `entries` (objectives [loss, cost]), sorted by cost.
     public static func front(_ entries: [JournalEntry]) -> [JournalEntry] {
-        let feasible = entries.filter { $0.evaluation.violation <= 0 }
+        let feasible = entries.filter { e in
+            e.evaluation.violation <= 0 && e.evaluation.objectives.count == 2 && e.evaluation.objectives.allSatisfy(\.isFinite)
+        }
         guard let first = Dominance.nonDominatedFronts(feasible.map(\.evaluation.objectives)).first else { return [] }
         var seen = Set<[Double]>()
         return first.map { feasible[$0] }.sorted { $0.evaluation.objectives[1] < $1.evaluation.objectives[1] }

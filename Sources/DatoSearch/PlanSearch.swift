@@ -19,6 +19,8 @@ public final class PlanSearch: SearchProblem {
         public var cost = Cost.flops
         /// Constraint: quality loss <= this (nil: unconstrained).
         public var maxQualityLoss: Double?
+        /// Seconds an external scorer (`QualityMetric.command`) may take per call before it is stopped.
+        public var scorerTimeout = QualityMetric.defaultScorerTimeout
         public init(prompts: [String], seeds: [UInt64]) { self.prompts = prompts; self.seeds = seeds }
     }
 
@@ -69,6 +71,9 @@ public final class PlanSearch: SearchProblem {
         try prepare()
         return try genomes.map { g in
             if let e = try journal.entry(for: g) {
+                guard e.evaluation.constraints.count == constraintCount else {
+                    throw SearchError("journal '\(journal.path)' is damaged: the evaluation of genome \(SearchJournal.key(g)) has \(e.evaluation.constraints.count) constraint value(s), this search has \(constraintCount)")
+                }
                 onEvaluation?(e, true)
                 return e.evaluation
             }
@@ -93,7 +98,7 @@ public final class PlanSearch: SearchProblem {
     /// Per-image scores (higher is better) from the external command or the alignment scorer.
     private func scores(_ images: [GeneratedImage]) throws -> [Double] {
         switch options.quality {
-        case .command(let c): return try QualityMetric.score(images, prompts: pairs.map(\.prompt), command: c)
+        case .command(let c): return try QualityMetric.score(images, prompts: pairs.map(\.prompt), command: c, timeout: options.scorerTimeout)
         case .alignment:
             guard let scorer else { throw SearchError("the bundled alignment scorer cannot be loaded") }
             return try zip(images, pairs).map { image, pair in

@@ -45,10 +45,21 @@ public enum QualityMetric: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Scores images with the external command (one score per image, in order).
-    static func score(_ images: [GeneratedImage], prompts: [String], command: String) throws -> [Double] {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dato-score-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    /// Seconds an external scorer may take per call unless `--scorer-timeout` says otherwise.
+    public static let defaultScorerTimeout = 600.0
+
+    /// Scores images with the external command (one score per image, in order). The images go to a private
+    /// temporary folder (removed on every way out); the command runs as `ScorerProcess` does: its own
+    /// process group, at most `timeout` seconds, at most 1 MiB of output.
+    static func score(_ images: [GeneratedImage], prompts: [String], command: String, timeout: Double) throws -> [Double] {
+        try score(images.map { ($0.pixels, $0.width, $0.height) }, prompts: prompts, command: command, timeout: timeout)
+    }
+
+    /// `score` of RGB images given as pixels and size; the private folder is made in `temporaryRoot`.
+    static func score(_ images: [(pixels: [UInt8], width: Int, height: Int)], prompts: [String], command: String, timeout: Double,
+                      temporaryRoot: URL = FileManager.default.temporaryDirectory) throws -> [Double] {
+        let dir = temporaryRoot.appendingPathComponent("dato-score-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: dir) }
         var items: [[String: String]] = []
         for (i, image) in images.enumerated() {
@@ -57,25 +68,18 @@ public enum QualityMetric: Sendable, Equatable, CustomStringConvertible {
             items.append(["image": path, "prompt": prompts[i]])
         }
         let input = try JSONSerialization.data(withJSONObject: items)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
         signal(SIGPIPE, SIG_IGN)   // a scorer that does not read its input must not kill us
-        try process.run()
-        try? stdin.fileHandleForWriting.write(contentsOf: input)
-        try? stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SearchError("the scorer command '\(command)' exited with status \(process.terminationStatus)")
-        }
+        let output = try ScorerProcess(command: command, timeout: timeout).run(input: [UInt8](input))
+        return try parseScores(output, count: images.count, command: command)
+    }
+
+    /// Exactly `count` finite numbers separated by white space.
+    static func parseScores(_ output: [UInt8], count: Int, command: String) throws -> [Double] {
         let words = String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         let scores = words.compactMap { Double($0) }.filter(\.isFinite)
-        guard scores.count == images.count, words.count == images.count else {
-            throw SearchError("the scorer command '\(command)' must print \(images.count) finite numbers, one per image; it printed '\(words.prefix(5).joined(separator: " "))'")
+        guard scores.count == count, words.count == count else {
+            let shown = words.prefix(5).map { $0.count > 24 ? "\($0.prefix(24))..." : String($0) }.joined(separator: " ")
+            throw SearchError("the scorer command '\(command)' must print \(count) finite numbers, one per image; it printed \(words.count) word(s): '\(shown)\(words.count > 5 ? " ..." : "")'")
         }
         return scores
     }

@@ -6,14 +6,30 @@ final class SQLite {
     private var db: OpaquePointer?
     let path: String
 
-    init(path: String) throws {
+    /// How a connection opens its file.
+    enum Mode {
+        /// Reading only: nothing in the file can change.
+        case readOnly
+        /// Reading and writing an existing file (never creating one).
+        case readWrite
+    }
+
+    /// Opens an existing database file. No statement runs: the caller checks what the file is before
+    /// anything is written to it.
+    init(path: String, mode: Mode) throws {
         self.path = path
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
+        let flags = mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(db)
+            db = nil
             throw SearchError("cannot open journal '\(path)': \(message)")
         }
         sqlite3_busy_timeout(db, 5000)
+    }
+
+    /// Write-ahead logging with full syncs: each committed evaluation survives a kill or a power loss.
+    func enableWriteAheadLog() throws {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
     }

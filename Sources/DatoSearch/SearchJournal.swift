@@ -20,16 +20,14 @@ public struct JournalEntry: Sendable, Equatable {
 public final class SearchJournal {
     let db: SQLite
 
-    /// Opens or creates the journal; an existing one must have been made with the same `settings`.
+    /// The journal's file.
+    public var path: String { db.path }
+
+    /// Opens or creates the journal; an existing one must have been made with the same `settings`. A file that
+    /// is not a swift-dato journal (or not a regular file) is refused before anything is written to it.
     public init(path: String, settings: [String: String]) throws {
-        db = try SQLite(path: path)
-        try db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        try db.execute("""
-            CREATE TABLE IF NOT EXISTS evaluations (genome TEXT PRIMARY KEY, plan TEXT NOT NULL, objectives TEXT NOT NULL,
-              constraints TEXT NOT NULL, quality_loss REAL NOT NULL, mac_fraction REAL NOT NULL, seconds REAL NOT NULL,
-              created TEXT NOT NULL, ordinal INTEGER NOT NULL)
-            """)
-        try db.execute("CREATE TABLE IF NOT EXISTS generations (idx INTEGER PRIMARY KEY, evaluations INTEGER NOT NULL, front TEXT NOT NULL)")
+        db = try JournalFormat.connect(path, mode: .readWrite, create: true)
+        try db.enableWriteAheadLog()
         let stored = try Self.settings(db)
         if stored.isEmpty {
             try db.transaction {
@@ -41,14 +39,12 @@ public final class SearchJournal {
         }
     }
 
-    /// The settings a journal was started with (for `--resume`).
+    /// The settings a journal was started with (for `--resume`); the file is only read.
     public static func settings(path: String) throws -> [String: String] {
-        guard FileManager.default.fileExists(atPath: path) else { throw SearchError("no journal at '\(path)'") }
-        return try settings(try SQLite(path: path))
+        try settings(try JournalFormat.connect(path, mode: .readOnly, create: false))
     }
 
     static func settings(_ db: SQLite) throws -> [String: String] {
-        try db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         var out: [String: String] = [:]
         for row in try db.execute("SELECT key, value FROM settings") {
             if let k = row["key"]?.text, let v = row["value"]?.text { out[k] = v }
@@ -62,12 +58,12 @@ public final class SearchJournal {
 
     /// The stored evaluation of a genome, if any.
     public func entry(for genome: [Double]) throws -> JournalEntry? {
-        try db.execute("SELECT * FROM evaluations WHERE genome = ?", [.text(Self.key(genome))]).first.flatMap(Self.decode)
+        try db.execute("SELECT rowid AS row_id, * FROM evaluations WHERE genome = ?", [.text(Self.key(genome))]).first.map(decode)
     }
 
-    /// Every stored evaluation, in the order they were made.
+    /// Every stored evaluation, in the order they were made. A damaged row is an error naming it.
     public func entries() throws -> [JournalEntry] {
-        try db.execute("SELECT * FROM evaluations ORDER BY ordinal").compactMap(Self.decode)
+        try db.execute("SELECT rowid AS row_id, * FROM evaluations ORDER BY ordinal").map(decode)
     }
 
     /// Stores one evaluation (its own transaction).
@@ -96,13 +92,40 @@ public final class SearchJournal {
     }
 
     static func list(_ v: [Double]) -> String { v.map { String($0) }.joined(separator: ",") }
-    static func parse(_ s: String) -> [Double] { s.isEmpty ? [] : s.split(separator: ",").compactMap { Double($0) } }
 
-    static func decode(_ row: [String: SQLite.Value]) -> JournalEntry? {
-        guard let g = row["genome"]?.text, let plan = row["plan"]?.text, let f = row["objectives"]?.text,
-              let c = row["constraints"]?.text, let q = row["quality_loss"]?.real, let m = row["mac_fraction"]?.real,
-              let s = row["seconds"]?.real else { return nil }
-        return JournalEntry(genome: parse(g), plan: plan, evaluation: Evaluation(objectives: parse(f), constraints: parse(c)),
-                            qualityLoss: q, macFraction: m, seconds: s)
+    /// One evaluation row, checked: a row that does not hold what `record` writes (an edited or damaged
+    /// journal) is an error naming the journal, the row and the column.
+    func decode(_ row: [String: SQLite.Value]) throws -> JournalEntry {
+        let id = row["row_id"]?.integer.map(String.init) ?? "?"
+        func fail(_ column: String, _ problem: String) -> SearchError {
+            SearchError("journal '\(path)' is damaged: evaluations row \(id), column \(column): \(problem); remove the row or start a new journal")
+        }
+        func text(_ column: String) throws -> String {
+            guard let t = row[column]?.text else { throw fail(column, "not text") }
+            return t
+        }
+        func number(_ column: String) throws -> Double {
+            guard let v = row[column]?.real else { throw fail(column, "not a number") }
+            guard v.isFinite else { throw fail(column, "\(v) is not finite") }
+            return v
+        }
+        func numbers(_ column: String, count: ClosedRange<Int>, integers: Bool = false) throws -> [Double] {
+            let t = try text(column)
+            let parts = t.isEmpty ? [] : t.split(separator: ",", omittingEmptySubsequences: false)
+            let shown = "'\(t.prefix(60))\(t.count > 60 ? "..." : "")'"
+            guard count.contains(parts.count) else {
+                throw fail(column, "\(shown) holds \(parts.count) values, expected \(count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound) to \(count.upperBound)")")
+            }
+            return try parts.map { part in
+                guard let v = Double(part), v.isFinite else { throw fail(column, "\(shown) holds '\(part.prefix(30))', not a finite number") }
+                guard !integers || (v == v.rounded() && abs(v) < 1e15) else { throw fail(column, "\(shown) holds \(part.prefix(30)), not an integer gene") }
+                return v
+            }
+        }
+        let objectives = try numbers("objectives", count: 2...2)
+        let constraints = try numbers("constraints", count: 0...1)
+        return JournalEntry(genome: try numbers("genome", count: 0...1_000_000, integers: true), plan: try text("plan"),
+                            evaluation: Evaluation(objectives: objectives, constraints: constraints),
+                            qualityLoss: try number("quality_loss"), macFraction: try number("mac_fraction"), seconds: try number("seconds"))
     }
 }

@@ -41,15 +41,16 @@ struct Search: ParsableCommand {
     @Option(help: "Continue the search recorded in this journal with its own settings.") var resume: String?
     @Flag(name: .customLong("no-presets"), help: "Do not measure the preset plans for the plot.") var noPresets = false
     @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+    @Option(name: .customLong("scorer-timeout"), help: "Seconds a --quality command scorer may take per call before it is stopped (with its whole process group) and the search fails.") var scorerTimeout = QualityMetric.defaultScorerTimeout
 
     /// Everything that determines the search's results, as stored in the journal.
-    func settings(prompts list: [String], modelHash: String) -> [String: String] {
+    func settings(prompts list: [String], modelIdentity: String) -> [String: String] {
         ["space": space, "prompts": list.joined(separator: "\n"), "seeds": seeds, "population": String(population),
          "generations": String(generations), "seed": String(seed), "quality": quality, "cost": cost,
          "max_quality_loss": maxQualityLoss.map { String($0) } ?? "", "depths": depths, "fixed_depths": fixedDepths ?? "",
          "method": method, "constrained_sampling": String(constrainedSampling), "steps": String(steps),
          "scheduler": scheduler ?? "", "cfg_scale": String(cfgScale), "width": width.map(String.init) ?? "",
-         "height": height.map(String.init) ?? "", "model": model ?? "", "config": config ?? "", "model_hash": modelHash,
+         "height": height.map(String.init) ?? "", "model": model ?? "", "config": config ?? "", "model_identity": modelIdentity,
          "version": Dato.configuration.version]
     }
 
@@ -74,7 +75,17 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        if let resume { return try Self.resume(journal: resume, threads: threads, out: out) }
+        do {
+            try search()
+        } catch let stop as SearchInterrupted {
+            FileHandle.standardError.write("\ndato: \(stop)\n")
+            throw ExitCode(stop.exitCode)
+        }
+    }
+
+    func search() throws {
+        guard scorerTimeout.isFinite, scorerTimeout > 0 else { throw ValidationError("--scorer-timeout must be a positive number of seconds") }
+        if let resume { return try Self.resume(journal: resume, threads: threads, out: out, scorerTimeout: scorerTimeout) }
         if let threads { Parallel.setThreadCount(threads) }
         try FrontFiles.check(folder: out)   // before minutes of compute
         let model = try self.model ?? DemoModel.folder()
@@ -100,7 +111,9 @@ struct Search: ParsableCommand {
         guard let c = PlanSearch.Cost(rawValue: cost) else { throw ValidationError("--cost must be flops or time") }
         options.cost = c
         options.maxQualityLoss = maxQualityLoss
-        let journalFile = try SearchJournal(path: journal, settings: settings(prompts: promptList, modelHash: GenerationParameters.modelHash(path: model) ?? "unknown"))
+        options.scorerTimeout = scorerTimeout
+        let identity = try ModelIdentity.of(model: model, configFolder: config)
+        let journalFile = try SearchJournal(path: journal, settings: settings(prompts: promptList, modelIdentity: identity))
         let problem = PlanSearch(pipeline: pipe, space: space, options: options, journal: journalFile)
         var ns = NSGA2.Settings()
         ns.populationSize = population; ns.generations = generations; ns.seed = seed
@@ -155,7 +168,7 @@ struct Search: ParsableCommand {
     }
 
     /// Re-runs a journal's search with its stored settings (the prompts come from the journal).
-    static func resume(journal: String, threads: Int?, out: String) throws {
+    static func resume(journal: String, threads: Int?, out: String, scorerTimeout: Double) throws {
         let s = try SearchJournal.settings(path: journal)
         guard let prompts = s["prompts"] else { throw ValidationError("'\(journal)' is not a search journal (no settings)") }
         let promptFile = FileManager.default.temporaryDirectory.appendingPathComponent("dato-resume-\(getpid()).txt").path
@@ -170,6 +183,7 @@ struct Search: ParsableCommand {
         for (key, flag) in flags { if let v = s[key], !v.isEmpty { args += [flag, v] } }
         if s["constrained_sampling"] == "true" { args.append("--constrained-sampling") }
         if let threads { args += ["--threads", String(threads)] }
+        args += ["--scorer-timeout", String(scorerTimeout)]
         let command = try Search.parse(args)
         try command.run()
     }

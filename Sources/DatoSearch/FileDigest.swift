@@ -1,0 +1,62 @@
+import DatoCore
+import DatoPipeline
+import Foundation
+
+/// SHA-256 of a file's contents, cached by path, size, modification time and inode (as the PNG's model hash
+/// is), so that a multi-gigabyte weights file is hashed once, not at every search start.
+enum FileDigest {
+    /// Files smaller than this are hashed every time (configs, tokenizer files): no cache entry needed.
+    static let uncachedBelow = 1 << 20
+
+    /// The hex SHA-256 of the regular file at `path`.
+    static func sha256(_ path: String) throws -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw SearchError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw SearchError("'\(path)' is not a regular file") }
+        let key = "\(URL(fileURLWithPath: path).standardizedFileURL.path)|\(st.st_size)|\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(st.st_dev):\(st.st_ino)"
+        let cached = st.st_size >= uncachedBelow
+        var cache = cached ? load() : [:]
+        if let hit = cache[key] { return hit }
+        let digest = try hash(path)
+        if cached {
+            cache[key] = digest
+            save(cache)
+        }
+        return digest
+    }
+
+    private static func hash(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw SearchError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw SearchError("'\(path)' is not a regular file") }
+        var sha = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 22)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw SearchError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            sha.update(buffer[0..<n])
+        }
+        return sha.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `$XDG_CACHE_HOME/swift-dato/file-digests.json`, else under `~/.cache`.
+    static var cacheFile: URL {
+        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        return base.appendingPathComponent("swift-dato/file-digests.json")
+    }
+
+    private static func load() -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(contentsOf: cacheFile))) ?? [:]
+    }
+
+    private static func save(_ cache: [String: String]) {
+        guard let data = try? JSONEncoder().encode(cache) else { return }
+        try? FileManager.default.createDirectory(at: cacheFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? AtomicFile.write(data, to: cacheFile.path)
+    }
+}

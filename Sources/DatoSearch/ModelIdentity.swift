@@ -1,0 +1,73 @@
+import DatoPipeline
+import Foundation
+
+/// The identity of a model as a search journal records it: a SHA-256 over every file that decides what the
+/// model generates (each component's weights and config, the tokenizer files, the scheduler config), so a
+/// journal's evaluations are reused only for the very same model. Weights are hashed by content, cached by
+/// path, size, modification time and inode (`FileDigest`), so only a changed file is read again.
+public enum ModelIdentity {
+    /// The identity of a diffusers folder, or of a single-file checkpoint with its optional config folder.
+    public static func of(model path: String, configFolder: String?) throws -> String {
+        var sha = SHA256Lines()
+        for (label, file) in try files(model: path, configFolder: configFolder) {
+            sha.add(label, try file.map(FileDigest.sha256) ?? "absent")
+        }
+        return sha.hex
+    }
+
+    /// The files that `StableDiffusionPipeline.load` reads, labelled by role; nil where an optional file
+    /// is absent (a default is used then, and "absent" is part of the identity).
+    static func files(model path: String, configFolder: String?) throws -> [(String, String?)] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SearchError("no model at '\(path)'")
+        }
+        if isDirectory.boolValue {
+            let weights = [("unet", "diffusion_pytorch_model"), ("vae", "diffusion_pytorch_model"), ("text_encoder", "model")]
+            var out: [(String, String?)] = [("model_index.json", "\(path)/model_index.json")]
+            for (folder, base) in weights {
+                out.append(("\(folder)/config.json", "\(path)/\(folder)/config.json"))
+                out.append(("\(folder) weights", try weightsFile("\(path)/\(folder)", base)))
+            }
+            return out + tokenizerAndScheduler(path, tokenizerRequired: true)
+        }
+        var out: [(String, String?)] = [("checkpoint", path)]
+        if let dir = configFolder {
+            for folder in ["unet", "vae", "text_encoder"] { out.append(("config \(folder)/config.json", "\(dir)/\(folder)/config.json")) }
+            out += tokenizerAndScheduler(dir, tokenizerRequired: false).map { ("config \($0.0)", $0.1) }
+        }
+        return out
+    }
+
+    /// The tokenizer files (used from a config folder only when its vocab.json exists) and the scheduler config.
+    static func tokenizerAndScheduler(_ dir: String, tokenizerRequired: Bool) -> [(String, String?)] {
+        func optional(_ relative: String) -> (String, String?) {
+            let p = "\(dir)/\(relative)"
+            return (relative, FileManager.default.fileExists(atPath: p) ? p : nil)
+        }
+        var out: [(String, String?)] = []
+        if tokenizerRequired || FileManager.default.fileExists(atPath: "\(dir)/tokenizer/vocab.json") {
+            out += [("tokenizer/vocab.json", "\(dir)/tokenizer/vocab.json"), ("tokenizer/merges.txt", "\(dir)/tokenizer/merges.txt")]
+        }
+        return out + [optional("scheduler/scheduler_config.json")]
+    }
+
+    /// The component's weights file as the loader picks it: the plain name, else its `.fp16` variant.
+    static func weightsFile(_ folder: String, _ base: String) throws -> String {
+        for name in ["\(base).safetensors", "\(base).fp16.safetensors"] where FileManager.default.fileExists(atPath: "\(folder)/\(name)") {
+            return "\(folder)/\(name)"
+        }
+        throw SearchError("no \(base).safetensors (or .fp16.safetensors) in '\(folder)'")
+    }
+}
+
+/// SHA-256 over "label: digest" lines.
+private struct SHA256Lines {
+    private var lines: [String] = []
+    mutating func add(_ label: String, _ digest: String) { lines.append("\(label): \(digest)\n") }
+    var hex: String {
+        var sha = SHA256()
+        sha.update(Data(lines.joined().utf8))
+        return sha.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
