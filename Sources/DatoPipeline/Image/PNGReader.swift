@@ -1,4 +1,5 @@
 import CZlib
+import DatoCore
 import Foundation
 
 /// Reads 8-bit, non-interlaced grey / grey + alpha / RGB / RGBA PNG files (as this package and most tools write
@@ -21,7 +22,13 @@ public enum PNGReader {
 
     /// Reads the PNG file at `path` (a regular file, at most 512 MiB).
     public static func read(path: String) throws -> Image {
-        try decode(try RegularFile.contents(path, maxBytes: maxFileBytes, describing: "PNG"), name: path)
+        let data: Data
+        do {
+            data = try RegularFile.read(path, limit: maxFileBytes)
+        } catch let e as RegularFileError {
+            throw PNGWriter.Error(description: e.description)
+        }
+        return try decode([UInt8](data), name: path)
     }
 
     /// Decodes PNG bytes; `name` (the file name) starts every error message.
