@@ -32,6 +32,7 @@ struct Compare: ParsableCommand {
     func validate() throws {
         guard !plans.isEmpty else { throw ValidationError("give at least one --accel plan to compare") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        try Generate.validateSampling(steps: steps, cfgScale: cfgScale)
         guard parsedSeeds != nil else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
     }

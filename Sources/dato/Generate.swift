@@ -22,7 +22,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Denoising steps.")
     var steps = 50
 
-    @Option(name: .customLong("cfg-scale"), help: "Classifier-free guidance scale (<= 1 disables the unconditional pass).")
+    @Option(name: .customLong("cfg-scale"), help: "Classifier-free guidance scale, 0...100 (<= 1 disables the unconditional pass).")
     var cfgScale: Float = 7.5
 
     @Option(name: [.short, .customLong("seed")], help: "Random seed; negative or omitted picks one (always printed).")
@@ -31,7 +31,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model's).")
     var scheduler: String?
 
-    @Option(help: "DDIM eta (0 = deterministic).")
+    @Option(help: "DDIM eta, 0...1 (0 = deterministic).")
     var eta: Float = 0
 
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width in pixels, a multiple of 8 (default: the model's native size).")
@@ -62,7 +62,7 @@ struct Generate: ParsableCommand {
     var vaeTiling = false
 
     func validate() throws {
-        guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps must be in 1...1000") }
+        try Self.validateSampling(steps: steps, cfgScale: cfgScale, eta: eta)
         guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be at least 1") }
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil {
             throw ValidationError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -71,6 +71,19 @@ struct Generate: ParsableCommand {
             if let v, v <= 0 || v % 8 != 0 { throw ValidationError("\(flag) \(v) must be a positive multiple of 8") }
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// The library's checks of --steps, --cfg-scale and --eta, before any model is loaded.
+    static func validateSampling(steps: Int, cfgScale: Float, eta: Float = 0) throws {
+        var request = GenerationRequest(prompt: "")
+        request.steps = steps
+        request.guidanceScale = cfgScale
+        request.eta = eta
+        do {
+            try request.validateSampling()
+        } catch let PipelineError.invalidRequest(field, message) {
+            throw ValidationError("--\(field) \(message)")
+        }
     }
 
     func run() throws {
@@ -88,7 +101,7 @@ struct Generate: ParsableCommand {
         let modelPath = try modelOptions.path()
         let hash = GenerationParameters.modelHash(path: modelPath)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
-        let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
+        let kind = try scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let native = pipe.nativeSize
         pipe.vaeTiling = vaeTiling
         if releaseTextEncoder {

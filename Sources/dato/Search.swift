@@ -65,7 +65,7 @@ struct Search: ParsableCommand {
         let kind = try scheduler.map { s -> SchedulerKind in
             guard let k = SchedulerKind(rawValue: s) else { throw ValidationError("unknown scheduler '\(s)'") }
             return k
-        } ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
+        } ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
         space.depthValues = depths.split(separator: ",").compactMap { Int($0) }
