@@ -54,7 +54,8 @@ struct ConfigChecker {
     /// `value` must be finite and lie in `range` (NaN never does).
     func check(_ field: String, _ value: Float, in range: ClosedRange<Float>) throws {
         guard value.isFinite, range.contains(value) else {
-            throw error(field, "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            let lower = range.lowerBound == .leastNormalMagnitude ? "above 0" : "at least \(range.lowerBound)"
+            throw error(field, "\(value) must be \(lower) and at most \(range.upperBound)")
         }
     }
 

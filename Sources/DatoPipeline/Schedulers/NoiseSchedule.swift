@@ -91,7 +91,7 @@ public struct NoiseSchedule: Sendable {
             let fitting = stride(from: steps - 1, to: max(0, steps - 65), by: -1).first { n in
                 (try? unchecked(steps: n, spacing: spacing, offset: offset))?.allSatisfy { (0..<trainSteps).contains($0) } == true
             }
-            let advice = fitting.map { "use at most \($0) steps" } ?? "change steps_offset or timestep_spacing"
+            let advice = fitting.map { "use at most \($0) step\($0 == 1 ? "" : "s")" } ?? "change steps_offset or timestep_spacing"
             throw SchedulerError(field: "steps", message: "\(steps) steps with '\(spacing)' spacing and steps_offset \(offset) reach timesteps outside the \(trainSteps) training steps; \(advice)")
         }
         return ts
