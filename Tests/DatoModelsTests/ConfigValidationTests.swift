@@ -182,6 +182,20 @@ final class ConfigValidationTests: XCTestCase {
         }
     }
 
+    /// A VAE `sample_size` whose tiles do not close up (here one latent cell: a zero stride) is refused by tiled
+    /// decoding, not trapped.
+    func testTiledDecodeRefusesTilesThatDoNotFit() throws {
+        for side in [2, 6] {
+            var config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
+            config.sampleSize = side
+            let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))
+            let vae = try AutoencoderKL(config: config, params: params.scope(""))
+            XCTAssertThrowsError(try vae.tiledDecode(Tensor(shape: [1, 5, 5, config.latentChannels]))) {
+                XCTAssertTrue("\($0)".contains("sample_size"), "\($0)")
+            }
+        }
+    }
+
     /// A few missing or mis-shaped tensors still reach the error that lists them all (not the size refusal).
     func testValidFixturesStillLoad() throws {
         for name in ["unet-tiny2", "unet-sdlike"] {
