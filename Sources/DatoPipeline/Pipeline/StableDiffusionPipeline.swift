@@ -105,6 +105,12 @@ public final class StableDiffusionPipeline {
     /// Generates one image. `progress` is called after every UNet call; returning false cancels the run.
     public func generate(_ request: GenerationRequest, progress: ((StepProgress) -> Bool)? = nil) throws -> GeneratedImage {
         try request.validate()
+        // Models built by hand (not loaded) too: the sampler combines the UNet's output with its input.
+        var configs = StableDiffusionModels.Configs()
+        configs.unet = models.unet.config
+        configs.vae = models.vae.config
+        configs.textEncoder.hiddenSize = configs.unet.crossAttentionDim   // the text states' width is checked by the UNet
+        try configs.validateTogether()
         let f = vaeScaleFactor
         for (name, v) in [("width", request.width), ("height", request.height)] where v % f != 0 {
             throw PipelineError.invalidRequest(field: name, message: "\(v) must be a multiple of the VAE's factor \(f)")
