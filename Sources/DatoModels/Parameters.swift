@@ -48,6 +48,33 @@ public final class Parameters {
         }
     }
 
+    /// Refuses to build a model of `parameters` values from a source that holds far fewer values under `prefix`:
+    /// building takes every tensor the model asks for and stands zeros in for the missing or mis-shaped ones, so
+    /// a config describing a larger model than its weights (an SD-sized UNet config next to a tiny file) would
+    /// allocate gigabytes before the weights error. A few missing tensors still reach the error that lists them
+    /// all. Sources that offer any name (`shapes` nil) are not checked.
+    public func reserve(_ parameters: Int, for model: String, under prefix: String) throws {
+        guard let shapes = source.shapes else { return }
+        var held = 0
+        for (name, shape) in shapes where prefix.isEmpty || name.hasPrefix(prefix + ".") {
+            var count = 1
+            for d in shape {
+                let (c, overflow) = count.multipliedReportingOverflow(by: max(d, 0))
+                count = overflow ? Int.max : c
+            }
+            let (sum, overflow) = held.addingReportingOverflow(count)
+            held = overflow ? Int.max : sum
+        }
+        // Twice the values held, plus 1 Mi values (4 MiB) of slack for small models.
+        let slack = 1 << 20
+        let allowed = held > (Int.max - slack) / 2 ? Int.max : 2 * held + slack
+        guard parameters <= allowed else {
+            throw ModelError.weights(source: source.sourceName, problems: [
+                "holds \(held) values, but the config describes a \(model) of \(parameters) parameters: the config does not match these weights",
+            ])
+        }
+    }
+
     /// A view that prefixes every name with `prefix.`.
     public func scope(_ prefix: String) -> Scope { Scope(params: self, prefix: prefix) }
 
@@ -72,6 +99,12 @@ public struct Scope {
         Scope(params: params, prefix: prefix.isEmpty ? name : "\(prefix).\(name)")
     }
     public subscript(_ index: Int) -> Scope { self[String(index)] }
+
+    /// Refuses to build a model of `parameters` values under this scope from a source holding far fewer
+    /// (see `Parameters.reserve`).
+    public func reserve(_ parameters: Int, for model: String) throws {
+        try params.reserve(parameters, for: model, under: prefix)
+    }
 
     /// The parameter `name` in this module.
     public func tensor(_ name: String, _ shape: [Int]) -> Tensor {

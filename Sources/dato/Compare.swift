@@ -31,12 +31,11 @@ struct Compare: ParsableCommand {
 
     func validate() throws {
         guard !plans.isEmpty else { throw ValidationError("give at least one --accel plan to compare") }
+        try Generate.validateSampling(steps: steps, cfgScale: cfgScale)
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
         try checkArguments {
             _ = try ArgumentCheck.seeds(seeds)
-            try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
-            try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
             try ArgumentCheck.imageSide(width, "-W/--width")
             try ArgumentCheck.imageSide(height, "-H/--height")
             try ArgumentCheck.threads(threads, "-t/--threads")

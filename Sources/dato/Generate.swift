@@ -22,7 +22,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Denoising steps.")
     var steps = 50
 
-    @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Classifier-free guidance scale (<= 1 disables the unconditional pass).")
+    @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Classifier-free guidance scale, 0...100 (<= 1 disables the unconditional pass).")
     var cfgScale: Float = 7.5
 
     @Option(name: [.short, .customLong("seed")], parsing: .unconditional, help: "Random seed; negative or omitted picks one (always printed).")
@@ -31,7 +31,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model's).")
     var scheduler: String?
 
-    @Option(parsing: .unconditional, help: "DDIM eta (0 = deterministic).")
+    @Option(parsing: .unconditional, help: "DDIM eta, 0...1 (0 = deterministic).")
     var eta: Float = 0
 
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width in pixels, a multiple of 8 (default: the model's native size).")
@@ -62,7 +62,7 @@ struct Generate: ParsableCommand {
     var vaeTiling = false
 
     func validate() throws {
-        guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps must be in 1...1000") }
+        try Self.validateSampling(steps: steps, cfgScale: cfgScale, eta: eta)
         guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be in 1...10000") }
         if let scheduler, SchedulerKind(rawValue: scheduler) == nil {
             throw ValidationError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -71,9 +71,20 @@ struct Generate: ParsableCommand {
             try ArgumentCheck.imageSide(width, "-W/--width")
             try ArgumentCheck.imageSide(height, "-H/--height")
             try ArgumentCheck.threads(threads, "-t/--threads")
-            try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
-            try ArgumentCheck.number(eta, "--eta", in: 0...Double.greatestFiniteMagnitude)
             if let accel { try PlanPresets.check(accel, steps: steps) }   // a bad plan fails before the model loads
+        }
+    }
+
+    /// The library's checks of --steps, --cfg-scale and --eta, before any model is loaded.
+    static func validateSampling(steps: Int, cfgScale: Float, eta: Float = 0) throws {
+        var request = GenerationRequest(prompt: "")
+        request.steps = steps
+        request.guidanceScale = cfgScale
+        request.eta = eta
+        do {
+            try request.validateSampling()
+        } catch let PipelineError.invalidRequest(field, message) {
+            throw ValidationError("--\(field) \(message)")
         }
     }
 
@@ -88,7 +99,7 @@ struct Generate: ParsableCommand {
         let modelPath = try modelOptions.path()
         let hash = GenerationParameters.modelHash(path: modelPath)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
-        let kind = scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
+        let kind = try scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let native = pipe.nativeSize
         pipe.vaeTiling = vaeTiling
         if releaseTextEncoder {

@@ -64,8 +64,7 @@ struct Search: ParsableCommand {
             try ArgumentCheck.integer(generations, "--generations", in: 1...100_000)
             if let maxQualityLoss { try ArgumentCheck.number(maxQualityLoss, "--max-quality-loss") }
             _ = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)
-            try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
-            try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
+            try Generate.validateSampling(steps: steps, cfgScale: cfgScale)
             try ArgumentCheck.imageSide(width, "-W/--width")
             try ArgumentCheck.imageSide(height, "-H/--height")
             try ArgumentCheck.threads(threads, "-t/--threads")
@@ -96,7 +95,7 @@ struct Search: ParsableCommand {
         let kind = try scheduler.map { s -> SchedulerKind in
             guard let k = SchedulerKind(rawValue: s) else { throw ValidationError("unknown scheduler '\(s)'") }
             return k
-        } ?? SchedulerKind(config: pipe.schedulerConfig) ?? .pndm
+        } ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
         space.depthValues = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)

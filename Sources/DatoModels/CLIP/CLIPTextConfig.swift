@@ -43,14 +43,21 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// Rejects configurations this engine does not implement or whose values are out of `ModelBounds`, naming
+    /// the field; the parameter count it describes is bounded too. Nothing is allocated before this passes.
     public func validate(file: String = "text encoder config") throws {
-        func bad(_ f: String, _ m: String) -> ModelError { .config(file: file, field: f, message: m) }
-        guard hiddenSize > 0, numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0 else {
-            throw bad("num_attention_heads", "\(hiddenSize) is not divisible by \(numAttentionHeads) heads")
+        let check = ConfigChecker(file: file)
+        try check.check("hidden_size", hiddenSize, in: ModelBounds.channels)
+        try check.check("num_attention_heads", numAttentionHeads, in: ModelBounds.heads)
+        guard hiddenSize % numAttentionHeads == 0 else {
+            throw check.error("num_attention_heads", "\(hiddenSize) is not divisible by \(numAttentionHeads) heads")
         }
-        guard ["quick_gelu", "gelu"].contains(hiddenAct) else { throw bad("hidden_act", "unsupported activation '\(hiddenAct)'") }
-        guard vocabSize > 0, maxPositionEmbeddings > 0, numHiddenLayers > 0, intermediateSize > 0 else {
-            throw bad("vocab_size", "sizes must be positive")
-        }
+        try check.check("intermediate_size", intermediateSize, in: ModelBounds.intermediateSize)
+        try check.check("num_hidden_layers", numHiddenLayers, in: ModelBounds.textLayers)
+        try check.check("vocab_size", vocabSize, in: ModelBounds.vocabulary)
+        try check.check("max_position_embeddings", maxPositionEmbeddings, in: ModelBounds.positions)
+        try check.check("layer_norm_eps", layerNormEps, in: ModelBounds.epsilon)
+        guard ["quick_gelu", "gelu"].contains(hiddenAct) else { throw check.error("hidden_act", "unsupported activation '\(hiddenAct)'") }
+        try check.check(parameters: try describedParameters(file: file), of: "text encoder")
     }
 }

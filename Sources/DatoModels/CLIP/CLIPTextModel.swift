@@ -54,6 +54,7 @@ public final class CLIPTextModel {
 
     public init(config: CLIPTextConfig, params s: Scope) throws {
         try config.validate()
+        try s.reserve(try config.describedParameters(file: "text encoder config"), for: "text encoder")
         self.config = config
         tokenEmbedding = s["embeddings"]["token_embedding"].tensor("weight", [config.vocabSize, config.hiddenSize])
         positionEmbedding = s["embeddings"]["position_embedding"].tensor("weight", [config.maxPositionEmbeddings, config.hiddenSize])

@@ -46,6 +46,7 @@ public struct StableDiffusionModels {
             throw ModelError.layout(path: dir, message: "not a diffusers folder (no model_index.json)")
         }
         let configs = try Configs(diffusersFolder: dir)
+        try configs.validateTogether(folder: dir)
         loadedTextEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, folder: "\(dir)/text_encoder") }
         unet = try Self.loadUNet(config: configs.unet, folder: "\(dir)/unet")
         vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae") }
@@ -63,6 +64,7 @@ public struct StableDiffusionModels {
             throw ModelError.layout(path: path, message: "not an SD 1.x single-file checkpoint (no model.diffusion_model.*, first_stage_model.* or cond_stage_model.transformer.* tensors)")
         }
         let configs = try given ?? ArchitectureInference.checkedConfigs(shapes: file.shapes, source: path)
+        try configs.validateTogether()
         let levels = configs.vae.blockOutChannels.count, l = configs.unet.layersPerBlock
         var warnings: [String] = []
         if !layout.unknown.isEmpty {

@@ -37,6 +37,7 @@ public final class UNet2DConditionModel {
     /// Builds the model, taking every weight from `params` (diffusers names, no prefix).
     public init(config: UNetConfig, params: Scope) throws {
         try config.validate()
+        try params.reserve(try config.describedParameters(file: "unet config"), for: "UNet")
         self.config = config
         let c0 = config.blockOutChannels[0], temb = c0 * 4
         timeEmbedding = try TimestepEmbedding(params["time_embedding"], channels: c0, embedChannels: temb,

@@ -86,26 +86,64 @@ public struct UNetConfig: Codable, Sendable, Equatable {
         return c
     }
 
-    /// Rejects configurations this engine does not implement, naming the field.
+    /// Rejects configurations this engine does not implement or whose values are out of `ModelBounds`, naming
+    /// the field; the parameter count it describes is bounded too. Nothing is allocated before this passes.
     public func validate(file: String = "unet config") throws {
-        func bad(_ f: String, _ m: String) -> ModelError { .config(file: file, field: f, message: m) }
+        let check = ConfigChecker(file: file)
+        try validateSizes(check)
+        try validateBlocks(check)
+        try validateOptions(check)
+        try check.check(parameters: try describedParameters(file: file), of: "UNet")
+    }
+
+    /// Channel counts, layer counts, heads and epsilon within `ModelBounds`, and channel counts that split into
+    /// the norm groups and the heads.
+    private func validateSizes(_ check: ConfigChecker) throws {
         let n = blockOutChannels.count
-        guard n >= 1 else { throw bad("block_out_channels", "must not be empty") }
-        guard downBlockTypes.count == n else { throw bad("down_block_types", "has \(downBlockTypes.count) entries for \(n) levels") }
-        guard upBlockTypes.count == n else { throw bad("up_block_types", "has \(upBlockTypes.count) entries for \(n) levels") }
+        try check.check("block_out_channels", n, in: ModelBounds.levels)
+        try check.check("block_out_channels", blockOutChannels, in: ModelBounds.channels)
+        try check.check("in_channels", inChannels, in: ModelBounds.channels)
+        try check.check("out_channels", outChannels, in: ModelBounds.channels)
+        try check.check("cross_attention_dim", crossAttentionDim, in: ModelBounds.channels)
+        try check.check("norm_num_groups", normNumGroups, in: ModelBounds.normGroups)
+        try check.check("layers_per_block", layersPerBlock, in: ModelBounds.layersPerBlock)
+        try check.check("norm_eps", normEps, in: ModelBounds.epsilon)
+        try check.check("transformer_layers_per_block", transformerLayersPerBlock, levels: n, in: ModelBounds.transformerLayers)
+        // diffusers: `num_attention_heads or attention_head_dim` gives the heads; only the one used is checked.
+        let headsField = numAttentionHeads == nil ? "attention_head_dim" : "num_attention_heads"
+        try check.check(headsField, numAttentionHeads ?? attentionHeadDim, levels: n, in: ModelBounds.heads)
+        if let sampleSize { try check.check("sample_size", sampleSize, in: ModelBounds.sampleSize) }
+        try check.check("freq_shift", freqShift, in: 0...1)
+        for (i, ch) in blockOutChannels.enumerated() {
+            guard ch % normNumGroups == 0 else {
+                throw check.error("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
+            }
+            guard ch % headsPerBlock[i] == 0 else {
+                throw check.error(headsField, "\(ch) channels do not split into \(headsPerBlock[i]) heads")
+            }
+        }
+        guard blockOutChannels[0] % 2 == 0, blockOutChannels[0] / 2 > freqShift else {
+            throw check.error("block_out_channels", "the first width must be even and at least 4 (timestep embedding)")
+        }
+    }
+
+    /// The block types this engine implements, one per level.
+    private func validateBlocks(_ check: ConfigChecker) throws {
+        let n = blockOutChannels.count
+        guard downBlockTypes.count == n else { throw check.error("down_block_types", "has \(downBlockTypes.count) entries for \(n) levels") }
+        guard upBlockTypes.count == n else { throw check.error("up_block_types", "has \(upBlockTypes.count) entries for \(n) levels") }
         for t in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(t) {
-            throw bad("down_block_types", "unsupported block type '\(t)'")
+            throw check.error("down_block_types", "unsupported block type '\(t)'")
         }
         for t in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(t) {
-            throw bad("up_block_types", "unsupported block type '\(t)'")
+            throw check.error("up_block_types", "unsupported block type '\(t)'")
         }
-        guard midBlockType == "UNetMidBlock2DCrossAttn" else { throw bad("mid_block_type", "only UNetMidBlock2DCrossAttn is supported") }
-        guard headsPerBlock.count == n else { throw bad("attention_head_dim", "needs one value per level") }
-        guard transformerLayersPerBlock.perBlock(n).count == n else { throw bad("transformer_layers_per_block", "needs one value per level") }
-        for (i, ch) in blockOutChannels.enumerated() {
-            guard ch > 0, ch % normNumGroups == 0 else { throw bad("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)") }
-            guard ch % headsPerBlock[i] == 0 else { throw bad("attention_head_dim", "\(ch) channels do not split into \(headsPerBlock[i]) heads") }
-        }
+        guard midBlockType == "UNetMidBlock2DCrossAttn" else { throw check.error("mid_block_type", "only UNetMidBlock2DCrossAttn is supported") }
+    }
+
+    /// Options this engine implements only in SD 1.x's setting.
+    private func validateOptions(_ check: ConfigChecker) throws {
+        func bad(_ f: String, _ m: String) -> ModelError { check.error(f, m) }
         guard actFn == "silu" else { throw bad("act_fn", "only silu is supported") }
         guard !onlyCrossAttention else { throw bad("only_cross_attention", "is not supported") }
         guard resnetTimeScaleShift == "default" else { throw bad("resnet_time_scale_shift", "only 'default' is supported") }
@@ -113,6 +151,5 @@ public struct UNetConfig: Codable, Sendable, Equatable {
         guard !centerInputSample else { throw bad("center_input_sample", "is not supported") }
         guard downsamplePadding == 1 else { throw bad("downsample_padding", "only 1 is supported") }
         guard midBlockScaleFactor == 1 else { throw bad("mid_block_scale_factor", "only 1 is supported") }
-        guard blockOutChannels[0] % 2 == 0 else { throw bad("block_out_channels", "the first width must be even (timestep embedding)") }
     }
 }

@@ -84,6 +84,7 @@ public final class AutoencoderKL {
 
     public init(config: VAEConfig, params s: Scope) throws {
         try config.validate()
+        try s.reserve(try config.describedParameters(file: "vae config"), for: "VAE")
         self.config = config
         let l = config.latentChannels
         encoder = try VAEEncoder(s["encoder"], config: config)

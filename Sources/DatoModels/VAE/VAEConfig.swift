@@ -64,20 +64,37 @@ public struct VAEConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// Rejects configurations this engine does not implement or whose values are out of `ModelBounds`, naming
+    /// the field; the parameter count it describes is bounded too. Nothing is allocated before this passes.
     public func validate(file: String = "vae config") throws {
-        func bad(_ f: String, _ m: String) -> ModelError { .config(file: file, field: f, message: m) }
+        let check = ConfigChecker(file: file)
         let n = blockOutChannels.count
-        guard n >= 1 else { throw bad("block_out_channels", "must not be empty") }
+        try check.check("block_out_channels", n, in: ModelBounds.levels)
+        try check.check("block_out_channels", blockOutChannels, in: ModelBounds.channels)
+        try check.check("in_channels", inChannels, in: ModelBounds.channels)
+        try check.check("out_channels", outChannels, in: ModelBounds.channels)
+        try check.check("latent_channels", latentChannels, in: ModelBounds.channels)
+        try check.check("norm_num_groups", normNumGroups, in: ModelBounds.normGroups)
+        try check.check("layers_per_block", layersPerBlock, in: ModelBounds.layersPerBlock)
+        try check.check("sample_size", sampleSize, in: ModelBounds.sampleSize)
+        // Latents are divided by the scaling factor before decoding (and shifted by the shift factor).
+        guard scalingFactor.isFinite, scalingFactor >= 1e-6, scalingFactor <= 1e6 else {
+            throw check.error("scaling_factor", "\(scalingFactor) is outside 1e-6...1e6 (SD 1.x: 0.18215)")
+        }
+        if let shiftFactor, !shiftFactor.isFinite || abs(shiftFactor) > 1e6 {
+            throw check.error("shift_factor", "\(shiftFactor) is not a finite number of magnitude at most 1e6")
+        }
         guard downBlockTypes.count == n, downBlockTypes.allSatisfy({ $0 == "DownEncoderBlock2D" }) else {
-            throw bad("down_block_types", "expected \(n) x DownEncoderBlock2D")
+            throw check.error("down_block_types", "expected \(n) x DownEncoderBlock2D")
         }
         guard upBlockTypes.count == n, upBlockTypes.allSatisfy({ $0 == "UpDecoderBlock2D" }) else {
-            throw bad("up_block_types", "expected \(n) x UpDecoderBlock2D")
+            throw check.error("up_block_types", "expected \(n) x UpDecoderBlock2D")
         }
-        for ch in blockOutChannels where ch <= 0 || ch % normNumGroups != 0 {
-            throw bad("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
+        for ch in blockOutChannels where ch % normNumGroups != 0 {
+            throw check.error("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
         }
-        guard actFn == "silu" else { throw bad("act_fn", "only silu is supported") }
-        guard sampleSize >= scaleFactor else { throw bad("sample_size", "\(sampleSize) is smaller than the VAE factor \(scaleFactor)") }
+        guard actFn == "silu" else { throw check.error("act_fn", "only silu is supported") }
+        guard sampleSize >= scaleFactor else { throw check.error("sample_size", "\(sampleSize) is smaller than the VAE factor \(scaleFactor)") }
+        try check.check(parameters: try describedParameters(file: file), of: "VAE")
     }
 }

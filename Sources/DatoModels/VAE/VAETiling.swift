@@ -8,9 +8,17 @@ extension AutoencoderKL {
     /// Tiles are decoded without keeping freed buffers for re-use (tiles of different shapes would each leave a
     /// set behind), so memory stays near one tile's.
     /// Latents [B, h, w, latent_channels] (already divided by the scaling factor) -> image [B, H, W, out].
+    /// The tile geometry must close up: a tile's stride (three quarters of it, in latent cells) times the factor
+    /// equals the pixels kept per tile, which holds when `sample_size` is a multiple of 4 x the factor (SD: 512);
+    /// other sizes are refused rather than leaving gaps (or, below 4 x the factor, a zero stride).
     public func tiledDecode(_ latents: Tensor) throws -> Tensor {
         let tile = config.sampleSize / config.scaleFactor
         guard latents.shape.count == 4, latents.dim(1) > tile || latents.dim(2) > tile else { return try decode(latents) }
+        let stride = Int(Double(tile) * 0.75), keep = config.sampleSize - Int(Double(config.sampleSize) * 0.25)
+        guard stride >= 1, stride * config.scaleFactor == keep else {
+            throw ModelError.config(file: "vae config", field: "sample_size",
+                                    message: "\(config.sampleSize) does not split into tiles for tiled decoding (it must be a multiple of 4 x the VAE factor \(config.scaleFactor)); decode without tiling")
+        }
         return try Memory.withoutPooling { try decodeTiles(latents, tile: tile) }
     }
 

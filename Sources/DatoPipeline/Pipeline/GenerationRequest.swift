@@ -6,30 +6,47 @@ public struct GenerationRequest: Sendable, Equatable {
     public var width: Int = 512
     public var height: Int = 512
     public var steps: Int = 50
-    /// Classifier-free guidance scale; at or below 1 the unconditional pass is skipped.
+    /// Classifier-free guidance scale, in `guidanceScaleRange`; at or below 1 the unconditional pass is skipped.
     public var guidanceScale: Float = 7.5
     public var seed: UInt64 = 0
     /// The sampler; nil means the one named by the model's scheduler config.
     public var scheduler: SchedulerKind? = nil
-    /// DDIM's eta (0 = deterministic).
+    /// DDIM's eta (0 = deterministic), in `etaRange`.
     public var eta: Float = 0
     /// Acceleration plan (a preset, compact string, JSON or file; see `PlanPresets`); nil runs every call in full.
     public var plan: String? = nil
 
     public init(prompt: String) { self.prompt = prompt }
 
-    /// Checks sizes and counts, naming the bad field.
+    /// Denoising steps accepted.
+    public static let stepsRange = 1...1000
+    /// Guidance scales accepted: ComfyUI's 0...100 (AUTOMATIC1111's slider: 1...30). Far larger scales only
+    /// amplify the difference of two noise predictions until it overflows.
+    public static let guidanceScaleRange: ClosedRange<Float> = 0...100
+    /// DDIM's eta: 0 (deterministic) ... 1 (DDPM-like), the range diffusers documents.
+    public static let etaRange: ClosedRange<Float> = 0...1
+
+    /// Checks sizes, counts and sampling settings, naming the bad field.
     public func validate() throws {
         for (name, v) in [("width", width), ("height", height)] where v <= 0 || v % 8 != 0 || v > 4096 {
             throw PipelineError.invalidRequest(field: name, message: "\(v) must be a positive multiple of 8 (at most 4096)")
         }
-        guard steps >= 1, steps <= 1000 else {
-            throw PipelineError.invalidRequest(field: "steps", message: "\(steps) must be in 1...1000")
+        try validateSampling()
+    }
+
+    /// Checks the sampling settings (steps, guidance scale, eta), which a front end can check before it loads a
+    /// model.
+    public func validateSampling() throws {
+        let s = Self.stepsRange, g = Self.guidanceScaleRange, e = Self.etaRange
+        guard s.contains(steps) else {
+            throw PipelineError.invalidRequest(field: "steps", message: "\(steps) must be in \(s.lowerBound)...\(s.upperBound)")
         }
-        guard guidanceScale.isFinite, guidanceScale >= 0 else {
-            throw PipelineError.invalidRequest(field: "cfg-scale", message: "\(guidanceScale) must be a finite number >= 0")
+        guard guidanceScale.isFinite, g.contains(guidanceScale) else {
+            throw PipelineError.invalidRequest(field: "cfg-scale", message: "\(guidanceScale) must be in \(g.lowerBound)...\(g.upperBound)")
         }
-        guard eta.isFinite, eta >= 0 else { throw PipelineError.invalidRequest(field: "eta", message: "must be >= 0") }
+        guard eta.isFinite, e.contains(eta) else {
+            throw PipelineError.invalidRequest(field: "eta", message: "\(eta) must be in \(e.lowerBound)...\(e.upperBound)")
+        }
     }
 }
 
@@ -77,6 +94,8 @@ import DatoCore
 public enum PipelineError: Error, CustomStringConvertible {
     case invalidRequest(field: String, message: String)
     case cancelled
+    /// A NaN or an infinity appeared at `stage` of a generation.
+    case nonFinite(stage: GenerationStage, value: NonFiniteValue)
     /// The alignment scorer's files or input.
     case scorer(String)
 
@@ -84,6 +103,7 @@ public enum PipelineError: Error, CustomStringConvertible {
         switch self {
         case let .invalidRequest(field, message): return "invalid \(field): \(message)"
         case .cancelled: return "generation cancelled"
+        case let .nonFinite(stage, value): return "\(stage) has \(value.rawValue): \(stage.likelyCause)"
         case let .scorer(message): return "scorer: \(message)"
         }
     }

@@ -89,6 +89,7 @@ public final class StableDiffusionPipeline {
             notes.append("the prompt was truncated to \(tokenizer.maxLength - 2) tokens; dropped: \"\(dropped)\"")
         }
         let states = try models.textEncoder([enc.ids]).lastHiddenState
+        try NonFiniteCheck.require(states, .textEncoder)
         if encoded.count >= 64 { encoded.removeAll() }   // a bound for long prompt lists (search, scoring)
         encoded[prompt] = (states, notes)
         warnings += notes
@@ -104,12 +105,18 @@ public final class StableDiffusionPipeline {
     /// Generates one image. `progress` is called after every UNet call; returning false cancels the run.
     public func generate(_ request: GenerationRequest, progress: ((StepProgress) -> Bool)? = nil) throws -> GeneratedImage {
         try request.validate()
+        // Models built by hand (not loaded) too: the sampler combines the UNet's output with its input.
+        var configs = StableDiffusionModels.Configs()
+        configs.unet = models.unet.config
+        configs.vae = models.vae.config
+        configs.textEncoder.hiddenSize = configs.unet.crossAttentionDim   // the text states' width is checked by the UNet
+        try configs.validateTogether()
         let f = vaeScaleFactor
         for (name, v) in [("width", request.width), ("height", request.height)] where v % f != 0 {
             throw PipelineError.invalidRequest(field: name, message: "\(v) must be a multiple of the VAE's factor \(f)")
         }
         warnings = []
-        let kind = request.scheduler ?? SchedulerKind(config: schedulerConfig) ?? .pndm
+        let kind = try request.scheduler ?? SchedulerKind(modelConfig: schedulerConfig)
         let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
         let plan = try request.plan.map { try PlanPresets.resolve($0, calls: scheduler.callCount, steps: request.steps) }
             ?? .full(calls: scheduler.callCount)
@@ -153,11 +160,13 @@ public final class StableDiffusionPipeline {
             let step = scheduler.stepIndex(ofCall: k)
             pruning?.begin(call: k, step: step, ratio: plan.ratio(step: step))
             let out = try unet(call: k, unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
+            try NonFiniteCheck.require(out, .unet(step: step + 1))
             pruning?.end(call: k, output: out)
             let log = pruning?.tokenLog ?? [:]
             macs += cost.macs(depth: plan.depths[k]) { log[$0.path] }
             let guided = cfg ? Self.guide(out, scale: request.guidanceScale) : out
             latents = try scheduler.step(guided, call: k, sample: latents, noise: &generator)
+            try NonFiniteCheck.require(latents, .scheduler(step: step + 1))
             callSeconds.append(Date().timeIntervalSince(s))
             if let progress, !progress(StepProgress(call: k, callCount: scheduler.callCount, timestep: t,
                                                     latents: latents, seconds: callSeconds[k])) {
@@ -169,6 +178,7 @@ public final class StableDiffusionPipeline {
         let factor = models.vae.config.scalingFactor
         let scaled = LatentMath.map(latents) { $0 / factor }
         let decoded = try vaeTiling ? models.vae.tiledDecode(scaled) : models.vae.decode(scaled)
+        try NonFiniteCheck.require(decoded, .vaeDecoder)
         let pixels = Self.toBytes(decoded)
         return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
                               decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
@@ -198,11 +208,8 @@ public final class StableDiffusionPipeline {
         return g
     }
 
-    /// diffusers' postprocess: (x / 2 + 0.5) clamped to [0, 1], times 255, rounded.
+    /// diffusers' postprocess: (x / 2 + 0.5) clamped to [0, 1], times 255, rounded (NaN-safe).
     static func toBytes(_ image: Tensor) -> [UInt8] {
-        (0..<image.count).map { i in
-            let v = min(max(image[i] / 2 + 0.5, 0), 1)
-            return UInt8((v * 255).rounded(.toNearestOrEven))
-        }
+        (0..<image.count).map { PixelConversion.byte(image[$0]) }
     }
 }

@@ -14,6 +14,9 @@ public final class DDIMScheduler: Scheduler {
     let ts: [Int]
 
     public init(config c: SchedulerConfig, steps: Int, eta: Float = 0) throws {
+        guard eta.isFinite, (0...1).contains(eta) else {
+            throw SchedulerError(field: "eta", message: "\(eta) is outside 0...1 (0: deterministic DDIM, 1: DDPM-like)")
+        }
         schedule = try NoiseSchedule(config: c)
         try schedule.check(steps: steps)
         if c.thresholding == true { throw SchedulerError(field: "thresholding", message: "is not supported") }

@@ -36,6 +36,8 @@ public final class DPMSolverMultistepScheduler: Scheduler {
         case let other:
             throw SchedulerError(field: "timestep_spacing", message: "'\(other)' is not supported (linspace, leading, trailing)")
         }
+        try schedule.check(timesteps: ts, steps: steps, spacing: c.timestepSpacing ?? "linspace", offset: c.stepsOffset ?? 0,
+                           decreasing: true)
         let base = schedule.sigmas
         var sig: [Double]
         if c.useKarrasSigmas ?? false {

@@ -21,6 +21,7 @@ struct SigmaSchedule {
         case let other:
             throw SchedulerError(field: "timestep_spacing", message: "'\(other)' is not supported (linspace, leading, trailing)")
         }
+        try schedule.check(timesteps: ts, steps: steps, spacing: c.timestepSpacing ?? "linspace", offset: c.stepsOffset ?? 0)
         guard (c.interpolationType ?? "linear") == "linear" else {
             throw SchedulerError(field: "interpolation_type", message: "only 'linear' is supported")
         }

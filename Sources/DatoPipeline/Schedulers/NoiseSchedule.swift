@@ -9,9 +9,13 @@ public struct NoiseSchedule: Sendable {
 
     public init(config c: SchedulerConfig, defaultBetaStart: Double = 0.0001, defaultBetaEnd: Double = 0.02,
                 defaultSchedule: String = "linear") throws {
+        try c.validate()
         trainSteps = c.numTrainTimesteps ?? 1000
-        guard trainSteps >= 2 else { throw SchedulerError(field: "num_train_timesteps", message: "must be at least 2") }
         let start = c.betaStart ?? defaultBetaStart, end = c.betaEnd ?? defaultBetaEnd
+        guard start <= end else {
+            throw SchedulerError(field: c.betaEnd == nil ? "beta_start" : "beta_end",
+                                 message: "beta_start \(start) is above beta_end \(end)", file: c.source)
+        }
         var betas: [Float]
         if let trained = c.trainedBetas {
             guard trained.count == trainSteps else {
@@ -35,6 +39,12 @@ public struct NoiseSchedule: Sendable {
         alphasCumprod = betas.map { b in
             acc *= Double(1 - b)
             return Float(acc)
+        }
+        // Every noise level sqrt((1 - abar) / abar) must be finite: abar (decreasing) stays a normal float.
+        guard let last = alphasCumprod.last, last.isNormal, last < 1 else {
+            throw SchedulerError(field: c.trainedBetas == nil ? "beta_end" : "trained_betas",
+                                 message: "the cumulative signal level reaches \(alphasCumprod.last ?? 0) over \(trainSteps) steps: the betas are too large",
+                                 file: c.source)
         }
     }
 
@@ -70,8 +80,36 @@ public struct NoiseSchedule: Sendable {
         return (0..<max(count, 0)).map { start + Double($0) * step }
     }
 
-    /// The usual integer timesteps (descending) for `steps` inference steps under a spacing rule.
+    /// The usual integer timesteps (descending) for `steps` inference steps under a spacing rule, each checked
+    /// to lie in 0..<trainSteps (they index `alphasCumprod`). diffusers would read past the schedule for,
+    /// e.g., 1000 'leading' steps with steps_offset 1; here such a request is refused, naming the most steps
+    /// that fit.
     func discreteTimesteps(steps: Int, spacing: String, offset: Int) throws -> [Int] {
+        let ts = try unchecked(steps: steps, spacing: spacing, offset: offset)
+        guard ts.allSatisfy({ (0..<trainSteps).contains($0) }) else {
+            // The nearest step count below that fits (looked for among the next 64).
+            let fitting = stride(from: steps - 1, to: max(0, steps - 65), by: -1).first { n in
+                (try? unchecked(steps: n, spacing: spacing, offset: offset))?.allSatisfy { (0..<trainSteps).contains($0) } == true
+            }
+            let advice = fitting.map { "use at most \($0) step\($0 == 1 ? "" : "s")" } ?? "change steps_offset or timestep_spacing"
+            throw SchedulerError(field: "steps", message: "\(steps) steps with '\(spacing)' spacing and steps_offset \(offset) reach timesteps outside the \(trainSteps) training steps; \(advice)")
+        }
+        return ts
+    }
+
+    /// Checks fractional timesteps (the sigma samplers'): each in 0...trainSteps - 1, where the noise levels are
+    /// interpolated rather than clamped, and, when `decreasing`, each below the one before (DPM-Solver divides
+    /// by the difference of consecutive noise levels).
+    func check(timesteps ts: [Double], steps: Int, spacing: String, offset: Int, decreasing: Bool = false) throws {
+        let last = Double(trainSteps - 1)
+        let inRange = ts.allSatisfy { $0 >= 0 && $0 <= last }
+        let ordered = !decreasing || zip(ts, ts.dropFirst()).allSatisfy { $0 > $1 }
+        guard inRange, ordered else {
+            throw SchedulerError(field: "steps", message: "\(steps) steps with '\(spacing)' spacing and steps_offset \(offset) give timesteps \(inRange ? "that repeat" : "outside the \(trainSteps) training steps"); use fewer steps")
+        }
+    }
+
+    private func unchecked(steps: Int, spacing: String, offset: Int) throws -> [Int] {
         let t = trainSteps
         switch spacing {
         case "linspace":

@@ -32,6 +32,11 @@ public final class PNDMScheduler: Scheduler {
         timesteps = ts.map(Float.init)
         finalAlphaCumprod = (c.setAlphaToOne ?? false) ? 1 : schedule.alphasCumprod[0]
         stepGap = schedule.trainSteps / steps
+        // The warm-start call looks one gap above the second timestep (diffusers' PLMS): it too must index the
+        // schedule (every spacing rule keeps it at or below the first timestep; checked, not assumed).
+        if ts.count >= 2, ts[1] + stepGap >= schedule.trainSteps {
+            throw SchedulerError(field: "steps", message: "\(steps) steps reach past the \(schedule.trainSteps) training steps; use fewer")
+        }
     }
 
     /// Calls 1 and 2 share timestep 961 (the warm-start call belongs to the second distinct timestep).

@@ -44,6 +44,20 @@ public enum SchedulerKind: String, CaseIterable, Sendable {
         }
     }
 
+    /// The model's own scheduler: the kind named in its config's `_class_name`. A class this engine does not
+    /// implement, or none, is an error naming the file and the field (never a silent substitute); a request can
+    /// still name a scheduler of its own (`--scheduler`), which uses the config's other values.
+    public init(modelConfig config: SchedulerConfig) throws {
+        guard let kind = SchedulerKind(config: config) else {
+            let implemented = Set(Self.allCases.map(\.className)).sorted().joined(separator: ", ")
+            let what = config.className.map { "'\($0)' is not implemented" } ?? "missing"
+            throw SchedulerError(field: "_class_name",
+                                 message: "\(what) (implemented: \(implemented)); choose a scheduler with --scheduler",
+                                 file: config.source ?? "the scheduler config")
+        }
+        self = kind
+    }
+
     /// Picks the kind named in a config's `_class_name` (Karras sigmas included).
     public init?(config: SchedulerConfig) {
         switch config.className {
@@ -56,9 +70,26 @@ public enum SchedulerKind: String, CaseIterable, Sendable {
         }
     }
 
-    /// Builds the scheduler from a model's config (as diffusers' `from_config`), set to `steps` steps.
+    /// Builds the scheduler from a model's config (as diffusers' `from_config`), set to `steps` steps: at most
+    /// num_train_timesteps (as diffusers requires), fewer for DPM-Solver (whose steps + 1 timesteps must be
+    /// distinct), and few enough that every timestep lies in the training schedule. Errors about config values
+    /// name the config's file.
     public func make(config: SchedulerConfig, steps: Int, eta: Float = 0) throws -> Scheduler {
+        let trainSteps = config.numTrainTimesteps ?? 1000
+        let most = self == .dpmpp2m || self == .dpmpp2mKarras ? trainSteps - 1 : trainSteps
         guard steps >= 1 else { throw SchedulerError(field: "steps", message: "must be at least 1") }
+        guard steps <= most else {
+            throw SchedulerError(field: "steps", message: "\(steps) is more than \(className) takes with num_train_timesteps \(trainSteps) (at most \(most))")
+        }
+        do {
+            return try build(config: config, steps: steps, eta: eta)
+        } catch var e as SchedulerError where e.file == nil && e.field != "steps" && e.field != "eta" {
+            e.file = config.source
+            throw e
+        }
+    }
+
+    private func build(config: SchedulerConfig, steps: Int, eta: Float) throws -> Scheduler {
         var c = config
         if self == .dpmpp2mKarras { c.useKarrasSigmas = true }
         switch self {

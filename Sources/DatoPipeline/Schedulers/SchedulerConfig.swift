@@ -28,6 +28,8 @@ public struct SchedulerConfig: Codable, Sendable, Equatable {
     public var eulerAtFinal: Bool?
     public var rescaleBetasZeroSnr: Bool?
     public var timestepType: String?
+    /// The file the config was read from (not part of the config), for error messages.
+    public var source: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case className = "_class_name", numTrainTimesteps = "num_train_timesteps", betaStart = "beta_start"
@@ -59,25 +61,39 @@ public struct SchedulerConfig: Codable, Sendable, Equatable {
         return c
     }()
 
-    /// Loads `scheduler_config.json`.
+    /// Loads `scheduler_config.json`, checking its values (`validate()`).
     public static func load(_ path: String) throws -> SchedulerConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelError.config(file: path, field: "(file)", message: "cannot read the file")
         }
+        var config: SchedulerConfig
         do {
             // diffusers writes Python's -Infinity (lambda_min_clipped); JSON5 parsing accepts it.
             let decoder = JSONDecoder()
             decoder.allowsJSON5 = true
-            return try decoder.decode(SchedulerConfig.self, from: data)
+            config = try decoder.decode(SchedulerConfig.self, from: data)
         } catch {
             throw ModelError.config(file: path, field: "(root)", message: "not a valid scheduler config: \(error)")
         }
+        config.source = path
+        do {
+            try config.validate()
+        } catch let e as SchedulerError {
+            throw ModelError.config(file: path, field: e.field, message: e.message)
+        }
+        return config
     }
 }
 
-/// A scheduler setting this engine does not support, or an invalid request.
+/// A scheduler setting this engine does not support, or an invalid request; `file` names the config file
+/// when the setting came from one.
 public struct SchedulerError: Error, CustomStringConvertible {
     public let field: String
     public let message: String
-    public var description: String { "scheduler: '\(field)' \(message)" }
+    public var file: String? = nil
+
+    public var description: String {
+        guard let file else { return "scheduler: '\(field)' \(message)" }
+        return "\(file): field '\(field)': \(message)"
+    }
 }
