@@ -15,6 +15,13 @@ struct DeepCacheSchedule: Sendable, Equatable {
     var power: Double?
 
     static let defaultCenter = 15.0, defaultPower = 1.4
+
+    /// The centre used when none is given: DeepCache's 15 wherever it lies inside the run, and for shorter runs
+    /// (where 15 is past the last step and DeepCache's own formula has no solution) the same place relative to
+    /// the run as 15 of the 50 steps it was chosen for, so `deepcache:N,nonuniform` works at any step count.
+    static func defaultCenter(steps: Int) -> Double {
+        defaultCenter < Double(steps) ? defaultCenter : defaultCenter * Double(steps) / 50
+    }
     /// Powers above this only make the search for a schedule longer (it steps the power down by 0.02).
     static let maximumPower = 10.0
 
@@ -61,10 +68,9 @@ struct DeepCacheSchedule: Sendable, Equatable {
     /// The calls that run in full, for a run of `steps` steps.
     func fullCalls(steps: Int) throws -> Set<Int> {
         guard nonuniform else { return Set(stride(from: 0, to: steps, by: interval)) }
-        let c = center ?? Self.defaultCenter
+        let c = center ?? Self.defaultCenter(steps: steps)
         guard c < Double(steps) else {
-            let which = center == nil ? "the default center \(Self.format(c)) (DeepCache's, for 50 steps)" : "center=\(Self.format(c))"
-            throw PlanError("deepcache nonuniform: \(which) must be below the run's \(steps) steps; give center=C with C < \(steps)")
+            throw PlanError("deepcache nonuniform: center=\(Self.format(c)) must be below the run's \(steps) steps; give center=C with C < \(steps)")
         }
         let count = steps / interval + (steps % interval == 0 ? 0 : 1)
         return Set(try PlanPresets.quadCenter(total: steps, count: count, center: c, power: power ?? Self.defaultPower).indices)

@@ -214,7 +214,8 @@ final class PlanGrammarTests: XCTestCase {
 
     /// What the CLI checks before loading a model, knowing the steps but not the sampler's calls.
     func testCheckBeforeTheModelIsLoaded() throws {
-        XCTAssertThrowsError(try PlanPresets.check("deepcache:2,nonuniform", steps: 10))
+        XCTAssertThrowsError(try PlanPresets.check("deepcache:2,nonuniform,center=10", steps: 10))
+        XCTAssertNoThrow(try PlanPresets.check("deepcache:2,nonuniform", steps: 10))
         XCTAssertThrowsError(try PlanPresets.check("d:12*3;r:0.4*3", steps: 2))
         XCTAssertThrowsError(try PlanPresets.check("dato:0.4,gamma=x", steps: 2))
         XCTAssertThrowsError(try PlanPresets.check("none", steps: 0))

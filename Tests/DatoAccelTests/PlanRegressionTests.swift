@@ -30,12 +30,21 @@ final class PlanRegressionTests: XCTestCase {
     }
 
     /// DeepCache's default centre 15 is for 50 steps; below it `(T - c)^(1/p)` is NaN and `Int(NaN)` trapped.
-    func testNonUniformDeepCacheBelowItsCentreIsAnError() throws {
+    /// The default centre now scales with shorter runs; an explicit centre past the run is an error.
+    func testNonUniformDeepCacheBelowItsCentre() throws {
         for steps in 1...15 {
             for calls in [steps, steps + 1] {
-                assertRefused("deepcache:2,nonuniform", calls: calls, steps: steps, "must be below the run's \(steps) steps")
+                do {
+                    let plan = try PlanPresets.resolve("deepcache:2,nonuniform", calls: calls, steps: steps)
+                    XCTAssertEqual(plan.depths.count, calls)
+                    XCTAssertEqual(plan.depths.first, AccelerationPlan.fullDepth)
+                } catch {
+                    XCTAssertTrue(error is PlanError, "\(steps) steps: \(error)")
+                }
             }
         }
+        let ten = try PlanPresets.resolve("deepcache:2,nonuniform", calls: 10, steps: 10)
+        XCTAssertEqual(ten.depths.filter { $0 == AccelerationPlan.fullDepth }.count, 5)
         assertRefused("deepcache:2,nonuniform,center=10", calls: 11, steps: 10, "center=10 must be below")
         // Every other step count either gives a plan or a PlanError.
         for steps in 16...120 {
