@@ -126,9 +126,15 @@ struct Generate: ParsableCommand {
                 request.plan = accel
                 print("image \(index)/\(total): seed \(request.seed), \(request.width)x\(request.height), \(steps) steps, \(kind.rawValue), cfg \(cfgScale)")
                 let bar = ProgressBar()
-                let image = try pipe.generate(request) { p in
-                    bar.update(done: p.call + 1, total: p.callCount, seconds: p.seconds)
-                    return true
+                let image: GeneratedImage
+                do {
+                    image = try pipe.generate(request) { p in
+                        bar.update(done: p.call + 1, total: p.callCount, seconds: p.seconds)
+                        return true
+                    }
+                } catch {
+                    bar.finish()   // the error (e.g. a NaN at some step) goes on a line of its own
+                    throw error
                 }
                 bar.finish()
                 for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }

@@ -65,6 +65,14 @@ final class ConfigValidationTests: XCTestCase {
             ("transformer_layers_per_block", [1, -1], "transformer_layers_per_block[1]"),
             ("sample_size", -8, "sample_size"),
             ("freq_shift", 1_000_000, "freq_shift"),
+            // Architecture options this engine does not implement: refused, not read as an SD 1.x UNet.
+            ("conv_in_kernel", 1, "conv_in_kernel"),
+            ("addition_embed_type", "text_time", "addition_embed_type"),
+            ("class_embed_type", "timestep", "class_embed_type"),
+            ("resnet_out_scale_factor", 0.5, "resnet_out_scale_factor"),
+            ("dual_cross_attention", true, "dual_cross_attention"),
+            ("attention_type", "gated", "attention_type"),
+            ("time_cond_proj_dim", 256, "time_cond_proj_dim"),
         ]
         for (key, value, field) in cases {
             let path = try hostileConfig("unet-tiny2", [key: value])
@@ -102,6 +110,8 @@ final class ConfigValidationTests: XCTestCase {
             ("scaling_factor", 1e30, "scaling_factor"),
             ("shift_factor", 1e30, "shift_factor"),
             ("sample_size", 100_000_000, "sample_size"),
+            ("sample_size", "x", "sample_size"),
+            ("sample_size", [Int](), "sample_size"),
         ]
         for (key, value, field) in cases {
             let path = try hostileConfig("vae-tiny", [key: value])

@@ -28,6 +28,9 @@ public struct UNetConfig: Codable, Sendable, Equatable {
     public var midBlockScaleFactor: Float = 1
     public var upcastAttention = false
     public var sampleSize: Int? = 64
+    /// Architecture options the file set away from diffusers' defaults, which this engine does not implement
+    /// (`UNetUnsupportedOptions`); `validate` refuses the first.
+    var unsupportedOptions: [String] = []
 
     public init() {}
 
@@ -74,6 +77,7 @@ public struct UNetConfig: Codable, Sendable, Equatable {
         midBlockScaleFactor = try v(.midBlockScaleFactor, d.midBlockScaleFactor)
         upcastAttention = try v(.upcastAttention, d.upcastAttention)
         sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize)
+        unsupportedOptions = try UNetUnsupportedOptions.found(in: decoder)
     }
 
     /// Heads per down block (diffusers: `num_attention_heads or attention_head_dim`).
@@ -151,5 +155,8 @@ public struct UNetConfig: Codable, Sendable, Equatable {
         guard !centerInputSample else { throw bad("center_input_sample", "is not supported") }
         guard downsamplePadding == 1 else { throw bad("downsample_padding", "only 1 is supported") }
         guard midBlockScaleFactor == 1 else { throw bad("mid_block_scale_factor", "only 1 is supported") }
+        if let option = unsupportedOptions.first {
+            throw bad(option, "is not supported: this engine implements SD 1.x/2.x UNets, which leave it at diffusers' default")
+        }
     }
 }

@@ -49,11 +49,13 @@ public struct VAEConfig: Codable, Sendable, Equatable {
         useQuantConv = try v(.useQuantConv, d.useQuantConv)
         usePostQuantConv = try v(.usePostQuantConv, d.usePostQuantConv)
         midBlockAddAttention = try v(.midBlockAddAttention, d.midBlockAddAttention)
-        // An integer, or [height, width] whose first entry diffusers uses.
-        if let side = try? c.decodeIfPresent(Int.self, forKey: .sampleSize) {
-            sampleSize = side
-        } else if let sides = try? c.decodeIfPresent([Int].self, forKey: .sampleSize), let first = sides.first {
-            sampleSize = first
+        // An integer, or [height, width] whose first entry diffusers uses (an empty list reads as 0, refused).
+        if c.contains(.sampleSize), try !c.decodeNil(forKey: .sampleSize) {
+            if let side = try? c.decode(Int.self, forKey: .sampleSize) {
+                sampleSize = side
+            } else {
+                sampleSize = try c.decode([Int].self, forKey: .sampleSize).first ?? 0
+            }
         }
     }
 
