@@ -5,9 +5,11 @@
 #   tools/fuzz/run.sh TARGET FILE...          replay inputs (e.g. a crasher) through the fuzz build
 #   tools/fuzz/run.sh list                    the targets
 #
-# Targets (code in Tests/DatoFuzzTests/Targets): safetensors, zip, unpickle, ckpt, png, plan, config, tokenizer,
-# tokenizer-files. Each runs SECONDS seconds, one after the other, starting from a copy of its seed corpus
-# tools/fuzz/corpus/TARGET (the committed corpus never grows; the working copy is under .build-fuzz/runs).
+# Targets (code in Tests/DatoFuzzTests/Targets): safetensors, safetensors-header, zip, unpickle, ckpt, png, plan,
+# config, tokenizer, tokenizer-files. Each runs SECONDS seconds, one after the other, starting from a copy of its
+# seed corpus tools/fuzz/corpus/TARGET (the committed corpus never grows; the working copy is under
+# .build-fuzz/runs), with the dictionary tools/fuzz/dict/NAME.dict if there is one (NAME: the target's name up to
+# its first '-'). The acceptance run: tools/fuzz/run.sh all 600.
 # The build is optimised (-O, about 100 times faster than -Onone under ASan; runtime checks stay).
 # An input that crashes (Swift runtime trap, memory error, a broken promise of the API), runs longer than
 # 10 s (hang) or takes more than 2 GiB (memory blow-up) is written to tools/fuzz/crashes/TARGET/ (git-ignored);
@@ -77,10 +79,10 @@ summarize() {
     local order=() file site why
     for file in "$@"; do
         (cd "$run" && timeout 60 "$binary" "$t" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 "$file") >"$run/replay.log" 2>&1 || true
-        why=$(grep -m 1 -E 'Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer: (timeout|out-of-memory|fuzz target exited)|^dato-fuzz: |SUMMARY: libFuzzer: deadly' \
+        why=$(grep -a -m 1 -E 'Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer: (timeout|out-of-memory|fuzz target exited)|^dato-fuzz: |SUMMARY: libFuzzer: deadly' \
               "$run/replay.log" | sed -E 's/^==[0-9]+== ?//' | cut -c1-160 || true)
         [[ "$why" == *"deadly signal"* ]] && why="deadly signal: a Swift runtime trap (overflow, index out of range, nil unwrap...)"
-        site=$(grep -E '^ *#[0-9]+ .* in .*/Sources/' "$run/replay.log" | head -1 | swift demangle --simplified \
+        site=$(grep -a -E '^ *#[0-9]+ .* in .*/Sources/' "$run/replay.log" | head -1 | swift demangle --simplified \
                | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //; s|/[^ ]*/Sources/|Sources/|' | cut -c1-200 || true)
         site=${site:-"(no frame in Sources/)"}
         if [ -z "${seen[$site]:-}" ]; then order+=("$site"); seen[$site]=0; reason[$site]=$why; example[$site]=$file; fi
@@ -101,13 +103,15 @@ for t in $targets; do
     rm -rf "$run"
     mkdir -p "$run/corpus" "$crashes"
     cp -R "$root/tools/fuzz/corpus/$t/." "$run/corpus/"
+    dict=()
+    [ -f "$root/tools/fuzz/dict/${t%%-*}.dict" ] && dict=(-dict="$root/tools/fuzz/dict/${t%%-*}.dict")
     marker="$run/started"
     touch "$marker"
     status=0
     # Run from the working folder: nothing a target does can reach the sources.
     (cd "$run" && "$binary" "$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
         -max_len="${max_len[$t]}" -print_final_stats=1 -artifact_prefix="$crashes/" \
-        ${keep_going[@]+"${keep_going[@]}"} ${extra[@]+"${extra[@]}"} corpus) >"$run/log" 2>&1 || status=$?
+        ${dict[@]+"${dict[@]}"} ${keep_going[@]+"${keep_going[@]}"} ${extra[@]+"${extra[@]}"} corpus) >"$run/log" 2>&1 || status=$?
     executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$run/log" | grep -o '[0-9]*$' | tail -1 || true)
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$run/log" | grep -o '[0-9]*$' | tail -1 || true)
     if [ -z "$executions" ]; then   # fork mode: the last status line "#N: ... exec/s: R ..."

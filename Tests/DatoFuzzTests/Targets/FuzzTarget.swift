@@ -25,8 +25,9 @@ struct FuzzTarget {
 enum FuzzTargets {
     static let all: [FuzzTarget] = [
         FuzzTarget(name: "safetensors", maxLength: 8192, run: WeightsTargets.safetensors),
+        FuzzTarget(name: "safetensors-header", maxLength: 8192, run: WeightsTargets.safetensorsHeader),
         FuzzTarget(name: "zip", maxLength: 8192, run: WeightsTargets.zip),
-        FuzzTarget(name: "unpickle", maxLength: 16384, run: WeightsTargets.unpickle),
+        FuzzTarget(name: "unpickle", maxLength: 131_072, run: WeightsTargets.unpickle),
         FuzzTarget(name: "ckpt", maxLength: 8192, run: WeightsTargets.checkpoint),
         FuzzTarget(name: "png", maxLength: 16384, run: ImageTargets.png),
         FuzzTarget(name: "plan", maxLength: 4096, run: PlanTargets.plan),

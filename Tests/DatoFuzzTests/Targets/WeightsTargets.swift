@@ -16,6 +16,12 @@ enum WeightsTargets {
         }
     }
 
+    /// The header parser alone, `SafetensorsFile.parseHeader` (entries, dtypes, shapes, offsets, overlaps), on the
+    /// input as the JSON header of a file with a 1 MiB data section: fuzzing starts past the length field.
+    static func safetensorsHeader(_ data: Data) {
+        _ = try? SafetensorsFile.parseHeader(data, dataSize: 1 << 20, path: "fuzz.safetensors")
+    }
+
     /// The zip reader: `ZipArchive(path:)` (end record, zip64 records, central directory), then the data
     /// range of every member, whose bytes are all read.
     static func zip(_ data: Data) {
