@@ -72,7 +72,7 @@ if [ "${1:-}" = -- ]; then shift; fi
 extra=("$@")
 
 # Replays inputs of target $1 (working folder $2) and prints each distinct crash site (first frame in Sources/)
-# with its reason, how many inputs reach it, and the smallest of them.
+# with its reason, how many of the inputs reach it, and the smallest of them.
 summarize() {
     local t=$1 run=$2; shift 2
     declare -A seen=() reason=() example=()
@@ -80,11 +80,13 @@ summarize() {
     for file in "$@"; do
         (cd "$run" && timeout 60 "$binary" "$t" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 "$file") >"$run/replay.log" 2>&1 || true
         why=$(grep -a -m 1 -E 'Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer: (timeout|out-of-memory|fuzz target exited)|^dato-fuzz: |SUMMARY: libFuzzer: deadly' \
-              "$run/replay.log" | sed -E 's/^==[0-9]+== ?//' | cut -c1-160 || true)
+              "$run/replay.log" | tr -d '\000' | sed -E 's/^==[0-9]+== ?//' | cut -c1-160 || true)
         [[ "$why" == *"deadly signal"* ]] && why="deadly signal: a Swift runtime trap (overflow, index out of range, nil unwrap...)"
-        site=$(grep -a -E '^ *#[0-9]+ .* in .*/Sources/' "$run/replay.log" | head -1 | swift demangle --simplified \
-               | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //; s|/[^ ]*/Sources/|Sources/|' | cut -c1-200 || true)
-        site=${site:-"(no frame in Sources/)"}
+        # The first frame in the code under test, else (a broken promise) in the target that noticed it.
+        site=$( (grep -a -E '^ *#[0-9]+ .* in .*/Sources/' "$run/replay.log" || true;
+                 grep -a -E '^ *#[0-9]+ .* in .*/Targets/' "$run/replay.log" | grep -v 'FuzzTarget.swift' || true) | head -1 \
+               | swift demangle --simplified | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //; s|/[^ ]*/(Sources\|Tests)/|\1/|' | cut -c1-200)
+        site=${site:-"(no frame in the package's code)"}
         if [ -z "${seen[$site]:-}" ]; then order+=("$site"); seen[$site]=0; reason[$site]=$why; example[$site]=$file; fi
         seen[$site]=$(( ${seen[$site]} + 1 ))
     done
