@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -60,3 +61,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Fuzz targets (tools/fuzz/run.sh). Their code lives in Tests/DatoFuzzTests/Targets; `swift test` replays the seed
+// corpus and every fixed crasher through it. With DATO_FUZZ=1 (set by tools/fuzz/run.sh, built in .build-fuzz with
+// -sanitize=fuzzer,address) the same code becomes the `dato-fuzz` executable driven by libFuzzer instead.
+let fuzzDependencies: [Target.Dependency] = ["DatoCore", "DatoModels", "DatoAccel", "DatoPipeline"]
+if ProcessInfo.processInfo.environment["DATO_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CDatoFuzzDriver", path: "tools/fuzz/CDatoFuzzDriver"),
+        .executableTarget(name: "dato-fuzz", dependencies: fuzzDependencies + ["CDatoFuzzDriver"],
+                          path: "Tests/DatoFuzzTests", exclude: ["FuzzReplayTests.swift"]),
+    ]
+} else {
+    package.targets.append(.testTarget(name: "DatoFuzzTests", dependencies: fuzzDependencies, exclude: ["Driver"]))
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages swift-dato builds against (oneDNN, OpenBLAS, zlib, SQLite), if they are missing.
 # Needs root (or sudo) on a Debian 12 machine with Swift 6 already installed.
+# tools/fuzz/run.sh needs nothing more: libFuzzer and AddressSanitizer come with the Swift toolchain.
 set -euo pipefail
 packages=(libdnnl-dev libopenblas-dev zlib1g-dev libsqlite3-dev)
 missing=()

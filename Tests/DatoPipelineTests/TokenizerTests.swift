@@ -1,4 +1,5 @@
-import DatoPipeline
+import DatoCore
+@testable import DatoPipeline
 import Foundation
 import XCTest
 
@@ -35,5 +36,74 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(enc.ids.last, tok.eosId)
         XCTAssertNotNil(enc.truncatedText)
         XCTAssertEqual(enc.truncatedText, "red red red red blue")   // tokens 76...80 did not fit
+    }
+
+    /// The merging of the reference tokenizers, written out plainly: each round rescans the word for the
+    /// lowest-ranked pair and merges its occurrences left to right (what CLIPTokenizer did before it queued pairs).
+    static func referenceMerge(_ symbols: [String], rank: (String, String) -> Int?) -> [String] {
+        var word = symbols
+        while word.count > 1 {
+            var best: (rank: Int, first: String, second: String)?
+            for i in 0..<(word.count - 1) {
+                if let r = rank(word[i], word[i + 1]), r < (best?.rank ?? Int.max) { best = (r, word[i], word[i + 1]) }
+            }
+            guard let best else { break }
+            var merged: [String] = []
+            var i = 0
+            while i < word.count {
+                if i + 1 < word.count, word[i] == best.first, word[i + 1] == best.second {
+                    merged.append(best.first + best.second)
+                    i += 2
+                } else {
+                    merged.append(word[i])
+                    i += 1
+                }
+            }
+            word = merged
+        }
+        return word
+    }
+
+    func testQueuedMergingMatchesTheReferenceLoop() throws {
+        let tok = try Self.tokenizer.get()
+        var random = SplitMix(seed: 20)
+        let alphabets = ["aeilnorst", "ab", "a", "th", "éèàç", "xyzq!?", "ss", "lo"].map(Array.init)
+        for n in 0..<3000 {
+            let alphabet = alphabets[n % alphabets.count]
+            let word = String((0...random.next(40)).map { _ in alphabet[random.next(alphabet.count)] })
+            var symbols = ByteLevel.encode(Substring(word))
+            symbols[symbols.count - 1] += "</w>"
+            XCTAssertEqual(BytePairMerge.merge(symbols, rank: tok.rank), Self.referenceMerge(symbols, rank: tok.rank), "word \(word)")
+        }
+    }
+
+    /// A prompt word of 100,000 letters: the reference loop's O(n^2) rounds took 2 minutes in a debug build, the
+    /// queued merging about a second (the bound leaves room for a busy machine).
+    func testLongWordDoesNotTakeQuadraticTime() throws {
+        let tok = try Self.tokenizer.get()
+        var random = SplitMix(seed: 7)
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        let word = String((0..<100_000).map { _ in letters[random.next(26)] })
+        let start = Date()
+        let encoding = tok("a " + word + " b")
+        XCTAssertEqual(encoding.ids.count, 77)
+        XCTAssertNotNil(encoding.truncatedText)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "tokenising a 100,000-letter word")
+    }
+
+    /// The pre-token cache stays bounded over many distinct words (it kept every word of every prompt, and with
+    /// it the whole prompt text, for the life of the tokenizer: a fuzzer's memory grew without end).
+    func testCacheStaysBounded() throws {
+        let tok = try CLIPTokenizer.builtin()
+        let words = 10_000
+        for i in 0..<words {
+            var n = i, word = "word"   // a distinct all-letter word for every i
+            repeat { word.append(Character(Unicode.Scalar(UInt8(97 + n % 26)))); n /= 26 } while n > 0
+            XCTAssertEqual(tok(word).ids.count, 77)
+        }
+        let cache = Mirror(reflecting: tok).children.first { $0.label == "cache" }?.value
+        let entries = cache.map { Mirror(reflecting: $0).children.count } ?? -1
+        XCTAssertGreaterThan(entries, 0)
+        XCTAssertLessThan(entries, words / 2, "the tokenizer caches \(entries) pre-tokens")
     }
 }

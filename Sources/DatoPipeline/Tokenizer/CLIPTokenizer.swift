@@ -8,8 +8,13 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public let vocab: [String: Int]
     private let ranks: [String: Int]          // "a b" -> merge rank
     private let idToToken: [Int: String]
-    private var cache: [Substring: [Int]] = [:]
+    /// Ids of recent pre-tokens; bounded, so that a long run over many prompts (or a fuzzer) keeps its memory.
+    private var cache: [String: [Int]] = [:]
     private let lock = NSLock()
+    /// At most this many pre-tokens are cached; the cache starts over when full.
+    static let cacheLimit = 4096
+    /// Pre-tokens longer than this many UTF-8 bytes are not cached (words are much shorter).
+    static let cachedPieceLimit = 64
     public let bosId: Int
     public let eosId: Int
     /// Sequence length including begin/end tokens.
@@ -127,40 +132,29 @@ public final class CLIPTokenizer: @unchecked Sendable {
         return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     }
 
+    /// The merge priority of a symbol pair (lower merges first), nil if the pair never merges.
+    func rank(_ first: String, _ second: String) -> Int? { ranks["\(first) \(second)"] }
+
     /// Byte-pair encoding of one pre-token (cached).
     private func bpe(_ piece: Substring) -> [Int] {
-        lock.lock()
-        if let hit = cache[piece] { lock.unlock(); return hit }
-        lock.unlock()
+        let key = piece.utf8.count <= Self.cachedPieceLimit ? String(piece) : nil
+        if let key {
+            lock.lock()
+            let hit = cache[key]
+            lock.unlock()
+            if let hit { return hit }
+        }
         var word = ByteLevel.encode(piece)
         guard !word.isEmpty else { return [] }
         word[word.count - 1] += "</w>"
-        while word.count > 1 {
-            var best: (rank: Int, index: Int)?
-            for i in 0..<(word.count - 1) {
-                if let r = ranks["\(word[i]) \(word[i + 1])"], r < (best?.rank ?? Int.max) { best = (r, i) }
-            }
-            guard let best else { break }
-            let first = word[best.index], second = word[best.index + 1]
-            // Merge every occurrence of the pair, left to right.
-            var merged: [String] = []
-            var i = 0
-            while i < word.count {
-                if i < word.count - 1, word[i] == first, word[i + 1] == second {
-                    merged.append(first + second)
-                    i += 2
-                } else {
-                    merged.append(word[i])
-                    i += 1
-                }
-            }
-            word = merged
-        }
         let unk = eosId
-        let ids = word.map { vocab[$0] ?? unk }
-        lock.lock()
-        cache[piece] = ids
-        lock.unlock()
+        let ids = BytePairMerge.merge(word, rank: rank).map { vocab[$0] ?? unk }
+        if let key {
+            lock.lock()
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[key] = ids
+            lock.unlock()
+        }
         return ids
     }
 }
