@@ -43,15 +43,13 @@ enum FileDigest {
         return sha.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// `$XDG_CACHE_HOME/swift-dato/file-digests.json`, else under `~/.cache`.
+    /// `file-digests.json` in swift-dato's cache folder (beside the PNGs' model hashes).
     static var cacheFile: URL {
-        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return base.appendingPathComponent("swift-dato/file-digests.json")
+        GenerationParameters.cacheDirectory().appendingPathComponent("file-digests.json")
     }
 
     private static func load() -> [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(contentsOf: cacheFile))) ?? [:]
+        (try? JSONDecoder().decode([String: String].self, from: RegularFile.read(cacheFile.path, limit: 16 << 20))) ?? [:]
     }
 
     private static func save(_ cache: [String: String]) {

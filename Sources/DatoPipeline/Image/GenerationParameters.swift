@@ -63,7 +63,7 @@ public enum GenerationParameters {
         let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let key = "\(URL(fileURLWithPath: file).standardizedFileURL.path)|\(size)|\(mtime)"
         let cacheFile = cacheDirectory().appendingPathComponent("model-hashes.json")
-        var cache = (try? JSONDecoder().decode([String: String].self, from: Data(contentsOf: cacheFile))) ?? [:]
+        var cache = (try? JSONDecoder().decode([String: String].self, from: RegularFile.read(cacheFile.path, limit: 16 << 20))) ?? [:]
         if let hit = cache[key] { return hit }
         guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
         defer { try? handle.close() }
@@ -78,8 +78,9 @@ public enum GenerationParameters {
         return hash
     }
 
-    /// `$XDG_CACHE_HOME/swift-dato`, else `~/.cache/swift-dato`.
-    static func cacheDirectory() -> URL {
+    /// `$XDG_CACHE_HOME/swift-dato`, else `~/.cache/swift-dato`: where swift-dato keeps what it may recompute
+    /// (file hashes).
+    public static func cacheDirectory() -> URL {
         let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         return base.appendingPathComponent("swift-dato")
