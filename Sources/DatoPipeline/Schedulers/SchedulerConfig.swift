@@ -1,3 +1,4 @@
+import DatoCore
 import DatoModels
 import Foundation
 
@@ -63,15 +64,16 @@ public struct SchedulerConfig: Codable, Sendable, Equatable {
 
     /// Loads `scheduler_config.json`, checking its values (`validate()`).
     public static func load(_ path: String) throws -> SchedulerConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError.config(file: path, field: "(file)", message: "cannot read the file")
+        let data: Data
+        do {
+            data = try RegularFile.read(path, limit: 16 << 20)
+        } catch let e as RegularFileError {
+            throw ModelError.config(file: path, field: "(file)", message: e.reason)
         }
         var config: SchedulerConfig
         do {
-            // diffusers writes Python's -Infinity (lambda_min_clipped); JSON5 parsing accepts it.
-            let decoder = JSONDecoder()
-            decoder.allowsJSON5 = true
-            config = try decoder.decode(SchedulerConfig.self, from: data)
+            // diffusers writes Python's -Infinity (lambda_min_clipped), which strict JSON refuses.
+            config = try JSONDecoder().decode(SchedulerConfig.self, from: PythonJSONLiterals.replacedWithNull(data))
         } catch {
             throw ModelError.config(file: path, field: "(root)", message: "not a valid scheduler config: \(error)")
         }
