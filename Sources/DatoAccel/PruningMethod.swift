@@ -17,6 +17,11 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     /// Parses `name[,option]...` (case-insensitive; spaces around the parts ignored) and checks the options.
     public init(parsing text: String) throws {
         guard text.utf8.count <= 4096 else { throw PlanError("the pruning method is \(text.utf8.count) bytes long; at most 4096") }
+        // Swift's Double("1\0;x") reads 1, so a control character could ride along in an option that then no
+        // longer reads back from the plan's text (found by fuzzing).
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw PlanError("the pruning method '\(PlanError.excerpt(text))' holds a control character")
+        }
         var parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let head = parts.removeFirst()
         guard let name = Name(rawValue: head == "at-edm" ? "atedm" : head) else {

@@ -133,7 +133,7 @@ final class PlanGrammarTests: XCTestCase {
             ("dato:0.4,levels=0+1+tome:0.5", "levels="), ("deepcache:3+magic:0.4", "interval"),
             ("deepcache:3+dato-reference", "interval"), ("magic", "is not a preset"), ("d:12;q:1", "unknown field 'q'"),
             ("d:12;m:dato,=1", "has no name"), ("deepcache:３", "interval"), ("d:12，0", "is not an integer"),
-            ("deepcache:3,branch=2\u{202E}", "branch"), ("d:12;m:dato\u{0}", "unknown pruning method"),
+            ("deepcache:3,branch=2\u{202E}", "branch"), ("d:12;m:dato\u{0}", "control character"), ("dato:0.4,gamma=1\u{0};x", "control character"),
             ("{\"depths\": [12, 13]}", "outside 0...12"), ("{\"depths\": [1e300]}", "not a plan JSON"),
             ("{\"depths\": [12], \"ratios\": [1e300]}", "not a plan JSON"), ("{\"depths\": []}", "no depths"),
             ("{\"depths\": [12], \"method\": \"magic\"}", "unknown pruning method"), ("{", "not a plan JSON"),
