@@ -57,25 +57,8 @@ public enum GenerationParameters {
             guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: "\(path)/\($0)") }) else { return nil }
             file = "\(path)/\(found)"
         }
-        // Hashing a 4 GB checkpoint takes about half a minute, so results are cached by path, size and mtime.
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
-        let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let key = "\(URL(fileURLWithPath: file).standardizedFileURL.path)|\(size)|\(mtime)"
-        let cacheFile = cacheDirectory().appendingPathComponent("model-hashes.json")
-        var cache = (try? JSONDecoder().decode([String: String].self, from: RegularFile.read(cacheFile.path, limit: 16 << 20))) ?? [:]
-        if let hit = cache[key] { return hit }
-        guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
-        defer { try? handle.close() }
-        var sha = SHA256()
-        while let chunk = try? handle.read(upToCount: 1 << 22), !chunk.isEmpty { sha.update(chunk) }
-        let hash = String(sha.finalize().map { String(format: "%02x", $0) }.joined().prefix(10))
-        cache[key] = hash
-        if let data = try? JSONEncoder().encode(cache) {
-            try? FileManager.default.createDirectory(at: cacheFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try? OutputFile.write(data, to: cacheFile.path)
-        }
-        return hash
+        // Hashing a 4 GB checkpoint takes about half a minute; FileDigest caches the result.
+        return (try? FileDigest.sha256(file)).map { String($0.prefix(10)) }
     }
 
     /// `$XDG_CACHE_HOME/swift-dato`, else `~/.cache/swift-dato`: where swift-dato keeps what it may recompute
