@@ -34,7 +34,7 @@ final class SD2EndToEndTests: XCTestCase {
     /// The text states the UNet attends to (padding rows included) equal transformers'.
     func testTextStates() throws {
         let (ref, io) = try reference()
-        let pipe = try StableDiffusionPipeline.load(path: "/tmp/sd2hack")
+        let pipe = try StableDiffusionPipeline.load(path: Self.root.appendingPathComponent("tiny-sd2").path)
         let ids = try io.tensor("prompt.input_ids")
         XCTAssertEqual(pipe.tokenizer(ref.prompt).ids, (0..<ids.count).map { Int(ids[$0]) })
         let states = try pipe.encode(ref.prompt)
@@ -46,7 +46,7 @@ final class SD2EndToEndTests: XCTestCase {
     }
 
     func testFolderMatchesDiffusers() throws {
-        try checkAgainstDiffusers(path: "/tmp/sd2hack")
+        try checkAgainstDiffusers(path: Self.root.appendingPathComponent("tiny-sd2").path)
     }
 
     func testSingleFileMatchesDiffusers() throws {
