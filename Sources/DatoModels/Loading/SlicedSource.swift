@@ -36,7 +36,7 @@ extension SlicedSource {
     /// The text encoder of an SD 2.x single file (`OpenCLIPKeyMap`), for a `config` with `numHiddenLayers`
     /// layers. Every stacked q/k/v projection that is loaded must be [3 D, D] (bias [3 D]) with D the
     /// config's width, and every key under the prefix must be known: otherwise one error lists them all.
-    static func openCLIP(_ contents: CheckpointContents, config: CLIPTextConfig) throws -> SlicedSource {
+    public static func openCLIP(_ contents: CheckpointContents, config: CLIPTextConfig) throws -> SlicedSource {
         let p = OpenCLIPKeyMap.prefix, d = config.hiddenSize
         var slices: [String: [OpenCLIPKeyMap.Slice]] = [:], problems: [String] = []
         for (key, shape) in contents.shapes where key.hasPrefix(p) {

@@ -61,15 +61,16 @@ public enum UnsupportedArchitecture {
         let unetPath = "\(dir)/unet/config.json"
         guard FileManager.default.fileExists(atPath: unetPath) else { return }
         let unet = try ConfigFile.load(ConfigProbe.self, from: unetPath)
-        if let cls = unet.className, cls != "UNet2DConditionModel" {
-            throw refusal(dir, "a \(cls) model", found: "_class_name '\(cls)' in unet/config.json")
+        // Refusals by a UNet config field name the file and the field.
+        func refuse(_ field: String, _ what: String, _ value: String) -> ModelError {
+            .config(file: unetPath, field: field, message: "this is \(what) (found \(field) \(value) in unet/config.json); \(supported)")
         }
+        if let cls = unet.className, cls != "UNet2DConditionModel" { throw refuse("_class_name", "a \(cls) model", "'\(cls)'") }
         if let kind = unet.additionEmbedType {
-            throw refusal(dir, kind == "text_time" ? "an SD-XL model" : "a UNet with an added embedding",
-                          found: "addition_embed_type '\(kind)' in unet/config.json")
+            throw refuse("addition_embed_type", kind == "text_time" ? "an SD-XL model" : "a UNet with an added embedding", "'\(kind)'")
         }
         if let cin = unet.inChannels, cin != (unet.outChannels ?? 4) {
-            throw refusal(dir, conditionedUNet(inChannels: cin), found: "in_channels \(cin) in unet/config.json")
+            throw refuse("in_channels", conditionedUNet(inChannels: cin), "\(cin)")
         }
     }
 
