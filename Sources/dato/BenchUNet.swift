@@ -5,14 +5,16 @@ import DatoModels
 import DatoPipeline
 import Foundation
 
-/// `dato bench unet`: one UNet call of the SD 1.5 architecture with random weights.
+/// `dato bench unet`: one UNet call of the SD 1.5 (or SD 2.1) architecture with random weights.
 struct BenchUNet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unet",
-        abstract: "Time one SD 1.5 UNet call (random weights): median of repeats after warm-up, peak memory."
+        abstract: "Time one SD 1.5 or SD 2.1 UNet call (random weights): median of repeats after warm-up, peak memory."
     )
 
-    @Option(help: "Latent side (64 = 512 px).") var latent = 64
+    @Option(help: "UNet architecture: sd15 or sd21 (SD 2.1: 64-wide heads, 1024-wide text states, linear projections).")
+    var architecture: BenchArchitecture = .sd15
+    @Option(help: "Latent side (64 = 512 px; SD 2.1's native size is 96 = 768 px).") var latent = 64
     @Option(help: "Batch size (2 = classifier-free guidance).") var batch = 2
     @Option(help: "Timed repeats.") var repeats = 5
     @Option(help: "Untimed warm-up calls.") var warmup = 1
@@ -46,11 +48,11 @@ struct BenchUNet: ParsableCommand {
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
         convolution.apply()
-        let config = UNetConfig()
+        let config = architecture.unetConfig
         let t0 = Date()
         let unet = try RandomUNet.make(precision: precision, config: config)
-        print(String(format: "SD 1.5 UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
-                     Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, convolution.describe(precision)))
+        print(String(format: "%@ UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
+                     architecture.title, Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, convolution.describe(precision)))
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
         let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
         let timesteps = [Float](repeating: 500, count: batch)
@@ -124,7 +126,7 @@ struct BenchUNet: ParsableCommand {
         }
         if json {
             let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
-            print("{\"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
+            print("{\"architecture\": \"\(architecture.rawValue)\", \"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
                   + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
                   + "\"convolution\": \"\(convolution.algorithm(precision))\"\(peakField)}")
         }

@@ -85,9 +85,15 @@ final class CachingTests: XCTestCase {
         XCTAssertThrowsError(try cached(call: 2, x2, timesteps: [100, 100], context: c2))
     }
 
-    /// Two images in a row with DDIM: the second equals the same image generated alone (no state leaks).
+    /// Two images in a row with DDIM: the second equals the same image generated alone (no state leaks), on
+    /// SD 1.x and on SD 2.x (v-prediction, linear projections, 6 units).
     func testNoStateCrossesRuns() throws {
-        let dir = Self.fixtures.appendingPathComponent("DatoPipelineTests/Fixtures/tiny-sd").path
+        try checkNoStateCrossesRuns(model: "tiny-sd")
+        try checkNoStateCrossesRuns(model: "sd2/tiny-sd2")
+    }
+
+    func checkNoStateCrossesRuns(model: String) throws {
+        let dir = Self.fixtures.appendingPathComponent("DatoPipelineTests/Fixtures/\(model)").path
         var a = GenerationRequest(prompt: "a blue square")
         a.width = 48; a.height = 48; a.steps = 6; a.seed = 1; a.scheduler = .ddim; a.plan = "deepcache:2,branch=2"
         var b = a
@@ -107,7 +113,13 @@ extension CachingTests {
     /// Every pruning method runs through the pipeline: it changes the image, is reproducible for a seed,
     /// lowers the MAC count and leaves the UNet without a reducer afterwards.
     func testPruningPlansThroughThePipeline() throws {
-        let dir = Self.fixtures.appendingPathComponent("DatoPipelineTests/Fixtures/tiny-sd").path
+        try checkPruningPlans(model: "tiny-sd")
+        try checkPruningPlans(model: "sd2/tiny-sd2")
+    }
+
+    /// The pruning plans on one fixture pipeline (`model` under DatoPipelineTests/Fixtures).
+    func checkPruningPlans(model: String) throws {
+        let dir = Self.fixtures.appendingPathComponent("DatoPipelineTests/Fixtures/\(model)").path
         let pipe = try StableDiffusionPipeline.load(path: dir)
         var r = GenerationRequest(prompt: "a red circle")
         r.width = 64; r.height = 64; r.steps = 4; r.seed = 3; r.scheduler = .ddim

@@ -44,13 +44,7 @@ final class EndToEndTests: XCTestCase {
             for i in 0..<latents.count { worst = max(worst, difference(image.latents[i], latents[i])) }
             XCTAssertLessThanOrEqual(worst, 1e-3 * latents.maxAbs, "\(cls): latent max error \(worst)")
             let expected = try io.tensor("\(cls).image")
-            var mse = 0.0
-            for i in 0..<expected.count {
-                let a = Double(image.pixels[i]), b = (Double(expected[i]) * 255).rounded()
-                mse += (a - b) * (a - b)
-            }
-            mse /= Double(expected.count)
-            let psnr = mse == 0 ? Double.infinity : 10 * log10(255 * 255 / mse)
+            let psnr = imagePSNR(pixels: image.pixels, reference: { expected[$0] }, count: expected.count)
             XCTAssertGreaterThanOrEqual(psnr, 40, "\(cls): PSNR \(psnr) dB")
             print("\(cls): latent max abs error \(worst) (max |latent| \(latents.maxAbs)), image PSNR \(psnr) dB")
         }

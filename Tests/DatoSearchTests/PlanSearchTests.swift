@@ -7,8 +7,11 @@ import XCTest
 /// Plan searches on the tiny fixture pipeline: a short search, kill-and-resume, the external scorer, and a
 /// front plan reproducing its journaled quality through the ordinary generation path.
 final class PlanSearchTests: XCTestCase {
-    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("DatoPipelineTests/Fixtures/tiny-sd").path
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DatoPipelineTests/Fixtures")
+    static let model = fixtures.appendingPathComponent("tiny-sd").path
+    /// The tiny SD 2.x pipeline (v-prediction, "!" padding, per-level heads, linear projections).
+    static let sd2Model = fixtures.appendingPathComponent("sd2/tiny-sd2").path
 
     func tempPath(_ name: String) -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dato-search-tests-\(getpid())")
@@ -19,8 +22,9 @@ final class PlanSearchTests: XCTestCase {
     }
 
     func makeSearch(journal: String, quality: QualityMetric = .ssim, space kind: PlanSpace.Kind = .joint,
-                    prompts: [String] = ["a red circle", "a blue square"], size: Int = 32) throws -> PlanSearch {
-        let pipe = try StableDiffusionPipeline.load(path: Self.model)
+                    prompts: [String] = ["a red circle", "a blue square"], size: Int = 32,
+                    model: String = PlanSearchTests.model) throws -> PlanSearch {
+        let pipe = try StableDiffusionPipeline.load(path: model)
         var options = PlanSearch.Options(prompts: prompts, seeds: [3])
         options.steps = 6; options.width = size; options.height = size; options.scheduler = .ddim
         options.quality = quality
@@ -68,9 +72,15 @@ final class PlanSearchTests: XCTestCase {
         }
     }
 
-    /// The front's plans are valid plan strings that reproduce their journaled quality and cost.
+    /// The front's plans are valid plan strings that reproduce their journaled quality and cost, on SD 1.x and
+    /// SD 2.x.
     func testFrontPlansReproduce() throws {
-        let search = try makeSearch(journal: tempPath("front.sqlite"))
+        try checkFrontPlansReproduce(model: Self.model, journal: "front.sqlite")
+        try checkFrontPlansReproduce(model: Self.sd2Model, journal: "front-sd2.sqlite")
+    }
+
+    func checkFrontPlansReproduce(model: String, journal: String) throws {
+        let search = try makeSearch(journal: tempPath(journal), model: model)
         try NSGA2(settings: settings).run(search)
         let front = FrontReport.front(try search.journal.entries())
         XCTAssertFalse(front.isEmpty)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One SD 1.5 UNet call (random weights), swift-dato vs diffusers/PyTorch, on the same machine and threads.
+"""One SD 1.5 or SD 2.1 UNet call (random weights), swift-dato vs diffusers/PyTorch, on the same machine and threads.
 
 For each latent size and precision it runs `dato bench unet` (release build; `--precision bf16` for bf16) and the
 same call in PyTorch (fp32, or under bf16 autocast), each as a median of repeats after a warm-up, and prints
@@ -10,8 +10,8 @@ The timed calls alternate: ours, PyTorch's, ours, ... (`dato bench unet --steppe
 call), so that both see the same state of a machine whose speed drifts; besides the ratio of the medians the
 table gives the median of the per-pair ratios. `--sequential` runs all of ours first, then all of PyTorch's.
 
-Usage: python tools/bench/bench_unet.py [--latents 32,64] [--precisions fp32,bf16] [--batch 2] [--repeats 5]
-                                        [--threads 2] [--sequential]
+Usage: python tools/bench/bench_unet.py [--architecture sd15|sd21] [--latents 32,64] [--precisions fp32,bf16]
+                                        [--batch 2] [--repeats 5] [--threads 2] [--sequential]
 """
 import argparse
 import json
@@ -29,20 +29,31 @@ def dato_command(args, latent, precision):
     exe = os.path.join(ROOT, ".build", "release", "dato")
     if not os.path.exists(exe):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dato"], cwd=ROOT, check=True)
-    return [exe, "bench", "unet", "--latent", str(latent), "--batch", str(args.batch), "--repeats", str(args.repeats),
+    return [exe, "bench", "unet", "--architecture", args.architecture, "--latent", str(latent),
+            "--batch", str(args.batch), "--repeats", str(args.repeats),
             "--threads", str(args.threads), "--precision", precision, "--peak", "--json"]
 
 
+# The UNet configs of runwayml/stable-diffusion-v1-5 and stabilityai/stable-diffusion-2-1 (the fields that
+# differ from diffusers' defaults).
+ARCHITECTURES = {
+    "sd15": dict(sample_size=64, cross_attention_dim=768, attention_head_dim=8),
+    "sd21": dict(sample_size=96, cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20],
+                 use_linear_projection=True, upcast_attention=True),
+}
+
+
 def torch_unet(args, latent):
-    """The diffusers UNet of SD 1.5 with seeded random weights, and its inputs."""
+    """The diffusers UNet of the architecture with seeded random weights, and its inputs."""
     import torch
     from diffusers import UNet2DConditionModel
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8).eval()
+    config = ARCHITECTURES[args.architecture]
+    unet = UNet2DConditionModel(**config).eval()
     sample = torch.randn(args.batch, 4, latent, latent)
-    context = torch.randn(args.batch, 77, 768)
+    context = torch.randn(args.batch, 77, config["cross_attention_dim"])
     t = torch.tensor([500] * args.batch)
     return unet, (sample, t, context)
 
@@ -128,6 +139,7 @@ def run_interleaved(args, latent, precision):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="sd15")
     ap.add_argument("--latents", default="32,64")
     ap.add_argument("--precisions", default="fp32,bf16")
     ap.add_argument("--batch", type=int, default=2)
@@ -138,7 +150,7 @@ def main():
     rows = []
     for latent in [int(x) for x in args.latents.split(",")]:
         for precision in args.precisions.split(","):
-            print(f"\n== latent {latent}x{latent}, batch {args.batch}, {precision}, {args.threads} threads", flush=True)
+            print(f"\n== {args.architecture} latent {latent}x{latent}, batch {args.batch}, {precision}, {args.threads} threads", flush=True)
             run = run_sequential if args.sequential else run_interleaved
             ours, peer, ratios = run(args, latent, precision)
             rows.append((latent, precision, ours, peer, ratios))
