@@ -110,6 +110,22 @@ final class ModelLayoutTests: XCTestCase {
         XCTAssertEqual(c.vae.sampleSize, 512)
     }
 
+    /// An SD 2.1 file whose text encoder was saved under transformers' names (23 layers, no in_proj) is still
+    /// SD 2.x by its 1024-wide cross-attention, and infers the same published configs (GELU, per-level heads).
+    func testSD21WithTransformersTextNamesInfersThePublishedConfig() throws {
+        let (layout, published) = try layout("sd21-layout.json")
+        var shapes = layout.single_file.filter { !$0.key.hasPrefix(OpenCLIPKeyMap.prefix) }
+        for (name, shape) in layout.diffusers["text_encoder"] ?? [:] { shapes[LDMKeyMap.textPrefix + "text_model." + name] = shape }
+        XCTAssertEqual(ModelFamily.of(singleFile: shapes), .sd2)
+        let inferred = try ArchitectureInference.checkedConfigs(shapes: shapes, source: "sd21-clip-names")
+        XCTAssertEqual(inferred.unet, published.unet)
+        XCTAssertEqual(inferred.vae, published.vae)
+        var t = inferred.textEncoder
+        t.bosTokenId = published.textEncoder.bosTokenId
+        t.eosTokenId = published.textEncoder.eosTokenId
+        XCTAssertEqual(t, published.textEncoder)
+    }
+
     // MARK: refusals
 
     func assertRefused(_ body: () throws -> Void, _ parts: [String], file: StaticString = #filePath, line: UInt = #line) {

@@ -7,17 +7,14 @@ public enum ModelFamily: String, Sendable, Equatable, CaseIterable {
     /// OpenCLIP ViT-H/14 text encoder (1024 wide, penultimate layer), 64-wide heads, linear projections.
     case sd2 = "SD 2.x"
 
-    /// The UNet key diffusers tells SD 2.x single files by (its last dimension is 1024 for SD 2.x).
-    static let diffusersProbe = LDMKeyMap.unetPrefix + "input_blocks.2.1.transformer_blocks.0.attn2.to_k.weight"
-
-    /// The family of a single-file checkpoint: by its text encoder's layout (OpenCLIP: SD 2.x, CLIP: SD 1.x),
-    /// else as diffusers does, by the width of the text states its UNet attends to (1024: SD 2.x).
+    /// The family of a single-file checkpoint: OpenCLIP's text layout is SD 2.x; otherwise, as diffusers tells
+    /// them apart, a UNet attending to 1024-wide text states is SD 2.x (e.g. a text encoder saved under
+    /// transformers' names), anything else SD 1.x.
     public static func of(singleFile shapes: [String: [Int]]) -> ModelFamily {
-        switch TextEncoderLayout.of(shapes) {
-        case .openCLIP: return .sd2
-        case .clip: return .sd1
-        case .none: return shapes[diffusersProbe]?.last == 1024 ? .sd2 : .sd1
-        }
+        if TextEncoderLayout.of(shapes) == .openCLIP { return .sd2 }
+        let p = LDMKeyMap.unetPrefix
+        let key = shapes.keys.filter { $0.hasPrefix(p) && $0.hasSuffix(".attn2.to_k.weight") }.min()
+        return key.flatMap { shapes[$0]?.last } == 1024 ? .sd2 : .sd1
     }
 }
 
@@ -45,18 +42,21 @@ extension ModelFamily {
     /// Sets what tensor shapes cannot tell to the family's published diffusers config (runwayml/stable-
     /// diffusion-v1-5; stabilityai/stable-diffusion-2-1, whose configs diffusers' `from_single_file` uses for
     /// every SD 2.x file): the UNet's heads (SD 1.x: 8 per level; SD 2.x: one per 64 channels, diffusers'
-    /// `attention_head_dim` [5, 10, 20, 20]), `upcast_attention` (SD 2.x), and the native size of UNet and VAE
+    /// `attention_head_dim` [5, 10, 20, 20]), `upcast_attention` (SD 2.x), the text encoder's activation (CLIP
+    /// ViT-L/14: quick GELU; OpenCLIP ViT-H/14: GELU), and the native size of UNet and VAE
     /// (SD 1.x and epsilon SD 2.x base models: 512 px; v-prediction SD 2.x: 768 px).
     public func applyDefaults(to c: inout StableDiffusionModels.Configs, prediction: PredictionType) {
         switch self {
         case .sd1:
             c.unet.attentionHeadDim = .one(8)
             c.unet.upcastAttention = false
+            c.textEncoder.hiddenAct = "quick_gelu"
             c.unet.sampleSize = 64
             c.vae.sampleSize = 512
         case .sd2:
             c.unet.attentionHeadDim = .list(c.unet.blockOutChannels.map { max(1, $0 / 64) })
             c.unet.upcastAttention = true
+            c.textEncoder.hiddenAct = "gelu"
             c.unet.sampleSize = prediction == .v ? 96 : 64
             c.vae.sampleSize = prediction == .v ? 768 : 512
         }
