@@ -6,11 +6,13 @@ import Foundation
 /// `dato inspect FILE`: what a safetensors checkpoint holds and how swift-dato reads it.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List a .safetensors file's tensors, its layout, the inferred architecture and what would be ignored."
+        abstract: "List a .safetensors or .ckpt file's tensors, its layout and family (SD 1.x/2.x), the inferred architecture and prediction type, and what would be ignored."
     )
 
     @Argument(help: "A .safetensors or .ckpt file.") var file: String
     @Flag(help: "Skip the per-tensor listing.") var summary = false
+    @Option(name: .customLong("prediction-type"), help: "Show the file as run with this prediction type (epsilon or v) instead of diffusers' rule.")
+    var predictionType: PredictionType?
 
     func run() throws {
         let contents = try openCheckpoint(file)
@@ -29,18 +31,28 @@ struct Inspect: ParsableCommand {
         } else {
             print("\(names.count) tensors in a PyTorch checkpoint (read without executing its pickle)")
         }
-        let layout = SingleFileLayout(names: names)
-        guard !layout.unet.isEmpty || !layout.vae.isEmpty || !layout.textEncoder.isEmpty else {
-            print("layout: not an SD 1.x single-file checkpoint (a diffusers component file or something else)")
+        do {
+            try UnsupportedArchitecture.check(singleFile: contents.shapes, path: file)
+        } catch {
+            print("architecture: \(error)")
             return
         }
-        print("layout: original single-file SD checkpoint: UNet \(layout.unet.count), VAE \(layout.vae.count), text encoder \(layout.textEncoder.count) tensors")
+        let layout = SingleFileLayout(names: names)
+        guard !layout.unet.isEmpty || !layout.vae.isEmpty || !layout.textEncoder.isEmpty else {
+            print("layout: not an SD 1.x/2.x single-file checkpoint (a diffusers component file or something else)")
+            return
+        }
+        let described = SingleFileDescription(contents, prediction: predictionType)
+        print("layout: original single-file \(described.family.rawValue) checkpoint: UNet \(layout.unet.count), VAE \(layout.vae.count), text encoder \(layout.textEncoder.count) tensors")
         if !layout.ema.isEmpty { print("EMA copy of the UNet: \(layout.ema.count) tensors (used with --ema)") }
-        let configs = try ArchitectureInference.configs(shapes: contents.shapes, source: file)
+        let configs = try ArchitectureInference.configs(shapes: contents.shapes, source: file, prediction: described.prediction.type)
         let u = configs.unet, v = configs.vae, t = configs.textEncoder
-        print("UNet: block_out_channels \(u.blockOutChannels), layers_per_block \(u.layersPerBlock), down \(u.downBlockTypes), cross_attention_dim \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projections; heads \(u.headsPerBlock.first ?? 0) and \(u.normNumGroups) norm groups assumed")
+        print("family: \(described.family.rawValue) (its published diffusers config supplies what shapes cannot tell: heads, upcast attention, native size)")
+        print("prediction type: \(described.prediction.type.rawValue) (\(described.prediction.origin))")
+        print("UNet: block_out_channels \(u.blockOutChannels), layers_per_block \(u.layersPerBlock), down \(u.downBlockTypes), cross_attention_dim \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projections; heads \(u.headsPerBlock) and \(u.normNumGroups) norm groups assumed, upcast_attention \(u.upcastAttention), native size \((u.sampleSize ?? 64) * v.scaleFactor) px")
         print("VAE: block_out_channels \(v.blockOutChannels), layers_per_block \(v.layersPerBlock), latent_channels \(v.latentChannels)")
-        print("text encoder: hidden \(t.hiddenSize), layers \(t.numHiddenLayers), intermediate \(t.intermediateSize), vocabulary \(t.vocabSize), positions \(t.maxPositionEmbeddings); \(t.numAttentionHeads) heads assumed")
+        let used = described.textLayout == .openCLIP ? ", \(t.numHiddenLayers) used (SD 2 conditions on the penultimate layer)" : ""
+        print("text encoder: \(described.textLayout.rawValue) layout, \(described.textLayersHeld) layers held\(used); hidden \(t.hiddenSize), intermediate \(t.intermediateSize), \(t.hiddenAct), vocabulary \(t.vocabSize), positions \(t.maxPositionEmbeddings); \(t.numAttentionHeads) heads assumed")
         print("ignored: \(layout.ignored.count) tensor(s)\(layout.ignored.isEmpty ? "" : ": " + layout.ignored.sorted().prefix(8).joined(separator: ", ") + (layout.ignored.count > 8 ? ", ..." : ""))")
         if !layout.unknown.isEmpty {
             print("unknown (skipped with a warning): \(layout.unknown.sorted().prefix(20).joined(separator: ", "))")

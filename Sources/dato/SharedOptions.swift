@@ -1,5 +1,6 @@
 import ArgumentParser
 import DatoCore
+import DatoModels
 import DatoPipeline
 import Foundation
 
@@ -14,6 +15,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
     var ema = false
 
+    @Option(name: .customLong("prediction-type"), help: "What the UNet predicts: epsilon or v (also v_prediction). A single file does not record it: default from --config's scheduler, else diffusers' rule (SD 1.x epsilon; SD 2.x v, except SD 2.0 base at global_step 875000). Overrides a folder's scheduler config.")
+    var predictionType: PredictionType?
+
     @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
     var precision: Precision = .fp32
 
@@ -25,7 +29,8 @@ struct ModelOptions: ParsableArguments {
     /// Loads the pipeline and reports weight warnings on standard error.
     func load() throws -> StableDiffusionPipeline {
         convolution.apply()
-        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision)
+        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision,
+                                                     predictionType: predictionType)
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         return pipe
     }
@@ -63,3 +68,7 @@ struct PromptOptions: ParsableArguments {
 }
 
 extension Precision: ExpressibleByArgument {}
+
+extension PredictionType: ExpressibleByArgument {
+    public static var allValueStrings: [String] { ["epsilon", "v"] }
+}

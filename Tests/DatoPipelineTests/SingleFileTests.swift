@@ -76,7 +76,8 @@ final class SingleFileTests: XCTestCase {
         let shapes = try JSONDecoder().decode([String: [Int]].self,
                                               from: Data(contentsOf: root.appendingPathComponent("sd15-single-file-shapes.json")))
         let c = try ArchitectureInference.configs(shapes: shapes, source: "sd15 shapes")
-        let sd = StableDiffusionModels.Configs()
+        var sd = StableDiffusionModels.Configs()
+        sd.vae.sampleSize = 512   // SD 1.5's published VAE config (the 512 px tile of tiled decoding)
         XCTAssertEqual(c.unet, sd.unet)
         XCTAssertEqual(c.vae, sd.vae)
         XCTAssertEqual(c.textEncoder, sd.textEncoder)

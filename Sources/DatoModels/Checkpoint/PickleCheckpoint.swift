@@ -6,6 +6,8 @@ import Foundation
 public final class PickleCheckpoint: CheckpointContents {
     public let path: String
     public let shapes: [String: [Int]]
+    /// The top-level `global_step` training checkpoints record (diffusers tells SD 2.0 base by it).
+    public let globalStep: Int?
     private let records: [String: TensorRecord]
     /// Each tensor's storage bytes inside the archive, checked to hold the tensor's view.
     private let storageRanges: [String: Range<Int>]
@@ -26,9 +28,12 @@ public final class PickleCheckpoint: CheckpointContents {
         let top = try unpickler.run()
         guard case .dict(let items) = top else { throw CheckpointError(path, "the pickle is not a dictionary") }
         var stateDict = items
+        var step: Int? = nil
         for (k, v) in items {
             if case .string("state_dict") = k, case .dict(let inner) = v { stateDict = inner }
+            if case .string("global_step") = k, case .int(let n) = v { step = n }
         }
+        globalStep = step
         var recs: [String: TensorRecord] = [:], ranges: [String: Range<Int>] = [:]
         for (k, v) in stateDict {
             guard case .string(let name) = k, case .tensor(let t) = v else { continue }
@@ -84,8 +89,22 @@ public final class PickleCheckpoint: CheckpointContents {
         return ["torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.DoubleStorage"].contains(r.storageType)
     }
 
-    public func tensor(_ name: String) throws -> Tensor {
-        guard let r = records[name] else { throw CheckpointError(path, "no tensor '\(name)'") }
+    public func tensor(_ name: String) throws -> Tensor { try read(name, rows: nil) }
+
+    /// Rows `rows` of a tensor (along its first dimension), read without the rest: a view inside the one
+    /// whose storage bounds were checked at open.
+    public func tensor(_ name: String, rows: Range<Int>) throws -> Tensor { try read(name, rows: rows) }
+
+    private func read(_ name: String, rows: Range<Int>?) throws -> Tensor {
+        guard var r = records[name] else { throw CheckpointError(path, "no tensor '\(name)'") }
+        if let rows {
+            guard let first = r.shape.first, r.stride.count == r.shape.count, rows.lowerBound >= 0, rows.upperBound <= first,
+                  !rows.isEmpty else {
+                throw CheckpointError(path, "tensor '\(name)': rows \(rows) are outside its shape \(r.shape)")
+            }
+            r = TensorRecord(storageType: r.storageType, storageKey: r.storageKey, offset: r.offset + rows.lowerBound * r.stride[0],
+                             shape: [rows.count] + r.shape.dropFirst(), stride: r.stride)
+        }
         guard isFloatingPoint(name), let size = Self.elementSize(r.storageType) else {
             throw CheckpointError(path, "tensor '\(name)' is \(r.storageType), not floating point")
         }

@@ -1,7 +1,10 @@
-/// Infers SD 1.x network configs from the tensor shapes of an original single-file checkpoint: what the
+/// Infers SD 1.x/2.x network configs from the tensor shapes of an original single-file checkpoint: what the
 /// shapes determine (channels per level, layers per block, block types, cross-attention width, projection
-/// kind, text encoder width/depth, VAE channels and latent channels). What they cannot determine takes SD 1.x
-/// defaults: 8 attention heads, 32 norm groups, 64-wide text heads (12 for ViT-L/14).
+/// kind, text encoder layout, width and depth, VAE channels and latent channels). What they cannot determine
+/// takes the family's published diffusers config (`ModelFamily.applyDefaults`): SD 1.x 8 attention heads,
+/// SD 2.x 64-wide heads per level and upcast attention; 32 norm groups; 64-wide text heads (12 for ViT-L/14,
+/// 16 for OpenCLIP ViT-H/14); the native size. An OpenCLIP text encoder (SD 2.x) runs all its resblocks but
+/// the last, with GELU, as SD 2 uses the penultimate layer.
 ///
 /// Every shape used is checked first (its rank, no empty dimension, the sizes that must agree do), and every
 /// inferred size is bounded (`maxChannels`, `maxLevels`, ...), and the networks may not need more weights than
@@ -19,19 +22,26 @@ public enum ArchitectureInference {
     /// Largest text vocabulary and number of positions.
     public static let maxVocabulary = 1 << 20
 
-    public static func configs(shapes: [String: [Int]], source: String) throws -> StableDiffusionModels.Configs {
+    /// The configs of the networks in `shapes`; `prediction` (default: the family's usual one) chooses the
+    /// native size of SD 2.x (epsilon: 512 px base models, v: 768 px).
+    public static func configs(shapes: [String: [Int]], source: String,
+                               prediction: PredictionType? = nil) throws -> StableDiffusionModels.Configs {
         var c = StableDiffusionModels.Configs()
+        let family = ModelFamily.of(singleFile: shapes)
         c.unet = try unet(shapes, source: source)
         c.vae = try vae(shapes, source: source)
-        c.textEncoder = try text(shapes, source: source)
+        c.textEncoder = TextEncoderLayout.of(shapes) == .openCLIP ? try openCLIPText(shapes, source: source)
+                                                                    : try text(shapes, source: source)
+        family.applyDefaults(to: &c, prediction: prediction ?? (family == .sd2 ? .v : .epsilon))
         try InferredModelSize.check(c, shapes: shapes, source: source)
         return c
     }
 
     /// Inferred configs, checked: what the shapes cannot tell (norm groups, heads) is assumed, and an error
     /// says so when that assumption does not fit the file.
-    public static func checkedConfigs(shapes: [String: [Int]], source: String) throws -> StableDiffusionModels.Configs {
-        let c = try configs(shapes: shapes, source: source)
+    public static func checkedConfigs(shapes: [String: [Int]], source: String,
+                                      prediction: PredictionType? = nil) throws -> StableDiffusionModels.Configs {
+        let c = try configs(shapes: shapes, source: source, prediction: prediction)
         let label = "\(source) (architecture inferred from tensor shapes; pass --config with a diffusers folder to override)"
         try c.unet.validate(file: label)
         try c.vae.validate(file: label)
@@ -188,6 +198,46 @@ public enum ArchitectureInference {
         guard layers <= maxTextLayers else { throw fail(source, "the text encoder has more than \(maxTextLayers) layers") }
         c.numHiddenLayers = layers
         c.numAttentionHeads = max(1, c.hiddenSize / 64)
+        return c
+    }
+    /// The resblocks an OpenCLIP text tower holds (`cond_stage_model.model.transformer.resblocks.N`, counted
+    /// from 0 while present, at most `maxTextLayers` + 1).
+    public static func openCLIPResblocks(_ shapes: [String: [Int]]) -> Int {
+        var n = 0
+        while n <= maxTextLayers, shapes[OpenCLIPKeyMap.prefix + "transformer.resblocks.\(n).mlp.c_fc.weight"] != nil { n += 1 }
+        return n
+    }
+
+    /// An OpenCLIP text tower (SD 2.x) as the CLIPTextModel diffusers builds for it: one layer fewer than
+    /// the file holds (SD 2 conditions on the penultimate layer, then the final LayerNorm), GELU.
+    static func openCLIPText(_ shapes: [String: [Int]], source: String) throws -> CLIPTextConfig {
+        let p = OpenCLIPKeyMap.prefix
+        var c = CLIPTextConfig()
+        let tokKey = p + "token_embedding.weight"
+        let tok = try need(shapes, tokKey, rank: 2, source: source)
+        c.vocabSize = try bounded(tok[0], "vocab_size", key: tokKey, limit: maxVocabulary, source: source)
+        c.hiddenSize = try bounded(tok[1], "hidden_size", key: tokKey, source: source)
+        let posKey = p + "positional_embedding"
+        let pos = try need(shapes, posKey, rank: 2, source: source)
+        guard pos[1] == c.hiddenSize else { throw fail(source, "tensor '\(posKey)' has shape \(pos): expected width \(c.hiddenSize)") }
+        c.maxPositionEmbeddings = try bounded(pos[0], "max_position_embeddings", key: posKey, limit: maxVocabulary, source: source)
+        let fcKey = p + "transformer.resblocks.0.mlp.c_fc.weight"
+        let fc = try need(shapes, fcKey, rank: 2, source: source)
+        guard fc[1] == c.hiddenSize else { throw fail(source, "tensor '\(fcKey)' has shape \(fc): expected \(c.hiddenSize) inputs") }
+        c.intermediateSize = try bounded(fc[0], "intermediate_size", key: fcKey, limit: 4 * maxChannels, source: source)
+        let inKey = p + "transformer.resblocks.0.attn.in_proj_weight"
+        let inProj = try need(shapes, inKey, rank: 2, source: source)
+        if let problem = SlicedSource.stackedShapeProblem(inProj, width: c.hiddenSize) {
+            throw fail(source, "tensor '\(inKey)' has shape \(inProj): \(problem)")
+        }
+        let held = openCLIPResblocks(shapes)
+        guard held <= maxTextLayers else { throw fail(source, "the text encoder has more than \(maxTextLayers) resblocks") }
+        guard held >= 2 else {
+            throw fail(source, "the OpenCLIP text encoder has \(held) resblock(s); SD 2 runs all but the last, so at least 2 are needed")
+        }
+        c.numHiddenLayers = held - 1
+        c.numAttentionHeads = max(1, c.hiddenSize / 64)
+        c.hiddenAct = "gelu"
         return c
     }
 }

@@ -7,6 +7,14 @@ public protocol CheckpointContents: AnyObject {
     var shapes: [String: [Int]] { get }
     /// Reads a floating-point tensor as fp32.
     func tensor(_ name: String) throws -> Tensor
+    /// Reads rows `rows` of a floating-point tensor (along its first dimension) as fp32.
+    func tensor(_ name: String, rows: Range<Int>) throws -> Tensor
+    /// The training step a PyTorch checkpoint records next to its weights (`global_step`), if any.
+    var globalStep: Int? { get }
+}
+
+extension CheckpointContents {
+    public var globalStep: Int? { nil }
 }
 
 extension SafetensorsFile: CheckpointContents {

@@ -9,7 +9,7 @@ enum InferredModelSize {
         let parts: [(String, String, Int)] = [
             ("UNet", LDMKeyMap.unetPrefix, unet(c.unet)),
             ("VAE", LDMKeyMap.vaePrefix, vae(c.vae)),
-            ("text encoder", LDMKeyMap.textPrefix, text(c.textEncoder)),
+            ("text encoder", TextEncoderLayout.of(shapes).prefix, text(c.textEncoder)),
         ]
         for (name, prefix, needed) in parts {
             let held = elements(shapes, prefix: prefix)

@@ -1,5 +1,7 @@
-/// How the tensors of an original single-file SD 1.x checkpoint divide up: the three networks, tensors
-/// that are recognised and skipped, and unknown ones (reported as warnings).
+/// How the tensors of an original single-file SD 1.x/2.x checkpoint divide up: the three networks, tensors
+/// that are recognised and skipped, and unknown ones (reported as warnings). The text encoder is either
+/// CLIP's (`cond_stage_model.transformer.`, SD 1.x) or OpenCLIP's (`cond_stage_model.model.`, SD 2.x),
+/// whose `text_projection`, `logit_scale` and `attn_mask` are recognised and skipped.
 public struct SingleFileLayout: Sendable {
     /// DDPM schedule buffers that training checkpoints carry.
     public static let scheduleBuffers: Set<String> = [
@@ -25,6 +27,12 @@ public struct SingleFileLayout: Sendable {
                 vae.append(name)
             } else if name.hasPrefix(LDMKeyMap.textPrefix) {
                 if LDMKeyMap.isTextEncoderBuffer(LDMKeyMap.textEncoder(String(name.dropFirst(LDMKeyMap.textPrefix.count)))) {
+                    ignored.append(name)
+                } else {
+                    textEncoder.append(name)
+                }
+            } else if name.hasPrefix(OpenCLIPKeyMap.prefix) {
+                if OpenCLIPKeyMap.unused.contains(String(name.dropFirst(OpenCLIPKeyMap.prefix.count))) {
                     ignored.append(name)
                 } else {
                     textEncoder.append(name)

@@ -17,6 +17,8 @@ public struct StableDiffusionModels {
     public let vae: AutoencoderKL
     /// Things worth telling the user about the weights (e.g. unknown tensors that were skipped).
     public private(set) var warnings: [String] = []
+    /// For a model loaded from a single file: its family, text encoder layout and prediction type.
+    public private(set) var singleFile: SingleFileDescription?
 
     /// Configs of the three networks (SD 1.5's by default).
     public struct Configs: Sendable {
@@ -25,8 +27,10 @@ public struct StableDiffusionModels {
         public var textEncoder = CLIPTextConfig()
         public init() {}
 
-        /// Reads `unet/`, `vae/` and `text_encoder/` config.json files from a diffusers folder.
+        /// Reads `unet/`, `vae/` and `text_encoder/` config.json files from a diffusers folder, after refusing
+        /// folders of architectures the engine does not run (`UnsupportedArchitecture`).
         public init(diffusersFolder dir: String) throws {
+            try UnsupportedArchitecture.check(folder: dir)
             unet = try UNetConfig.load("\(dir)/unet/config.json")
             vae = try VAEConfig.load("\(dir)/vae/config.json")
             textEncoder = try CLIPTextConfig.load("\(dir)/text_encoder/config.json")
@@ -52,18 +56,25 @@ public struct StableDiffusionModels {
         vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae") }
     }
 
-    /// Loads an original single-file SD 1.x checkpoint (`.safetensors`, or a PyTorch `.ckpt` read by a
-    /// restricted unpickler that never executes code). `configs` nil infers the
-    /// architecture from the tensor shapes (`ArchitectureInference`); `useEMA` loads the UNet from its EMA
-    /// copy when the file has one. Schedule buffers, position ids and unused EMA tensors are skipped; unknown
-    /// tensors are listed in `warnings`; missing or mis-shaped required tensors are an error.
-    public init(singleFile path: String, configs given: Configs? = nil, useEMA: Bool = false) throws {
+    /// Loads an original single-file SD 1.x or SD 2.x checkpoint (`.safetensors`, or a PyTorch `.ckpt` read by
+    /// a restricted unpickler that never executes code). Architectures the engine does not run (SD-XL, SD 3,
+    /// inpainting, ...) are refused first (`UnsupportedArchitecture`). `configs` nil infers the architecture
+    /// from the tensor shapes (`ArchitectureInference`), with the native size that fits `prediction` (the
+    /// `--prediction-type` flag; nil: diffusers' rule, recorded in `singleFile`); `useEMA` loads the UNet from
+    /// its EMA copy when the file has one. The text encoder is CLIP's (SD 1.x) or OpenCLIP's (SD 2.x, q/k/v
+    /// read as row blocks of its stacked projection). Schedule buffers, position ids and unused EMA tensors
+    /// are skipped; unknown tensors are listed in `warnings`; missing or mis-shaped required tensors are an error.
+    public init(singleFile path: String, configs given: Configs? = nil, useEMA: Bool = false,
+                prediction: PredictionType? = nil) throws {
         let file = try openCheckpoint(path)
+        try UnsupportedArchitecture.check(singleFile: file.shapes, path: path)
         let layout = SingleFileLayout(names: file.shapes.keys)
         guard !layout.unet.isEmpty || !layout.vae.isEmpty || !layout.textEncoder.isEmpty else {
-            throw ModelError.layout(path: path, message: "not an SD 1.x single-file checkpoint (no model.diffusion_model.*, first_stage_model.* or cond_stage_model.transformer.* tensors)")
+            throw ModelError.layout(path: path, message: "not an SD 1.x/2.x single-file checkpoint (no model.diffusion_model.*, first_stage_model.*, cond_stage_model.transformer.* or cond_stage_model.model.* tensors)")
         }
-        let configs = try given ?? ArchitectureInference.checkedConfigs(shapes: file.shapes, source: path)
+        let description = SingleFileDescription(file, prediction: prediction)
+        let configs = try given ?? ArchitectureInference.checkedConfigs(shapes: file.shapes, source: path,
+                                                                         prediction: description.prediction.type)
         try configs.validateTogether()
         let levels = configs.vae.blockOutChannels.count, l = configs.unet.layersPerBlock
         var warnings: [String] = []
@@ -93,9 +104,12 @@ public struct StableDiffusionModels {
         let vaeSource = RenamedSource(file, rename: {
             $0.hasPrefix(LDMKeyMap.vaePrefix) ? LDMKeyMap.vae(String($0.dropFirst(LDMKeyMap.vaePrefix.count)), levels: levels) : nil
         })
-        let textSource = RenamedSource(file, rename: {
-            $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
-        })
+        let textSource: TensorSource = description.textLayout == .openCLIP
+            ? try SlicedSource.openCLIP(file, config: configs.textEncoder)
+            : RenamedSource(file, rename: {
+                $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
+            })
+        singleFile = description
         loadedTextEncoder = try Self.fp32 {
             try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: configs.textEncoder, params: $0) }
         }

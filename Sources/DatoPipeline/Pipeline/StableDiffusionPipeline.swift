@@ -35,18 +35,25 @@ public final class StableDiffusionPipeline {
     /// scheduler config, as diffusers' `from_single_file(config=...)`; without it the architecture is
     /// inferred from the shapes, with the built-in tokenizer and SD 1.x's scheduler config. `useEMA` loads
     /// the UNet's EMA weights when the file has them. `precision` is the UNet's compute format (the text
-    /// encoder and the VAE always run in fp32).
+    /// encoder and the VAE always run in fp32). `predictionType` (`--prediction-type`) overrides the scheduler
+    /// config's; a single file without `configFolder` otherwise predicts what diffusers' rule says
+    /// (`PredictionChoice.inferred`: SD 1.x epsilon, SD 2.x v unless it is SD 2.0 base).
     public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
-                            precision: Precision = .fp32) throws -> StableDiffusionPipeline {
+                            precision: Precision = .fp32, predictionType: PredictionType? = nil) throws -> StableDiffusionPipeline {
         // Source tensors are freed as soon as the layers hold their own (bf16: converted) copies.
-        try Memory.withoutPooling {
+        let pipe = try Memory.withoutPooling {
             try Precision.$forNewLayers.withValue(precision) {
-                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA)
+                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA, predictionType: predictionType)
             }
         }
+        guard predictionType != nil else { return pipe }
+        return StableDiffusionPipeline(models: pipe.models, tokenizer: pipe.tokenizer,
+                                       schedulerConfig: SingleFileScheduler.overriding(pipe.schedulerConfig, with: predictionType),
+                                       modelName: pipe.modelName)
     }
 
-    private static func loadModels(path: String, configFolder: String?, useEMA: Bool) throws -> StableDiffusionPipeline {
+    private static func loadModels(path: String, configFolder: String?, useEMA: Bool,
+                                   predictionType: PredictionType?) throws -> StableDiffusionPipeline {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.layout(path: path, message: "no such model folder or file")
@@ -61,9 +68,9 @@ public final class StableDiffusionPipeline {
             throw ModelError.layout(path: path, message: "expected a diffusers folder, a .safetensors or a .ckpt checkpoint")
         }
         let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
-        let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA)
+        let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA, prediction: predictionType)
         var tokenizer = try CLIPTokenizer.builtin()
-        var scheduler = SchedulerConfig.sd15
+        var scheduler = SingleFileScheduler.config(for: models.singleFile)
         if let dir = configFolder {
             if FileManager.default.fileExists(atPath: "\(dir)/tokenizer/vocab.json") { tokenizer = try CLIPTokenizer(folder: "\(dir)/tokenizer") }
             scheduler = try schedulerConfig(in: dir)
