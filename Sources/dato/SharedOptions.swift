@@ -14,6 +14,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
     var ema = false
 
+    @Option(help: "For a diffusers folder: load the weights files of this variant (diffusers' variant=, e.g. fp16: diffusion_pytorch_model.fp16.safetensors) where a component has them.")
+    var variant: String?
+
     @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
     var precision: Precision = .fp32
 
@@ -25,7 +28,9 @@ struct ModelOptions: ParsableArguments {
     /// Loads the pipeline and reports weight warnings on standard error.
     func load() throws -> StableDiffusionPipeline {
         convolution.apply()
-        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision)
+        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision,
+                                                    variant: variant)
+        for n in pipe.models.notes { FileHandle.standardError.write("note: \(n)\n") }
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         return pipe
     }

@@ -35,30 +35,34 @@ public final class StableDiffusionPipeline {
     /// scheduler config, as diffusers' `from_single_file(config=...)`; without it the architecture is
     /// inferred from the shapes, with the built-in tokenizer and SD 1.x's scheduler config. `useEMA` loads
     /// the UNet's EMA weights when the file has them. `precision` is the UNet's compute format (the text
-    /// encoder and the VAE always run in fp32).
+    /// encoder and the VAE always run in fp32). `variant` (diffusers' `variant=`, e.g. "fp16") chooses a
+    /// diffusers folder's variant weights files; it does not apply to single files.
     public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
-                            precision: Precision = .fp32) throws -> StableDiffusionPipeline {
+                            precision: Precision = .fp32, variant: String? = nil) throws -> StableDiffusionPipeline {
         // Source tensors are freed as soon as the layers hold their own (bf16: converted) copies.
         try Memory.withoutPooling {
             try Precision.$forNewLayers.withValue(precision) {
-                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA)
+                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA, variant: variant)
             }
         }
     }
 
-    private static func loadModels(path: String, configFolder: String?, useEMA: Bool) throws -> StableDiffusionPipeline {
+    private static func loadModels(path: String, configFolder: String?, useEMA: Bool, variant: String?) throws -> StableDiffusionPipeline {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.layout(path: path, message: "no such model folder or file")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if isDir.boolValue {
-            let models = try StableDiffusionModels(diffusersFolder: path)
+            let models = try StableDiffusionModels(diffusersFolder: path, variant: variant)
             return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer(folder: "\(path)/tokenizer"),
                                            schedulerConfig: try schedulerConfig(in: path), modelName: name)
         }
         guard [".safetensors", ".ckpt", ".pt", ".pth"].contains(where: { path.lowercased().hasSuffix($0) }) else {
             throw ModelError.layout(path: path, message: "expected a diffusers folder, a .safetensors or a .ckpt checkpoint")
+        }
+        if let variant {
+            throw ModelError.input("variant '\(variant)' applies to the weights files of a diffusers folder; \(path) is a single file")
         }
         let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
         let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA)
