@@ -57,6 +57,11 @@ public struct ComponentWeights: Sendable, Equatable {
         throw notFound(folder, naming: naming, looked: [nil, "fp16"])
     }
 
+    /// Whether `folder` has weights of `variant` in any form.
+    public static func has(variant: String, in folder: String, naming: WeightsNaming) -> Bool {
+        naming.candidates(variant: variant).contains { FileManager.default.fileExists(atPath: "\(folder)/\($0)") }
+    }
+
     /// A variant name must be a plain word (`fp16`, `ema`, `non_ema`): it becomes part of file names.
     public static func checkVariantName(_ variant: String) throws {
         let allowed = variant.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }

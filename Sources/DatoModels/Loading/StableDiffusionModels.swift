@@ -61,16 +61,20 @@ public struct StableDiffusionModels {
         warnings = all.compactMap(\.warning)
     }
 
-    /// The weights of the three components; with a variant asked, at least one must have it.
+    /// The weights of the three components; with a variant asked, at least one must have it (checked first,
+    /// as diffusers does).
     static func componentWeights(_ dir: String, variant: String?) throws
         -> (unet: ComponentWeights, vae: ComponentWeights, textEncoder: ComponentWeights) {
-        let unet = try ComponentWeights.find(in: "\(dir)/unet", naming: .diffusers, variant: variant)
-        let vae = try ComponentWeights.find(in: "\(dir)/vae", naming: .diffusers, variant: variant)
-        let text = try ComponentWeights.find(in: "\(dir)/text_encoder", naming: .transformers, variant: variant)
-        if let variant, !([unet, vae, text].contains { $0.variant == variant }) {
-            throw ModelError.layout(path: dir, message: "no component has weights of the variant '\(variant)' (looked for unet/\(WeightsNaming.adding(variant, to: WeightsNaming.diffusers.safetensors)), text_encoder/\(WeightsNaming.adding(variant, to: WeightsNaming.transformers.safetensors)) and their .bin and sharded forms); leave out --variant to load the plain weights")
+        let parts: [(String, WeightsNaming)] = [("unet", .diffusers), ("vae", .diffusers), ("text_encoder", .transformers)]
+        if let variant {
+            try ComponentWeights.checkVariantName(variant)
+            guard parts.contains(where: { ComponentWeights.has(variant: variant, in: "\(dir)/\($0.0)", naming: $0.1) }) else {
+                let looked = parts.map { "\($0.0)/\(WeightsNaming.adding(variant, to: $0.1.safetensors))" }.joined(separator: ", ")
+                throw ModelError.layout(path: dir, message: "no component has weights of the variant '\(variant)' (looked for \(looked) and their .bin and sharded forms); leave out --variant to load the plain weights")
+            }
         }
-        return (unet, vae, text)
+        let found = try parts.map { try ComponentWeights.find(in: "\(dir)/\($0.0)", naming: $0.1, variant: variant) }
+        return (found[0], found[1], found[2])
     }
 
     /// Loads an original single-file SD 1.x checkpoint (`.safetensors`, or a PyTorch `.ckpt` read by a
