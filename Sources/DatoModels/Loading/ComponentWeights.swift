@@ -25,9 +25,10 @@ public struct ComponentWeights: Sendable, Equatable {
         isSharded ? try ShardedCheckpoint(index: path) : try openCheckpoint(path)
     }
 
-    /// Every file the weights are read from: the single file, or the index and its shards.
+    /// Every file the weights are read from: the single file, or the index and the shards it names (read
+    /// from the index; the shards are not opened).
     public func files() throws -> [String] {
-        isSharded ? [path] + (try ShardedCheckpoint(index: path).shardPaths) : [path]
+        isSharded ? [path] + (try ShardedCheckpoint.shardFiles(index: path)) : [path]
     }
 
     /// Chooses the weights of `folder` as diffusers does. With `variant` nil: the plain files (safetensors

@@ -30,9 +30,8 @@ public final class ShardedCheckpoint: CheckpointContents {
     public init(index path: String) throws {
         self.path = path
         let map = try ConfigFile.load(Index.self, from: path).weight_map
-        let folder = (path as NSString).deletingLastPathComponent
         let names = try Self.shardNames(map, index: path)
-        shardPaths = names.map { folder.isEmpty ? $0 : "\(folder)/\($0)" }
+        shardPaths = Self.paths(names, index: path)
         shards = try zip(names, shardPaths).map { name, shard in
             guard FileManager.default.fileExists(atPath: shard) else {
                 let count = map.values.filter { $0 == name }.count
@@ -44,6 +43,17 @@ public final class ShardedCheckpoint: CheckpointContents {
         var shapes: [String: [Int]] = [:]
         for (name, i) in owner { shapes[name] = shards[i].shapes[name] }
         self.shapes = shapes
+    }
+
+    /// The shard files an index names (checked as `init` checks them, but not opened).
+    public static func shardFiles(index path: String) throws -> [String] {
+        paths(try shardNames(try ConfigFile.load(Index.self, from: path).weight_map, index: path), index: path)
+    }
+
+    /// Shard names as paths in the index's folder.
+    static func paths(_ names: [String], index: String) -> [String] {
+        let folder = (index as NSString).deletingLastPathComponent
+        return names.map { folder.isEmpty ? $0 : "\(folder)/\($0)" }
     }
 
     /// The distinct shard names of the weight map, checked to be plain file names of a known format.
