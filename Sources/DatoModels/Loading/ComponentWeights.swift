@@ -46,7 +46,7 @@ public struct ComponentWeights: Sendable, Equatable {
             }
             if let name = first(nil) {
                 return ComponentWeights(folder: folder, fileName: name, variant: nil, note: nil,
-                                        warning: "\(folder): no \(variant) variant weights (looked for \(naming.candidates(variant: variant).joined(separator: ", "))); using the plain \(name)")
+                                        warning: "\(folder): no \(variant) variant weights (no \(WeightsNaming.adding(variant, to: naming.safetensors)) nor its .bin or sharded forms); using the plain \(name)")
             }
             throw notFound(folder, naming: naming, looked: [variant, nil])
         }
