@@ -1,3 +1,4 @@
+import DatoModels
 import DatoPipeline
 import Foundation
 
@@ -23,11 +24,11 @@ public enum ModelIdentity {
             throw SearchError("no model at '\(path)'")
         }
         if isDirectory.boolValue {
-            let weights = [("unet", "diffusion_pytorch_model"), ("vae", "diffusion_pytorch_model"), ("text_encoder", "model")]
+            let weights: [(String, WeightsNaming)] = [("unet", .diffusers), ("vae", .diffusers), ("text_encoder", .transformers)]
             var out: [(String, String?)] = [("model_index.json", "\(path)/model_index.json")]
-            for (folder, base) in weights {
+            for (folder, naming) in weights {
                 out.append(("\(folder)/config.json", "\(path)/\(folder)/config.json"))
-                out.append(("\(folder) weights", try weightsFile("\(path)/\(folder)", base)))
+                out += try weightsFiles("\(path)/\(folder)", naming).map { ($0, $1) }
             }
             return out + tokenizerAndScheduler(path, tokenizerRequired: true)
         }
@@ -52,12 +53,13 @@ public enum ModelIdentity {
         return out + [optional("scheduler/scheduler_config.json")]
     }
 
-    /// The component's weights file as the loader picks it: the plain name, else its `.fp16` variant.
-    static func weightsFile(_ folder: String, _ base: String) throws -> String {
-        for name in ["\(base).safetensors", "\(base).fp16.safetensors"] where FileManager.default.fileExists(atPath: "\(folder)/\(name)") {
-            return "\(folder)/\(name)"
-        }
-        throw SearchError("no \(base).safetensors (or .fp16.safetensors) in '\(folder)'")
+    /// The component's weights files as the loader picks them (`ComponentWeights`): the single file, or a
+    /// sharded index and its shards, each labelled.
+    static func weightsFiles(_ folder: String, _ naming: WeightsNaming) throws -> [(String, String)] {
+        let name = (folder as NSString).lastPathComponent
+        let weights = try ComponentWeights.find(in: folder, naming: naming, variant: nil)
+        guard weights.isSharded else { return [("\(name) weights", weights.path)] }
+        return try weights.files().map { ("\(name) weights \(($0 as NSString).lastPathComponent)", $0) }
     }
 }
 

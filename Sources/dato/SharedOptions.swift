@@ -17,6 +17,8 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .customLong("prediction-type"), help: "What the UNet predicts: epsilon or v (also v_prediction). A single file does not record it: default from --config's scheduler, else diffusers' rule (SD 1.x epsilon; SD 2.x v, except SD 2.0 base at global_step 875000). Overrides a folder's scheduler config.")
     var predictionType: PredictionType?
+    @Option(help: "For a diffusers folder: load the weights files of this variant (diffusers' variant=, e.g. fp16: diffusion_pytorch_model.fp16.safetensors) where a component has them.")
+    var variant: String?
 
     @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
     var precision: Precision = .fp32
@@ -30,7 +32,8 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> StableDiffusionPipeline {
         convolution.apply()
         let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision,
-                                                     predictionType: predictionType)
+                                                    predictionType: predictionType, variant: variant)
+        for n in pipe.models.notes { FileHandle.standardError.write("note: \(n)\n") }
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         return pipe
     }

@@ -52,23 +52,40 @@ struct Unpickler {
         var depth: Int
     }
 
-    let bytes: [UInt8]
+    let bytes: Data
     let file: String
-    var pos = 0
+    /// What the pickle is, for errors ("data.pkl", or which pickle of a legacy file).
+    let label: String
+    /// Where the pickle may end (exclusive): `run` never reads at or past it.
+    let end: Int
+    var pos: Int
     var stack: [Item] = []
     var memo: [Int: Item] = [:]
     /// Element copies still allowed: sharing a container through the memo makes its next change copy it.
     var workLeft: Int
 
+    /// Storages referenced by persistent ids so far: key -> (storage type, element count).
+    private(set) var storages: [String: (type: String, count: Int)] = [:]
+
+    /// A pickle held in memory (a zip archive's `data.pkl`).
     init(bytes: [UInt8], file: String) {
-        self.bytes = bytes; self.file = file
-        workLeft = (1 << 20) + 16 * bytes.count
+        self.init(data: Data(bytes), range: 0..<bytes.count, file: file, label: "data.pkl")
     }
 
-    func fail(_ m: String) -> CheckpointError { CheckpointError(file, "data.pkl: \(m)") }
+    /// The pickle starting at `range.lowerBound` of `data` and ending (STOP) inside `range`; `label` names it
+    /// in errors. After `run`, `pos` is the byte after the STOP opcode.
+    init(data: Data, range: Range<Int>, file: String, label: String) {
+        bytes = data.startIndex == 0 ? data : Data(data)
+        self.file = file; self.label = label
+        pos = range.lowerBound
+        end = min(range.upperBound, bytes.count)
+        workLeft = (1 << 20) + 16 * range.count
+    }
 
-    mutating func read(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, n <= bytes.count - pos else { throw fail("truncated pickle (\(n) bytes wanted at byte \(pos) of \(bytes.count))") }
+    func fail(_ m: String) -> CheckpointError { CheckpointError(file, "\(label): \(m)") }
+
+    mutating func read(_ n: Int) throws -> Data {
+        guard n >= 0, pos <= end, n <= end - pos else { throw fail("truncated pickle (\(n) bytes wanted at byte \(pos) of \(end))") }
         defer { pos += n }
         return bytes[pos..<(pos + n)]
     }
@@ -79,9 +96,9 @@ struct Unpickler {
     }
 
     mutating func line() throws -> String {
-        guard let end = bytes[pos...].prefix(1024).firstIndex(of: 0x0A) else { throw fail("unterminated or overlong GLOBAL name at byte \(pos)") }
-        defer { pos = end + 1 }
-        return String(decoding: bytes[pos..<end], as: UTF8.self)
+        guard pos < end, let newline = bytes[pos..<end].prefix(1024).firstIndex(of: 0x0A) else { throw fail("unterminated or overlong GLOBAL name at byte \(pos)") }
+        defer { pos = newline + 1 }
+        return String(decoding: bytes[pos..<newline], as: UTF8.self)
     }
 
     mutating func push(_ value: PickleValue, depth: Int = 0) throws {
@@ -241,12 +258,17 @@ struct Unpickler {
         try push(value, depth: depth)
     }
 
-    /// BINPERSID: PyTorch's reference to a storage, `("storage", type, key, location, count)`.
-    func persistentID(_ id: PickleValue) throws -> PickleValue {
+    /// BINPERSID: PyTorch's reference to a storage, `("storage", type, key, location, count)`; every storage
+    /// is recorded, and one key must always name the same type and count.
+    mutating func persistentID(_ id: PickleValue) throws -> PickleValue {
         guard case .tuple(let t) = id, t.count >= 5, case .string("storage") = t[0],
               case .global(let type) = t[1], case .string(let key) = t[2], case .int(let count) = t[4] else {
             throw fail("unsupported persistent id at byte \(pos)")
         }
+        if let known = storages[key], known.type != type || known.count != count {
+            throw fail("storage \(key) is referenced as \(known.count) x \(known.type) and as \(count) x \(type)")
+        }
+        storages[key] = (type, count)
         return .storage(type: type, key: key, count: count)
     }
 

@@ -21,10 +21,11 @@ extension SafetensorsFile: CheckpointContents {
     public var shapes: [String: [Int]] { entries.mapValues(\.shape) }
 }
 
-/// Opens a single-file checkpoint by its extension: `.ckpt`/`.pt`/`.pth` (PyTorch zip) or safetensors.
+/// Opens a checkpoint by its extension: `.ckpt`/`.pt`/`.pth`/`.bin` (`torch.save`, zip or legacy format) or
+/// safetensors.
 public func openCheckpoint(_ path: String) throws -> CheckpointContents {
     let lower = path.lowercased()
-    if lower.hasSuffix(".ckpt") || lower.hasSuffix(".pt") || lower.hasSuffix(".pth") { return try PickleCheckpoint(path: path) }
+    if [".ckpt", ".pt", ".pth", ".bin"].contains(where: { lower.hasSuffix($0) }) { return try openTorchCheckpoint(path) }
     return try SafetensorsFile(path: path)
 }
 

@@ -19,6 +19,8 @@ public struct StableDiffusionModels {
     public private(set) var warnings: [String] = []
     /// For a model loaded from a single file: its family, text encoder layout and prediction type.
     public private(set) var singleFile: SingleFileDescription?
+    /// Things a user may like to know about the weights (e.g. which variant was loaded when none was asked).
+    public private(set) var notes: [String] = []
 
     /// Configs of the three networks (SD 1.5's by default).
     public struct Configs: Sendable {
@@ -44,16 +46,39 @@ public struct StableDiffusionModels {
     /// Frees the text encoder's weights (about 0.5 GB for SD 1.x) once the prompts are encoded.
     public mutating func releaseTextEncoder() { loadedTextEncoder = nil }
 
-    /// Loads a diffusers folder (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, ...).
-    public init(diffusersFolder dir: String) throws {
+    /// Loads a diffusers folder (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, ...). Each component's
+    /// weights may be safetensors or `.bin`, single or sharded (`ComponentWeights`); `variant` (diffusers'
+    /// `variant=`, e.g. "fp16") picks the variant files where a component has them, and it is an error when no
+    /// component has them (as in diffusers). Choices worth knowing are in `notes` and `warnings`.
+    public init(diffusersFolder dir: String, variant: String? = nil) throws {
         guard FileManager.default.fileExists(atPath: "\(dir)/model_index.json") else {
             throw ModelError.layout(path: dir, message: "not a diffusers folder (no model_index.json)")
         }
         let configs = try Configs(diffusersFolder: dir)
         try configs.validateTogether(folder: dir)
-        loadedTextEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, folder: "\(dir)/text_encoder") }
-        unet = try Self.loadUNet(config: configs.unet, folder: "\(dir)/unet")
-        vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, folder: "\(dir)/vae") }
+        let weights = try Self.componentWeights(dir, variant: variant)
+        loadedTextEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, weights: weights.textEncoder) }
+        unet = try Self.loadUNet(config: configs.unet, weights: weights.unet)
+        vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, weights: weights.vae) }
+        let all = [weights.textEncoder, weights.unet, weights.vae]
+        notes = all.compactMap(\.note)
+        warnings = all.compactMap(\.warning)
+    }
+
+    /// The weights of the three components; with a variant asked, at least one must have it (checked first,
+    /// as diffusers does).
+    static func componentWeights(_ dir: String, variant: String?) throws
+        -> (unet: ComponentWeights, vae: ComponentWeights, textEncoder: ComponentWeights) {
+        let parts: [(String, WeightsNaming)] = [("unet", .diffusers), ("vae", .diffusers), ("text_encoder", .transformers)]
+        if let variant {
+            try ComponentWeights.checkVariantName(variant)
+            guard parts.contains(where: { ComponentWeights.has(variant: variant, in: "\(dir)/\($0.0)", naming: $0.1) }) else {
+                let looked = parts.map { "\($0.0)/\(WeightsNaming.adding(variant, to: $0.1.safetensors))" }.joined(separator: ", ")
+                throw ModelError.layout(path: dir, message: "no component has weights of the variant '\(variant)' (looked for \(looked) and their .bin and sharded forms); leave out --variant to load the plain weights")
+            }
+        }
+        let found = try parts.map { try ComponentWeights.find(in: "\(dir)/\($0.0)", naming: $0.1, variant: variant) }
+        return (found[0], found[1], found[2])
     }
 
     /// Loads an original single-file SD 1.x or SD 2.x checkpoint (`.safetensors`, or a PyTorch `.ckpt` read by
@@ -134,31 +159,36 @@ public struct StableDiffusionModels {
         return model
     }
 
-    /// The weights file in a component folder: the plain name, else its `.fp16` variant.
-    static func weightsFile(_ folder: String, _ base: String) throws -> String {
-        for name in ["\(base).safetensors", "\(base).fp16.safetensors"] {
-            let p = "\(folder)/\(name)"
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
-        throw ModelError.layout(path: folder, message: "no \(base).safetensors (or .fp16.safetensors) weights file")
+    /// Loads `unet/` of a diffusers folder (its plain weights, else `variant`'s, else fp16's; see `ComponentWeights`).
+    public static func loadUNet(config: UNetConfig, folder: String, variant: String? = nil) throws -> UNet2DConditionModel {
+        try loadUNet(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant))
     }
 
-    /// Loads `unet/` of a diffusers folder.
-    public static func loadUNet(config: UNetConfig, folder: String) throws -> UNet2DConditionModel {
-        let source = try SafetensorsSource(path: weightsFile(folder, "diffusion_pytorch_model"))
+    /// Loads a UNet from chosen weights.
+    public static func loadUNet(config: UNetConfig, weights: ComponentWeights) throws -> UNet2DConditionModel {
+        let source = RenamedSource(try weights.open())
         return try build(source) { try UNet2DConditionModel(config: config, params: $0) }
     }
 
-    /// Loads `vae/` of a diffusers folder.
-    public static func loadVAE(config: VAEConfig, folder: String) throws -> AutoencoderKL {
-        let source = try SafetensorsSource(path: weightsFile(folder, "diffusion_pytorch_model"))
+    /// Loads `vae/` of a diffusers folder (its plain weights, else `variant`'s, else fp16's).
+    public static func loadVAE(config: VAEConfig, folder: String, variant: String? = nil) throws -> AutoencoderKL {
+        try loadVAE(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant))
+    }
+
+    /// Loads a VAE from chosen weights.
+    public static func loadVAE(config: VAEConfig, weights: ComponentWeights) throws -> AutoencoderKL {
+        let source = RenamedSource(try weights.open())
         return try build(source) { try AutoencoderKL(config: config, params: $0) }
     }
 
     /// Loads `text_encoder/` of a diffusers folder (with or without the `text_model.` key level).
-    public static func loadTextEncoder(config: CLIPTextConfig, folder: String) throws -> CLIPTextModel {
-        let file = try SafetensorsFile(path: weightsFile(folder, "model"))
-        let source = RenamedSource(file, rename: LDMKeyMap.textEncoder)
+    public static func loadTextEncoder(config: CLIPTextConfig, folder: String, variant: String? = nil) throws -> CLIPTextModel {
+        try loadTextEncoder(config: config, weights: try ComponentWeights.find(in: folder, naming: .transformers, variant: variant))
+    }
+
+    /// Loads a text encoder from chosen weights.
+    public static func loadTextEncoder(config: CLIPTextConfig, weights: ComponentWeights) throws -> CLIPTextModel {
+        let source = RenamedSource(try weights.open(), rename: LDMKeyMap.textEncoder)
         return try build(source, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: config, params: $0) }
     }
 }

@@ -1,4 +1,5 @@
 import DatoCore
+import DatoModels
 import Foundation
 
 /// The `parameters` text that AUTOMATIC1111 and compatible tools read from a PNG, e.g.
@@ -47,15 +48,15 @@ public enum GenerationParameters {
     }
 
     /// AUTOMATIC1111's short model hash: the first 10 hex digits of the SHA-256 of the weights file.
-    /// For a diffusers folder the UNet weights file stands for the model.
+    /// For a diffusers folder the UNet weights file the loader picks stands for the model (the index of sharded
+    /// weights).
     public static func modelHash(path: String) -> String? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return nil }
         var file = path
         if isDir.boolValue {
-            let candidates = ["unet/diffusion_pytorch_model.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors"]
-            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: "\(path)/\($0)") }) else { return nil }
-            file = "\(path)/\(found)"
+            guard let found = try? ComponentWeights.find(in: "\(path)/unet", naming: .diffusers, variant: nil) else { return nil }
+            file = found.path
         }
         // Hashing a 4 GB checkpoint takes about half a minute; FileDigest caches the result.
         return (try? FileDigest.sha256(file)).map { String($0.prefix(10)) }

@@ -37,13 +37,16 @@ public final class StableDiffusionPipeline {
     /// the UNet's EMA weights when the file has them. `precision` is the UNet's compute format (the text
     /// encoder and the VAE always run in fp32). `predictionType` (`--prediction-type`) overrides the scheduler
     /// config's; a single file without `configFolder` otherwise predicts what diffusers' rule says
-    /// (`PredictionChoice.inferred`: SD 1.x epsilon, SD 2.x v unless it is SD 2.0 base).
+    /// (`PredictionChoice.inferred`: SD 1.x epsilon, SD 2.x v unless it is SD 2.0 base). `variant` (diffusers'
+    /// `variant=`, e.g. "fp16") chooses a diffusers folder's variant weights files; it does not apply to single files.
     public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
-                            precision: Precision = .fp32, predictionType: PredictionType? = nil) throws -> StableDiffusionPipeline {
+                            precision: Precision = .fp32, predictionType: PredictionType? = nil,
+                            variant: String? = nil) throws -> StableDiffusionPipeline {
         // Source tensors are freed as soon as the layers hold their own (bf16: converted) copies.
         let pipe = try Memory.withoutPooling {
             try Precision.$forNewLayers.withValue(precision) {
-                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA, predictionType: predictionType)
+                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA, predictionType: predictionType,
+                               variant: variant)
             }
         }
         guard predictionType != nil else { return pipe }
@@ -53,19 +56,22 @@ public final class StableDiffusionPipeline {
     }
 
     private static func loadModels(path: String, configFolder: String?, useEMA: Bool,
-                                   predictionType: PredictionType?) throws -> StableDiffusionPipeline {
+                                   predictionType: PredictionType?, variant: String?) throws -> StableDiffusionPipeline {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.layout(path: path, message: "no such model folder or file")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if isDir.boolValue {
-            let models = try StableDiffusionModels(diffusersFolder: path)
+            let models = try StableDiffusionModels(diffusersFolder: path, variant: variant)
             return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer(folder: "\(path)/tokenizer"),
                                            schedulerConfig: try schedulerConfig(in: path), modelName: name)
         }
         guard [".safetensors", ".ckpt", ".pt", ".pth"].contains(where: { path.lowercased().hasSuffix($0) }) else {
             throw ModelError.layout(path: path, message: "expected a diffusers folder, a .safetensors or a .ckpt checkpoint")
+        }
+        if let variant {
+            throw ModelError.input("variant '\(variant)' applies to the weights files of a diffusers folder; \(path) is a single file")
         }
         let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
         let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA, prediction: predictionType)

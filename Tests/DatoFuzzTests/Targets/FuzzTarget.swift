@@ -29,6 +29,7 @@ enum FuzzTargets {
         FuzzTarget(name: "zip", maxLength: 8192, run: WeightsTargets.zip),
         FuzzTarget(name: "unpickle", maxLength: 131_072, run: WeightsTargets.unpickle),
         FuzzTarget(name: "ckpt", maxLength: 8192, run: WeightsTargets.checkpoint),
+        FuzzTarget(name: "torch-legacy", maxLength: 8192, run: WeightsTargets.legacyCheckpoint),
         FuzzTarget(name: "png", maxLength: 16384, run: ImageTargets.png),
         FuzzTarget(name: "plan", maxLength: 4096, run: PlanTargets.plan),
         FuzzTarget(name: "config", maxLength: 8192, run: ConfigTargets.config),

@@ -50,4 +50,13 @@ enum WeightsTargets {
             _ = try? checkpoint.tensor(name)
         }
     }
+
+    /// A whole legacy (pre-1.6, non-zip) `torch.save` file: `LegacyTorchCheckpoint(path:)` (magic, header
+    /// pickles, state dict, storage list, storage counts), then its tensors read as fp32.
+    static func legacyCheckpoint(_ data: Data) {
+        guard let checkpoint = try? LegacyTorchCheckpoint(path: InputFile.shared.holding(data)) else { return }
+        for name in checkpoint.shapes.keys.sorted().prefix(tensorsRead) {
+            _ = try? checkpoint.tensor(name)
+        }
+    }
 }
