@@ -104,7 +104,13 @@ enum TokenizerConfig {
                 singleWord = nil
                 return
             }
-            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let c: KeyedDecodingContainer<CodingKeys>
+            do {
+                c = try decoder.container(keyedBy: CodingKeys.self)
+            } catch DecodingError.typeMismatch {
+                throw DecodingError.typeMismatch(TokenSpec.self, .init(codingPath: decoder.codingPath,
+                    debugDescription: "expected a token: a string, or an object with its \"content\""))
+            }
             content = try c.decode(String.self, forKey: .content)
             normalized = try c.decodeIfPresent(Bool.self, forKey: .normalized)
             singleWord = try c.decodeIfPresent(Bool.self, forKey: .singleWord)

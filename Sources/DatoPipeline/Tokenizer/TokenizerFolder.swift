@@ -30,8 +30,8 @@ extension CLIPTokenizer {
             let (has, missing) = hasVocab ? (Self.vocabName, Self.mergesName) : (Self.mergesName, Self.vocabName)
             throw ModelError.layout(path: folder, message: "the tokenizer has \(has) but no \(missing) (and no \(Self.jsonName))")
         }
-        let vocab = try TokenizerFile.decode([String: Int].self, from: TokenizerFile.read(
-            vocabPath, limit: TokenizerFile.tablesLimit, "the tokenizer vocabulary"), file: vocabPath)
+        let vocab = try TokenizerFile.decode([String: TokenId].self, from: TokenizerFile.read(
+            vocabPath, limit: TokenizerFile.tablesLimit, "the tokenizer vocabulary"), file: vocabPath).mapValues(\.value)
         let mergesData = try TokenizerFile.read(mergesPath, limit: TokenizerFile.tablesLimit, "the tokenizer merges")
         guard let text = String(data: mergesData, encoding: .utf8) else {
             throw ModelError.layout(path: mergesPath, message: "the tokenizer merges are not UTF-8 text")

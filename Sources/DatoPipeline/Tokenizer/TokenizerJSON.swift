@@ -18,7 +18,7 @@ struct TokenizerJSON {
     static func load(_ path: String) throws -> TokenizerJSON {
         let data = try TokenizerFile.read(path, limit: TokenizerFile.tablesLimit, "the tokenizer")
         let file = try TokenizerFile.decode(FileLayout.self, from: data, file: path)
-        return TokenizerJSON(vocab: file.model.vocab, merges: try file.model.merges.pairs(file: path),
+        return TokenizerJSON(vocab: file.model.vocab.mapValues(\.value), merges: try file.model.merges.pairs(file: path),
                              addedTokens: try (file.addedTokens ?? []).enumerated().map { try $1.token(index: $0, file: path) },
                              padToken: file.padding?.padToken)
     }
@@ -33,7 +33,7 @@ struct TokenizerJSON {
     }
 
     private struct Model: Decodable {
-        let vocab: [String: Int]
+        let vocab: [String: TokenId]
         let merges: Merges
 
         enum CodingKeys: String, CodingKey { case type, vocab, merges }
@@ -45,7 +45,7 @@ struct TokenizerJSON {
                 throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.type],
                     debugDescription: "the model is '\(type)'; a CLIP tokenizer is a byte-pair encoding ('BPE')"))
             }
-            vocab = try c.decode([String: Int].self, forKey: .vocab)
+            vocab = try c.decode([String: TokenId].self, forKey: .vocab)
             merges = try c.decode(Merges.self, forKey: .merges)
         }
     }
@@ -86,7 +86,7 @@ struct TokenizerJSON {
     }
 
     private struct Added: Decodable {
-        let id: Int
+        let id: TokenId
         let content: String
         let singleWord: Bool?
         let normalized: Bool?
@@ -99,7 +99,7 @@ struct TokenizerJSON {
             guard !content.isEmpty else {
                 throw ModelError.config(file: file, field: "added_tokens.\(index).content", message: "is empty")
             }
-            return AddedToken(content, id: id, normalized: normalized ?? !(special ?? false), singleWord: singleWord ?? false)
+            return AddedToken(content, id: id.value, normalized: normalized ?? !(special ?? false), singleWord: singleWord ?? false)
         }
     }
 
