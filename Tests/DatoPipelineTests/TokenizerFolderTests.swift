@@ -43,7 +43,7 @@ final class TokenizerFolderTests: XCTestCase {
     }
 
     func testEachFolderFormMatchesTransformers() throws {
-        let names = ["sd1-json", "sd2-json", "sd2-hub", "sd2-map-override", "legacy-strings", "both", "dup-merge"]
+        let names = ["sd1-json", "sd2-json", "sd2-hub", "sd2-map-override", "legacy-strings", "both", "added-tokens", "dup-merge"]
         XCTAssertEqual(Set(try Self.fixture.get().forms.keys), Set(names + ["full-sd1", "full-sd2"]))
         XCTAssertGreaterThanOrEqual(try Self.fixture.get().prompts.count, 130)
         for name in names {

@@ -9,7 +9,7 @@ public struct AddedToken: Sendable, Equatable, ExpressibleByStringLiteral {
     /// Matched in the normalised text (NFC, whitespace runs collapsed, lower case) instead of the raw
     /// prompt: `<|ENDOFTEXT|>` is then the token too.
     public var normalized: Bool
-    /// Matched only where no letter or digit touches it on either side.
+    /// Matched only where no word character (letter, digit, `_`) touches it on either side.
     public var singleWord: Bool
 
     /// A token matched in the raw text anywhere (transformers' default for special tokens).

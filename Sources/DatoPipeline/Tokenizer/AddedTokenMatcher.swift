@@ -1,6 +1,6 @@
 /// Splits text at added tokens as the tokenizers library's added vocabulary does: scanning left to right,
 /// at each position the longest token that starts there (leftmost-longest, non-overlapping); a single-word
-/// token with a letter or digit touching it is passed over, and the scan goes on after it.
+/// token with a word character (letter, digit, `_`) touching it is passed over, and the scan goes on after it.
 struct AddedTokenMatcher: Sendable {
     /// One piece of the split text.
     enum Piece: Equatable {
@@ -8,45 +8,52 @@ struct AddedTokenMatcher: Sendable {
         case token(Int)
     }
 
-    private struct Entry: Sendable {
-        let scalars: [Unicode.Scalar]
-        let id: Int
-        let singleWord: Bool
+    /// A node of the token trie: its children by next scalar, and the token ending here, if any.
+    private struct Node: Sendable {
+        var children: [Unicode.Scalar: Int] = [:]
+        var token: (id: Int, singleWord: Bool)?
     }
 
-    /// The tokens by their first scalar, longest first.
-    private let byFirst: [Unicode.Scalar: [Entry]]
+    /// The tokens as a trie over their scalars (node 0 is the root), so that finding the longest token at a
+    /// position costs at most the length of that token, however many tokens there are.
+    private var nodes = [Node()]
 
-    /// A matcher of `tokens` (text and id); empty texts never match.
+    /// A matcher of `tokens` (text and id); empty texts never match; of two equal texts the first counts.
     init(_ tokens: [(text: String, id: Int, singleWord: Bool)]) {
-        var table: [Unicode.Scalar: [Entry]] = [:]
-        for t in tokens {
-            let scalars = Array(t.text.unicodeScalars)
-            guard let first = scalars.first else { continue }
-            table[first, default: []].append(Entry(scalars: scalars, id: t.id, singleWord: t.singleWord))
+        for t in tokens where !t.text.isEmpty {
+            var node = 0
+            for s in t.text.unicodeScalars {
+                if let child = nodes[node].children[s] {
+                    node = child
+                } else {
+                    nodes.append(Node())
+                    nodes[node].children[s] = nodes.count - 1
+                    node = nodes.count - 1
+                }
+            }
+            if nodes[node].token == nil { nodes[node].token = (t.id, t.singleWord) }
         }
-        byFirst = table.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
     }
 
-    var isEmpty: Bool { byFirst.isEmpty }
+    var isEmpty: Bool { nodes.count == 1 }
 
     /// The text as alternating runs of plain text and matched token ids (empty runs left out).
     func split(_ text: Substring) -> [Piece] {
-        guard !byFirst.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
+        guard !isEmpty else { return text.isEmpty ? [] : [.text(text)] }
         let scalars = text.unicodeScalars
         var pieces: [Piece] = []
         var runStart = scalars.startIndex, i = scalars.startIndex
         while i < scalars.endIndex {
-            guard let (entry, end) = longestMatch(in: scalars, at: i) else {
+            guard let (token, end) = longestMatch(in: scalars, at: i) else {
                 i = scalars.index(after: i)
                 continue
             }
-            if entry.singleWord, touchesWord(scalars, start: i, end: end) {
+            if token.singleWord, touchesWord(scalars, start: i, end: end) {
                 i = end
                 continue
             }
             if runStart < i { pieces.append(.text(Substring(scalars[runStart..<i]))) }
-            pieces.append(.token(entry.id))
+            pieces.append(.token(token.id))
             runStart = end
             i = end
         }
@@ -56,28 +63,31 @@ struct AddedTokenMatcher: Sendable {
 
     /// The longest token starting at `i`, and where it ends.
     private func longestMatch(in scalars: Substring.UnicodeScalarView, at i: Substring.UnicodeScalarView.Index)
-        -> (Entry, Substring.UnicodeScalarView.Index)? {
-        guard let candidates = byFirst[scalars[i]] else { return nil }
-        for entry in candidates {
-            var j = i, matched = true
-            for s in entry.scalars {
-                guard j < scalars.endIndex, scalars[j] == s else { matched = false; break }
-                j = scalars.index(after: j)
-            }
-            if matched { return (entry, j) }
+        -> ((id: Int, singleWord: Bool), Substring.UnicodeScalarView.Index)? {
+        var node = 0, j = i
+        var best: ((id: Int, singleWord: Bool), Substring.UnicodeScalarView.Index)?
+        while j < scalars.endIndex, let child = nodes[node].children[scalars[j]] {
+            node = child
+            j = scalars.index(after: j)
+            if let token = nodes[node].token { best = (token, j) }
         }
-        return nil
+        return best
     }
 
-    /// Whether a letter or digit directly precedes `start` or follows `end`.
+    /// Whether a word character directly precedes `start` or follows `end`.
     private func touchesWord(_ scalars: Substring.UnicodeScalarView, start: Substring.UnicodeScalarView.Index,
                              end: Substring.UnicodeScalarView.Index) -> Bool {
         if start > scalars.startIndex, Self.isWordScalar(scalars[scalars.index(before: start)]) { return true }
         return end < scalars.endIndex && Self.isWordScalar(scalars[end])
     }
 
-    /// Letters and digits (Rust's `char::is_alphanumeric`: Alphabetic, or a number category).
+    /// Word characters as the tokenizers library's `\w` sees them: Alphabetic, marks, decimal digits,
+    /// connector punctuation (`_`) and the joiners U+200C/U+200D.
     static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
-        s.properties.isAlphabetic || PreTokenizer.isNumber(s)
+        if s.properties.isAlphabetic || s.properties.isJoinControl { return true }
+        switch s.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
     }
 }

@@ -14,42 +14,28 @@ struct AddedTokenTable: Sendable {
     /// The added tokens outside the vocabulary, for decoding.
     let extraTokens: [Int: String]
 
-    init(special: SpecialTokens, tables: BPETables, vocabFile: String) throws {
-        var table: [String: (token: AddedToken, id: Int)] = [:]
-        var order: [String] = []
-        var extra: [Int: String] = [:]
-        let listFile = special.source(of: "added_tokens")
-        var next = tables.vocab.count
-        for (i, token) in special.added.enumerated() {
-            func bad(_ message: String) -> ModelError {
-                .config(file: listFile, field: "added token \(i) '\(token.content.prefix(60))'", message: message)
-            }
-            guard table[token.content] == nil else { throw bad("is listed twice") }
-            let id: Int
-            if let known = tables.vocab[token.content] {
-                guard token.id == nil || token.id == known else {
-                    throw bad("has id \(token.id ?? known), but the vocabulary (\(vocabFile)) gives it \(known)")
-                }
-                id = known
-            } else {
-                guard token.id == nil || token.id == next, tables.idToToken[next] == nil, next < TokenizerFile.idLimit else {
-                    throw bad("has id \(token.id ?? next); a token outside the vocabulary (\(vocabFile)) must take the next free id after it, \(next)")
-                }
-                id = next
-                extra[id] = token.content
-                next += 1
-            }
-            table[token.content] = (token, id)
-            order.append(token.content)
+    /// The tokens resolved so far, in order, with their ids.
+    private struct Resolved {
+        var ids: [String: Int] = [:]
+        var tokens: [(token: AddedToken, id: Int)] = []
+
+        mutating func add(_ token: AddedToken, _ id: Int) {
+            ids[token.content] = id
+            tokens.append((token, id))
         }
+    }
+
+    init(special: SpecialTokens, tables: BPETables, vocabFile: String) throws {
+        var resolved = Resolved()
+        var extra: [Int: String] = [:]
+        try Self.addListed(special, tables: tables, vocabFile: vocabFile, to: &resolved, extra: &extra)
         func resolve(_ token: AddedToken, field: String) throws -> Int {
-            if let entry = table[token.content] { return entry.id }
+            if let id = resolved.ids[token.content] { return id }
             guard let id = tables.vocab[token.content] else {
                 throw ModelError.config(file: special.source(of: field), field: field,
                                         message: "'\(token.content.prefix(60))' is neither in the vocabulary (\(vocabFile)) nor an added token")
             }
-            table[token.content] = (token, id)
-            order.append(token.content)
+            resolved.add(token, id)
             return id
         }
         bos = try resolve(special.bos, field: "bos_token")
@@ -59,11 +45,36 @@ struct AddedTokenTable: Sendable {
         for (i, token) in special.additional.enumerated() {
             _ = try resolve(token, field: "additional_special_tokens.\(i)")
         }
-        let entries = order.compactMap { table[$0] }
-        raw = AddedTokenMatcher(entries.filter { !$0.token.normalized }.map { ($0.token.content, $0.id, $0.token.singleWord) })
-        normalized = AddedTokenMatcher(entries.filter(\.token.normalized).map {
+        raw = AddedTokenMatcher(resolved.tokens.filter { !$0.token.normalized }.map { ($0.token.content, $0.id, $0.token.singleWord) })
+        normalized = AddedTokenMatcher(resolved.tokens.filter(\.token.normalized).map {
             (PreTokenizer.normalize($0.token.content), $0.id, $0.token.singleWord)
         })
         extraTokens = extra
+    }
+
+    /// Adds the tokens the files list with their ids, checking the ids.
+    private static func addListed(_ special: SpecialTokens, tables: BPETables, vocabFile: String,
+                                  to resolved: inout Resolved, extra: inout [Int: String]) throws {
+        let file = special.source(of: "added_tokens")
+        var next = tables.vocab.count
+        for (i, token) in special.added.enumerated() {
+            func bad(_ message: String) -> ModelError {
+                .config(file: file, field: "added token \(i) '\(token.content.prefix(60))'", message: message)
+            }
+            guard resolved.ids[token.content] == nil else { throw bad("is listed twice") }
+            if let known = tables.vocab[token.content] {
+                guard token.id == nil || token.id == known else {
+                    throw bad("has id \(token.id ?? known), but the vocabulary (\(vocabFile)) gives it \(known)")
+                }
+                resolved.add(token, known)
+            } else {
+                guard token.id == nil || token.id == next, tables.idToToken[next] == nil, next < TokenizerFile.idLimit else {
+                    throw bad("has id \(token.id ?? next); a token outside the vocabulary (\(vocabFile)) must take the next free id after it, \(next)")
+                }
+                resolved.add(token, next)
+                extra[next] = token.content
+                next += 1
+            }
+        }
     }
 }
