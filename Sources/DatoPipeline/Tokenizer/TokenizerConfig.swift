@@ -12,20 +12,30 @@ enum TokenizerConfig {
 
     /// The special tokens of `folder`, given its parsed `tokenizer.json` (nil for the vocab.json form).
     static func specialTokens(folder: String, tokenizerJSON: (file: String, content: TokenizerJSON)?) throws -> SpecialTokens {
+        func read(_ name: String) throws -> (file: String, data: Data)? {
+            let path = "\(folder)/\(name)"
+            guard TokenizerFile.exists(path) else { return nil }
+            return (path, try TokenizerFile.read(path, limit: TokenizerFile.configLimit, "the tokenizer config"))
+        }
+        return try specialTokens(config: read(configName), map: read(mapName), tokenizerJSON: tokenizerJSON)
+    }
+
+    /// The special tokens given the contents of the files present.
+    static func specialTokens(config: (file: String, data: Data)?, map: (file: String, data: Data)?,
+                              tokenizerJSON: (file: String, content: TokenizerJSON)?) throws -> SpecialTokens {
         var special = SpecialTokens()
-        let configPath = "\(folder)/\(configName)", mapPath = "\(folder)/\(mapName)"
         var listsAddedTokens = false
-        if TokenizerFile.exists(configPath) {
-            let config = try load(configPath)
-            try config.apply(to: &special, file: configPath)
-            if let decoder = config.addedTokensDecoder {
-                special.added = try decoder.tokens(file: configPath)
-                special.sources["added_tokens"] = configPath
+        if let config {
+            let layout = try TokenizerFile.decode(Layout.self, from: config.data, file: config.file)
+            try layout.apply(to: &special, file: config.file)
+            if let decoder = layout.addedTokensDecoder {
+                special.added = try decoder.tokens(file: config.file)
+                special.sources["added_tokens"] = config.file
                 listsAddedTokens = true
             }
         }
         if !listsAddedTokens {
-            if TokenizerFile.exists(mapPath) { try load(mapPath).apply(to: &special, file: mapPath) }
+            if let map { try TokenizerFile.decode(Layout.self, from: map.data, file: map.file).apply(to: &special, file: map.file) }
             if let json = tokenizerJSON {
                 special.added = json.content.addedTokens
                 special.sources["added_tokens"] = json.file
@@ -36,11 +46,6 @@ enum TokenizerConfig {
             special.sources["pad_token"] = json.file
         }
         return special
-    }
-
-    private static func load(_ path: String) throws -> Layout {
-        let data = try TokenizerFile.read(path, limit: TokenizerFile.configLimit, "the tokenizer config")
-        return try TokenizerFile.decode(Layout.self, from: data, file: path)
     }
 
     /// The fields read from either file (a null field counts as absent).

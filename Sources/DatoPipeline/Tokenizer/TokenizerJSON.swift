@@ -16,7 +16,11 @@ struct TokenizerJSON {
 
     /// Reads and checks `path`.
     static func load(_ path: String) throws -> TokenizerJSON {
-        let data = try TokenizerFile.read(path, limit: TokenizerFile.tablesLimit, "the tokenizer")
+        try parse(TokenizerFile.read(path, limit: TokenizerFile.tablesLimit, "the tokenizer"), file: path)
+    }
+
+    /// Parses and checks the contents of a `tokenizer.json`; `path` names it in errors.
+    static func parse(_ data: Data, file path: String) throws -> TokenizerJSON {
         let file = try TokenizerFile.decode(FileLayout.self, from: data, file: path)
         return TokenizerJSON(vocab: file.model.vocab.mapValues(\.value), merges: try file.model.merges.pairs(file: path),
                              addedTokens: try (file.addedTokens ?? []).enumerated().map { try $1.token(index: $0, file: path) },
