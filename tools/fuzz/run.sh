@@ -6,7 +6,7 @@
 #   tools/fuzz/run.sh list                    the targets
 #
 # Targets (code in Tests/DatoFuzzTests/Targets): safetensors, safetensors-header, zip, unpickle, ckpt, torch-legacy, png, plan,
-# config, tokenizer, tokenizer-files. Each runs SECONDS seconds, one after the other, starting from a copy of its
+# config, tokenizer, tokenizer-files, tokenizer-json. Each runs SECONDS seconds, one after the other, starting from a copy of its
 # seed corpus tools/fuzz/corpus/TARGET (the committed corpus never grows; the working copy is under
 # .build-fuzz/runs), with the dictionary tools/fuzz/dict/NAME.dict if there is one (NAME: the target's name up to
 # its first '-'). The acceptance run: tools/fuzz/run.sh all 600.

@@ -78,7 +78,7 @@ public final class StableDiffusionPipeline {
         var tokenizer = try CLIPTokenizer.builtin()
         var scheduler = SingleFileScheduler.config(for: models.singleFile)
         if let dir = configFolder {
-            if FileManager.default.fileExists(atPath: "\(dir)/tokenizer/vocab.json") { tokenizer = try CLIPTokenizer(folder: "\(dir)/tokenizer") }
+            if CLIPTokenizer.hasTokenizer(in: "\(dir)/tokenizer") { tokenizer = try CLIPTokenizer(folder: "\(dir)/tokenizer") }
             scheduler = try schedulerConfig(in: dir)
         }
         return StableDiffusionPipeline(models: models, tokenizer: tokenizer, schedulerConfig: scheduler, modelName: name)

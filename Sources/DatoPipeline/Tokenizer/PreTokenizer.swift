@@ -3,7 +3,9 @@ import Foundation
 /// CLIP's text normalisation and pre-tokenisation, as the reference tokenizer applies them:
 /// NFC, runs of whitespace to one space, lower case; then the pieces matched by
 /// `<|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`
-/// (leftmost alternative first), with everything unmatched (whitespace) dropped.
+/// (leftmost alternative first), with everything unmatched (whitespace) dropped. The pieces then go through
+/// the byte-level pre-tokenizer's GPT-2 pattern, which changes only the two special-token literals (they
+/// reach this point only when not recognised as special tokens, e.g. in upper case): `<|`, name, `|>`.
 enum PreTokenizer {
     static let specials = ["<|startoftext|>", "<|endoftext|>"]
     static let contractions = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"]
@@ -54,7 +56,14 @@ enum PreTokenizer {
         outer: while i < scalars.endIndex {
             for literal in specials + contractions where hasPrefix(literal, at: i) {
                 let end = scalars.index(i, offsetBy: literal.unicodeScalars.count)
-                pieces.append(Substring(scalars[i..<end]))
+                if literal.hasPrefix("<|") {
+                    // The byte-level step's GPT-2 pattern splits the literal again: "<|", the name, "|>".
+                    let nameStart = scalars.index(i, offsetBy: 2), nameEnd = scalars.index(end, offsetBy: -2)
+                    pieces += [Substring(scalars[i..<nameStart]), Substring(scalars[nameStart..<nameEnd]),
+                               Substring(scalars[nameEnd..<end])]
+                } else {
+                    pieces.append(Substring(scalars[i..<end]))
+                }
                 i = end
                 continue outer
             }

@@ -35,6 +35,7 @@ enum FuzzTargets {
         FuzzTarget(name: "config", maxLength: 8192, run: ConfigTargets.config),
         FuzzTarget(name: "tokenizer", maxLength: 4096, run: TokenizerTargets.prompt),
         FuzzTarget(name: "tokenizer-files", maxLength: 16384, run: TokenizerTargets.files),
+        FuzzTarget(name: "tokenizer-json", maxLength: 16384, run: TokenizerTargets.json),
     ]
 
     /// The target called `name`, if any.

@@ -1,7 +1,7 @@
 @testable import DatoPipeline
 import Foundation
 
-/// The CLIP tokenizer: prompts, and a model's own `vocab.json` / `merges.txt`.
+/// The CLIP tokenizer: prompts, and a model's own `vocab.json` / `merges.txt` or `tokenizer.json` + config.
 enum TokenizerTargets {
     /// The bundled vocabulary, built once per process (as `dato` builds it once per run).
     static let builtin: CLIPTokenizer = {
@@ -32,6 +32,22 @@ enum TokenizerTargets {
               let tokenizer = try? CLIPTokenizer(vocab: vocab, merges: merges) else { return }
         let encoding = tokenizer("a photograph of an astronaut riding a horse, <|endoftext|> 12 €")
         check(encoding, of: tokenizer, ids: Set(vocab.values))
+        _ = tokenizer.decode(encoding.ids)
+    }
+
+    /// A `tokenizer.json` and, after the input's first NUL byte, a `tokenizer_config.json`, read as
+    /// `CLIPTokenizer(folder:)` reads a transformers 5 folder; a tokenizer that loads encodes a fixed prompt.
+    static func json(_ data: Data) {
+        let bytes = [UInt8](data)
+        let split = bytes.firstIndex(of: 0)
+        let config = split.map { (file: "tokenizer_config.json", data: Data(bytes[($0 + 1)...])) }
+        guard let json = try? TokenizerJSON.parse(Data(bytes[..<(split ?? bytes.count)]), file: "tokenizer.json"),
+              let special = try? TokenizerConfig.specialTokens(config: config, map: nil, tokenizerJSON: ("tokenizer.json", json)),
+              let tables = try? BPETables(vocab: json.vocab, merges: json.merges, origin: .api),
+              let tokenizer = try? CLIPTokenizer(tables: tables, specialTokens: special, vocabFile: "tokenizer.json") else { return }
+        let encoding = tokenizer("a photograph of an astronaut riding a horse!! <|endoftext|> 12 € <|ENDOFTEXT|> sks")
+        let added = json.vocab.count..<(json.vocab.count + special.added.count)   // the listed tokens outside the vocabulary
+        check(encoding, of: tokenizer, ids: Set(json.vocab.values).union(added))
         _ = tokenizer.decode(encoding.ids)
     }
 
