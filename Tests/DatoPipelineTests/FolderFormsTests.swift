@@ -104,15 +104,10 @@ final class FolderFormsTests: XCTestCase {
     }
 
     /// The tokenizer as transformers 5 saves it (tokenizer.json + tokenizer_config.json only) gives the same
-    /// ids and image as vocab.json/merges.txt. Skipped until tokenizer.json loading (issue 21 item 1) lands.
+    /// ids and image as vocab.json/merges.txt.
     func testTokenizerJSONOnlyFolder() throws {
         let reference = try CLIPTokenizer(folder: "\(tiny)/tokenizer")
-        let tokenizer: CLIPTokenizer
-        do {
-            tokenizer = try CLIPTokenizer(folder: "\(form("tokenizer-json"))/tokenizer")
-        } catch let error where "\(error)".contains("vocab.json") {
-            throw XCTSkip("tokenizer.json loading is not in this build yet: \(error)")
-        }
+        let tokenizer = try CLIPTokenizer(folder: "\(form("tokenizer-json"))/tokenizer")
         for prompt in [request().prompt, "Hello, World! 123 <|endoftext|> x", "", "a photo of an astronaut riding a horse on mars"] {
             XCTAssertEqual(tokenizer(prompt).ids, reference(prompt).ids, prompt)
         }

@@ -77,6 +77,33 @@ final class SD2SingleFileTests: XCTestCase {
         XCTAssertNil(PredictionType(argument: "sample"))
     }
 
+    /// Without a tokenizer folder, an SD 2.x file gets the bundled vocabulary padded with "!" as SD 2's tokenizer
+    /// pads (the ids are TokenizerFolderTests' full-sd2 form), an SD 1.x file the end-of-text padding; without a
+    /// scheduler config, the family's (SD 2.x: v-prediction). (The tiny model's shapes need its configs: it has
+    /// fewer channels than SD's 32 norm groups; a --config folder with only the three config.json files.)
+    func testBuiltInTokenizerPadsAsTheFamily() throws {
+        let sd2 = try StableDiffusionPipeline.load(path: file, configFolder: try configsOnly(folder, "sd2"))
+        XCTAssertEqual(sd2.tokenizer.padId, 0)
+        XCTAssertEqual(sd2.schedulerConfig.predictionType, "v_prediction")
+        let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+        let sd1 = try StableDiffusionPipeline.load(path: fixtures.appendingPathComponent("single-file/tiny-sd-fp32.safetensors").path,
+                                                   configFolder: try configsOnly(fixtures.appendingPathComponent("tiny-sd").path, "sd1"))
+        XCTAssertEqual(sd1.tokenizer.padId, sd1.tokenizer.eosId)
+        XCTAssertEqual(sd1.schedulerConfig.predictionType, "epsilon")
+    }
+
+    /// A temporary folder with only the unet, vae and text_encoder config.json files of `source`.
+    func configsOnly(_ source: String, _ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("configs-only-\(name)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        for part in ["unet", "vae", "text_encoder"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(part)", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "\(source)/\(part)/config.json", toPath: "\(dir)/\(part)/config.json")
+        }
+        return dir
+    }
+
     /// diffusers' rule for SD 2.x files: global_step 875000 is SD 2.0 base (epsilon, 512 px); any other is
     /// the 768 px v-prediction model. `global_step` is read from a torch.save checkpoint.
     func testGlobalStepRule() throws {

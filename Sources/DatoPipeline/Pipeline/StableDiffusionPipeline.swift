@@ -33,7 +33,8 @@ public final class StableDiffusionPipeline {
     /// Loads a diffusers folder or an original single-file `.safetensors` checkpoint. For a single file,
     /// `configFolder` (a diffusers folder whose weights are not needed) supplies the configs, tokenizer and
     /// scheduler config, as diffusers' `from_single_file(config=...)`; without it the architecture is
-    /// inferred from the shapes, with the built-in tokenizer and SD 1.x's scheduler config. `useEMA` loads
+    /// inferred from the shapes, with the built-in tokenizer (padding as the family pads) and the family's
+    /// scheduler config. `useEMA` loads
     /// the UNet's EMA weights when the file has them. `precision` is the UNet's compute format (the text
     /// encoder and the VAE always run in fp32). `predictionType` (`--prediction-type`) overrides the scheduler
     /// config's; a single file without `configFolder` otherwise predicts what diffusers' rule says
@@ -75,19 +76,19 @@ public final class StableDiffusionPipeline {
         }
         let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
         let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA, prediction: predictionType)
-        var tokenizer = try CLIPTokenizer.builtin()
+        var tokenizer = try CLIPTokenizer.builtin(specialTokens: models.singleFile?.family == .sd2 ? .sd2 : SpecialTokens())
         var scheduler = SingleFileScheduler.config(for: models.singleFile)
         if let dir = configFolder {
             if CLIPTokenizer.hasTokenizer(in: "\(dir)/tokenizer") { tokenizer = try CLIPTokenizer(folder: "\(dir)/tokenizer") }
-            scheduler = try schedulerConfig(in: dir)
+            scheduler = try schedulerConfig(in: dir, otherwise: scheduler)
         }
         return StableDiffusionPipeline(models: models, tokenizer: tokenizer, schedulerConfig: scheduler, modelName: name)
     }
 
-    /// `scheduler/scheduler_config.json` of a folder, else SD 1.x's.
-    static func schedulerConfig(in dir: String) throws -> SchedulerConfig {
+    /// `scheduler/scheduler_config.json` of a folder, else `fallback` (SD 1.x's unless given).
+    static func schedulerConfig(in dir: String, otherwise fallback: SchedulerConfig = .sd15) throws -> SchedulerConfig {
         let path = "\(dir)/scheduler/scheduler_config.json"
-        return FileManager.default.fileExists(atPath: path) ? try SchedulerConfig.load(path) : .sd15
+        return FileManager.default.fileExists(atPath: path) ? try SchedulerConfig.load(path) : fallback
     }
 
     /// Text states [1, 77, D] for a prompt; truncation is recorded in `warnings`.

@@ -29,6 +29,14 @@ public struct SpecialTokens: Sendable, Equatable {
     /// The defaults with another sequence length.
     public init(maxLength: Int) { self.maxLength = maxLength }
 
+    /// SD 2.x's tokenizer (stabilityai's `tokenizer_config.json`): the defaults with `!` as the padding token,
+    /// for SD 2.x single files, which carry no tokenizer.
+    public static var sd2: SpecialTokens {
+        var tokens = SpecialTokens()
+        tokens.pad = "!"
+        return tokens
+    }
+
     /// The file a field came from, or a note that it is the default.
     func source(of field: String) -> String {
         let key = field.split(separator: ".").first.map(String.init) ?? field
