@@ -7,18 +7,21 @@ import Foundation
 /// journal's evaluations are reused only for the very same model. Weights are hashed by content, cached by
 /// path, size, modification time and inode (`FileDigest`), so only a changed file is read again.
 public enum ModelIdentity {
-    /// The identity of a diffusers folder, or of a single-file checkpoint with its optional config folder.
-    public static func of(model path: String, configFolder: String?) throws -> String {
+    /// The identity of a diffusers folder (its `variant` weights files when given), or of a single-file
+    /// checkpoint with its optional config folder; a `predictionType` given to the loader is part of it.
+    public static func of(model path: String, configFolder: String?, variant: String? = nil,
+                          predictionType: PredictionType? = nil) throws -> String {
         var sha = SHA256Lines()
-        for (label, file) in try files(model: path, configFolder: configFolder) {
+        for (label, file) in try files(model: path, configFolder: configFolder, variant: variant) {
             sha.add(label, try file.map(FileDigest.sha256) ?? "absent")
         }
+        if let predictionType { sha.add("prediction type", predictionType.rawValue) }
         return sha.hex
     }
 
     /// The files that `StableDiffusionPipeline.load` reads, labelled by role; nil where an optional file
     /// is absent (a default is used then, and "absent" is part of the identity).
-    static func files(model path: String, configFolder: String?) throws -> [(String, String?)] {
+    static func files(model path: String, configFolder: String?, variant: String? = nil) throws -> [(String, String?)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SearchError("no model at '\(path)'")
@@ -28,7 +31,7 @@ public enum ModelIdentity {
             var out: [(String, String?)] = [("model_index.json", "\(path)/model_index.json")]
             for (folder, naming) in weights {
                 out.append(("\(folder)/config.json", "\(path)/\(folder)/config.json"))
-                out += try weightsFiles("\(path)/\(folder)", naming).map { ($0, $1) }
+                out += try weightsFiles("\(path)/\(folder)", naming, variant: variant).map { ($0, $1) }
             }
             return out + tokenizerAndScheduler(path, tokenizerRequired: true)
         }
@@ -40,24 +43,27 @@ public enum ModelIdentity {
         return out
     }
 
-    /// The tokenizer files (used from a config folder only when its vocab.json exists) and the scheduler config.
+    /// The tokenizer files the loader reads (`CLIPTokenizer.files(in:)`: tokenizer.json or vocab.json and
+    /// merges.txt, and the special-token configs; from a config folder only when it has a tokenizer) and the
+    /// scheduler config.
     static func tokenizerAndScheduler(_ dir: String, tokenizerRequired: Bool) -> [(String, String?)] {
         func optional(_ relative: String) -> (String, String?) {
             let p = "\(dir)/\(relative)"
             return (relative, FileManager.default.fileExists(atPath: p) ? p : nil)
         }
         var out: [(String, String?)] = []
-        if tokenizerRequired || FileManager.default.fileExists(atPath: "\(dir)/tokenizer/vocab.json") {
-            out += [("tokenizer/vocab.json", "\(dir)/tokenizer/vocab.json"), ("tokenizer/merges.txt", "\(dir)/tokenizer/merges.txt")]
+        let tokenizer = "\(dir)/tokenizer"
+        if tokenizerRequired || CLIPTokenizer.hasTokenizer(in: tokenizer) {
+            out += CLIPTokenizer.files(in: tokenizer).map { ("tokenizer/\($0)", "\(tokenizer)/\($0)") }
         }
         return out + [optional("scheduler/scheduler_config.json")]
     }
 
     /// The component's weights files as the loader picks them (`ComponentWeights`): the single file, or a
     /// sharded index and its shards, each labelled.
-    static func weightsFiles(_ folder: String, _ naming: WeightsNaming) throws -> [(String, String)] {
+    static func weightsFiles(_ folder: String, _ naming: WeightsNaming, variant: String?) throws -> [(String, String)] {
         let name = (folder as NSString).lastPathComponent
-        let weights = try ComponentWeights.find(in: folder, naming: naming, variant: nil)
+        let weights = try ComponentWeights.find(in: folder, naming: naming, variant: variant)
         guard weights.isSharded else { return [("\(name) weights", weights.path)] }
         return try weights.files().map { ("\(name) weights \(($0 as NSString).lastPathComponent)", $0) }
     }

@@ -97,7 +97,7 @@ struct Generate: ParsableCommand {
         let t0 = Date()
         let pipe = try modelOptions.load()
         let modelPath = try modelOptions.path()
-        let hash = GenerationParameters.modelHash(path: modelPath)
+        let hash = GenerationParameters.modelHash(path: modelPath, variant: modelOptions.variant)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
         let kind = try scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let native = pipe.nativeSize

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatoAccel
 import DatoCore
+import DatoModels
 import DatoPipeline
 import DatoSearch
 import Foundation
@@ -18,6 +19,8 @@ struct Search: ParsableCommand {
 
     @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or a single-file checkpoint (default: the bundled demo model).") var model: String?
     @Option(help: "Configs for a single-file checkpoint.") var config: String?
+    @Option(name: .customLong("prediction-type"), help: "What the UNet predicts: epsilon or v (as dato generate's flag).") var predictionType: PredictionType?
+    @Option(help: "For a diffusers folder: load the weights files of this variant (as dato generate's flag).") var variant: String?
     @Option(help: "Search space: depth (per-call cache depths), ratio (per-step prune ratios on fixed depths), joint.") var space = "depth"
     @Option(help: "A UTF-8 file with one prompt per line.") var prompts: String?
     @Option(parsing: .unconditional, help: "Comma-separated seeds (each prompt is generated with each seed).") var seeds = "0"
@@ -50,7 +53,8 @@ struct Search: ParsableCommand {
          "max_quality_loss": maxQualityLoss.map { String($0) } ?? "", "depths": depths, "fixed_depths": fixedDepths ?? "",
          "method": method, "constrained_sampling": String(constrainedSampling), "steps": String(steps),
          "scheduler": scheduler ?? "", "cfg_scale": String(cfgScale), "width": width.map(String.init) ?? "",
-         "height": height.map(String.init) ?? "", "model": model ?? "", "config": config ?? "", "model_identity": modelIdentity,
+         "height": height.map(String.init) ?? "", "model": model ?? "", "config": config ?? "", "variant": variant ?? "",
+         "prediction_type": predictionType?.rawValue ?? "", "model_identity": modelIdentity,
          "version": Dato.configuration.version]
     }
 
@@ -91,7 +95,8 @@ struct Search: ParsableCommand {
         guard let kindOfSpace = PlanSpace.Kind(rawValue: space) else { throw ValidationError("--space must be depth, ratio or joint") }
         let promptList = try Self.readPrompts(prompts)
         let seedList = try ArgumentCheck.seeds(seeds)
-        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config)
+        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, predictionType: predictionType,
+                                                    variant: variant)
         let kind = try scheduler.map { s -> SchedulerKind in
             guard let k = SchedulerKind(rawValue: s) else { throw ValidationError("unknown scheduler '\(s)'") }
             return k
@@ -111,7 +116,7 @@ struct Search: ParsableCommand {
         options.cost = c
         options.maxQualityLoss = maxQualityLoss
         options.scorerTimeout = scorerTimeout
-        let identity = try ModelIdentity.of(model: model, configFolder: config)
+        let identity = try ModelIdentity.of(model: model, configFolder: config, variant: variant, predictionType: predictionType)
         let journalFile = try SearchJournal(path: journal, settings: settings(prompts: promptList, modelIdentity: identity))
         let problem = PlanSearch(pipeline: pipe, space: space, options: options, journal: journalFile)
         var ns = NSGA2.Settings()
@@ -178,7 +183,8 @@ struct Search: ParsableCommand {
                                          ("seed", "--seed"), ("quality", "--quality"), ("cost", "--cost"), ("max_quality_loss", "--max-quality-loss"),
                                          ("depths", "--depths"), ("fixed_depths", "--fixed-depths"), ("method", "--method"), ("steps", "--steps"),
                                          ("scheduler", "--scheduler"), ("cfg_scale", "--cfg-scale"), ("width", "--width"), ("height", "--height"),
-                                         ("model", "--model"), ("config", "--config")]
+                                         ("model", "--model"), ("config", "--config"), ("variant", "--variant"),
+                                         ("prediction_type", "--prediction-type")]
         for (key, flag) in flags { if let v = s[key], !v.isEmpty { args += [flag, v] } }
         if s["constrained_sampling"] == "true" { args.append("--constrained-sampling") }
         if let threads { args += ["--threads", String(threads)] }

@@ -1,3 +1,4 @@
+import DatoModels
 @testable import DatoSearch
 import Foundation
 import XCTest
@@ -22,5 +23,31 @@ final class ModelIdentityFormsTests: XCTestCase {
             try Data(bytes).write(to: URL(fileURLWithPath: last))
             XCTAssertNotEqual(try ModelIdentity.of(model: model.path, configFolder: nil), original, "\(form): \(last)")
         }
+    }
+
+    /// A folder whose tokenizer is tokenizer.json + tokenizer_config.json only (as transformers 5 saves it, here
+    /// the SD 2.x fixture): the identity covers both, so changing the pad token changes it; the variant's
+    /// weights files and a prediction-type override count too.
+    func testIdentityCoversTokenizerJSONVariantAndPredictionType() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("DatoPipelineTests/Fixtures")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dato-identity-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("tiny-sd2")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("sd2/tiny-sd2"), to: model)
+        let labels = try ModelIdentity.files(model: model.path, configFolder: nil).map(\.0)
+        XCTAssertTrue(labels.contains("tokenizer/tokenizer.json") && labels.contains("tokenizer/tokenizer_config.json"), "\(labels)")
+        let original = try ModelIdentity.of(model: model.path, configFolder: nil)
+        XCTAssertNotEqual(try ModelIdentity.of(model: model.path, configFolder: nil, predictionType: .epsilon), original)
+        let config = model.appendingPathComponent("tokenizer/tokenizer_config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"pad_token\": \"!\"", with: "\"pad_token\": \"<|endoftext|>\"")
+            .write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try ModelIdentity.of(model: model.path, configFolder: nil), original)
+
+        let sharded = fixtures.appendingPathComponent("folder-forms/sharded").path
+        XCTAssertNotEqual(try ModelIdentity.of(model: sharded, configFolder: nil, variant: "fp16"),
+                          try ModelIdentity.of(model: sharded, configFolder: nil))
     }
 }

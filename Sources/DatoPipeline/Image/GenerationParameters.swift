@@ -48,14 +48,14 @@ public enum GenerationParameters {
     }
 
     /// AUTOMATIC1111's short model hash: the first 10 hex digits of the SHA-256 of the weights file.
-    /// For a diffusers folder the UNet weights file the loader picks stands for the model (the index of sharded
-    /// weights).
-    public static func modelHash(path: String) -> String? {
+    /// For a diffusers folder the UNet weights file the loader picks (of `variant`, when given) stands for the
+    /// model (the index of sharded weights).
+    public static func modelHash(path: String, variant: String? = nil) -> String? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return nil }
         var file = path
         if isDir.boolValue {
-            guard let found = try? ComponentWeights.find(in: "\(path)/unet", naming: .diffusers, variant: nil) else { return nil }
+            guard let found = try? ComponentWeights.find(in: "\(path)/unet", naming: .diffusers, variant: variant) else { return nil }
             file = found.path
         }
         // Hashing a 4 GB checkpoint takes about half a minute; FileDigest caches the result.
