@@ -28,8 +28,9 @@ public enum IntOrList: Codable, Equatable, Sendable {
     }
 }
 
-/// Reads and decodes a JSON config file, turning decoding failures into errors that name the field.
-enum ConfigFile {
+/// Reads and decodes JSON files (configs, tokenizer files), turning decoding failures into errors that name the
+/// file and the field.
+public enum ConfigFile {
     /// Largest config file read (real ones are a few kilobytes).
     static let maxBytes = 16 << 20
 
@@ -43,7 +44,9 @@ enum ConfigFile {
         return try decode(type, data: data, file: path)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, data: Data, file: String) throws -> T {
+    /// Decodes strict JSON; a failure is a `ModelError.config` naming `file` and the field's path
+    /// (`model.vocab.abc`, `pad_token`, `(root)`). `ModelError`s thrown by the decoded types pass through.
+    public static func decode<T: Decodable>(_ type: T.Type, data: Data, file: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let DecodingError.keyNotFound(key, ctx) {
@@ -51,11 +54,22 @@ enum ConfigFile {
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             throw ModelError.config(file: file, field: path(ctx.codingPath), message: ctx.debugDescription)
         } catch let DecodingError.dataCorrupted(ctx) {
-            throw ModelError.config(file: file, field: path(ctx.codingPath), message: "not valid JSON: \(ctx.debugDescription)")
+            let what = ctx.codingPath.isEmpty ? "not valid JSON" : "invalid value"
+            throw ModelError.config(file: file, field: path(ctx.codingPath), message: "\(what): \(describe(ctx))")
+        } catch let e as ModelError {
+            throw e
+        } catch {
+            throw ModelError.config(file: file, field: "(root)", message: "not valid JSON: \(error)")
         }
     }
 
-    static func path(_ keys: [CodingKey]) -> String {
+    private static func describe(_ ctx: DecodingError.Context) -> String {
+        guard let underlying = ctx.underlyingError else { return ctx.debugDescription }
+        return "\(ctx.debugDescription) (\(underlying))"
+    }
+
+    /// A coding path as `a.b.3.c`, or `(root)`.
+    public static func path(_ keys: [CodingKey]) -> String {
         keys.isEmpty ? "(root)" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
     }
 }

@@ -3,18 +3,24 @@ import DatoCore
 import DatoModels
 import Foundation
 
-/// `dato inspect FILE`: what a safetensors checkpoint holds and how swift-dato reads it.
+/// `dato inspect FILE|DIR`: what a checkpoint holds, or what a diffusers folder is, and how swift-dato reads it.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List a .safetensors or .ckpt file's tensors, its layout and family (SD 1.x/2.x), the inferred architecture and prediction type, and what would be ignored."
+        abstract: "List a .safetensors or .ckpt file's tensors, its layout and family (SD 1.x/2.x), the inferred architecture and prediction type, and what would be ignored; or show a diffusers folder's family, configs, weights files, tokenizer and scheduler."
     )
 
-    @Argument(help: "A .safetensors or .ckpt file.") var file: String
+    @Argument(help: "A .safetensors or .ckpt file, or a diffusers folder.") var file: String
     @Flag(help: "Skip the per-tensor listing.") var summary = false
     @Option(name: .customLong("prediction-type"), help: "Show the file as run with this prediction type (epsilon or v) instead of diffusers' rule.")
     var predictionType: PredictionType?
+    @Option(help: "For a diffusers folder: show the weights files of this variant (as dato generate's --variant).")
+    var variant: String?
 
     func run() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try FolderInspection.run(file, variant: variant, predictionType: predictionType)
+        }
         let contents = try openCheckpoint(file)
         let names = contents.shapes.keys.sorted()
         let st = contents as? SafetensorsFile

@@ -24,29 +24,14 @@ final class EndToEndTests: XCTestCase {
         let io = try SafetensorsFile(path: root.appendingPathComponent("tiny-sd-reference.safetensors").path)
         let pipe = try StableDiffusionPipeline.load(path: root.appendingPathComponent("tiny-sd").path)
         XCTAssertEqual(pipe.schedulerConfig.className, "PNDMScheduler")
+        let run = ReferenceRun(prompt: ref.prompt, negativePrompt: ref.negative_prompt, seed: ref.seed, steps: ref.steps,
+                               guidanceScale: ref.guidance_scale, width: ref.width, height: ref.height)
         for cls in ref.schedulers {
-            var config = SchedulerConfig()
-            config.className = cls
-            guard let kind = SchedulerKind(config: config) else { XCTFail("no scheduler for \(cls)"); continue }
-            var request = GenerationRequest(prompt: ref.prompt)
-            request.negativePrompt = ref.negative_prompt
-            request.seed = ref.seed
-            request.steps = ref.steps
-            request.guidanceScale = ref.guidance_scale
-            request.width = ref.width
-            request.height = ref.height
-            request.scheduler = kind
+            guard let request = run.request(scheduler: cls) else { XCTFail("no scheduler for \(cls)"); continue }
             var calls = 0
             let image = try pipe.generate(request) { _ in calls += 1; return true }
-            XCTAssertEqual(calls, kind == .pndm ? ref.steps + 1 : ref.steps, cls)
-            let latents = try io.tensor("\(cls).latents")
-            var worst: Float = 0
-            for i in 0..<latents.count { worst = max(worst, difference(image.latents[i], latents[i])) }
-            XCTAssertLessThanOrEqual(worst, 1e-3 * latents.maxAbs, "\(cls): latent max error \(worst)")
-            let expected = try io.tensor("\(cls).image")
-            let psnr = imagePSNR(pixels: image.pixels, reference: { expected[$0] }, count: expected.count)
-            XCTAssertGreaterThanOrEqual(psnr, 40, "\(cls): PSNR \(psnr) dB")
-            print("\(cls): latent max abs error \(worst) (max |latent| \(latents.maxAbs)), image PSNR \(psnr) dB")
+            XCTAssertEqual(calls, request.scheduler == .pndm ? ref.steps + 1 : ref.steps, cls)
+            try assertMatchesReference(image, io: io, name: cls)
         }
     }
 

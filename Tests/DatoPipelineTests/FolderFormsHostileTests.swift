@@ -101,7 +101,7 @@ final class FolderFormsHostileTests: XCTestCase {
         try Data("{\"weight_map\": [1, 2]}".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(index)"))
         expectRefused(folder, "weight_map")
         try writeIndex(["x": "notes.txt"], in: folder)
-        expectRefused(folder, "neither a .safetensors nor a .bin")
+        expectRefused(folder, "is not a weights file")
     }
 
     /// The legacy `.bin` VAE cut short anywhere in its storages: an error naming the file and the storage.

@@ -61,27 +61,14 @@ final class SD2EndToEndTests: XCTestCase {
         let pipe = try StableDiffusionPipeline.load(path: path, configFolder: configFolder)
         XCTAssertEqual(pipe.schedulerConfig.predictionType, "v_prediction")
         for c in ref.cases {
-            var config = SchedulerConfig()
-            config.className = c.scheduler
-            config.useKarrasSigmas = c.karras
-            guard let kind = SchedulerKind(config: config) else { XCTFail("no scheduler for \(c.scheduler)"); continue }
-            var request = GenerationRequest(prompt: ref.prompt)
-            request.negativePrompt = c.negative_prompt ?? ""
-            request.seed = ref.seed
-            request.steps = ref.steps
-            request.guidanceScale = ref.guidance_scale
-            request.width = ref.width
-            request.height = ref.height
-            request.scheduler = kind
-            let generated = try pipe.generate(request)
-            let latents = try io.tensor("\(c.name).latents")
-            var worst: Float = 0
-            for i in 0..<latents.count { worst = max(worst, difference(generated.latents[i], latents[i])) }
-            XCTAssertLessThanOrEqual(worst, 1e-3 * latents.maxAbs, "\(c.name): latent max error \(worst)")
-            let expected = try io.tensor("\(c.name).image")
-            let psnr = imagePSNR(pixels: generated.pixels, reference: { expected[$0] }, count: expected.count)
-            XCTAssertGreaterThanOrEqual(psnr, 40, "\(c.name): PSNR \(psnr) dB")
-            print("SD 2.x \(URL(fileURLWithPath: path).lastPathComponent) \(c.name): latent max abs error \(worst), image PSNR \(psnr) dB")
+            let run = ReferenceRun(prompt: ref.prompt, negativePrompt: c.negative_prompt ?? "", seed: ref.seed, steps: ref.steps,
+                                   guidanceScale: ref.guidance_scale, width: ref.width, height: ref.height)
+            guard let request = run.request(scheduler: c.scheduler, karras: c.karras) else {
+                XCTFail("no scheduler for \(c.scheduler)")
+                continue
+            }
+            print("SD 2.x \(URL(fileURLWithPath: path).lastPathComponent):")
+            try assertMatchesReference(try pipe.generate(request), io: io, name: c.name)
         }
     }
 }

@@ -180,7 +180,8 @@ final class JournalHostileTests: XCTestCase {
             ("scheduler config", { try append("scheduler/scheduler_config.json", " ") }),
             ("text encoder weights", { try flipByte("text_encoder/model.fp16.safetensors") }),
             ("vae weights", { try flipByte("vae/diffusion_pytorch_model.fp16.safetensors") }),
-            ("tokenizer merges", { try append("tokenizer/merges.txt", "\n") }),
+            ("tokenizer.json (read before vocab.json and merges.txt)", { try append("tokenizer/tokenizer.json", "\n") }),
+            ("tokenizer config", { try append("tokenizer/tokenizer_config.json", " ") }),
             ("scheduler config removed", { try FileManager.default.removeItem(at: model.appendingPathComponent("scheduler/scheduler_config.json")) }),
         ]
         for (what, change) in changes {

@@ -104,7 +104,9 @@ public final class LegacyTorchCheckpoint: CheckpointContents {
         for key in keys {
             func bad(_ m: String) -> CheckpointError { CheckpointError(path, "storage \(key) (at byte \(pos)): \(m)") }
             guard let (type, declared) = referenced[key] else { throw bad("listed but never referenced by a tensor") }
-            guard let size = TorchStorage.elementSize(type) else { throw bad("unsupported storage type \(type)") }
+            guard let size = TorchStorage.elementSize(type) else {
+                throw bad("unsupported storage type \(type) (a legacy file's storages follow each other, so every one must be sized to find the next)")
+            }
             guard data.count - pos >= 8 else { throw bad("truncated file: no element count (the file ends at byte \(data.count))") }
             let raw = data[pos..<(pos + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             guard let count = Int(exactly: raw), count == declared else {

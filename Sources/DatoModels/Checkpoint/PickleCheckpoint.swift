@@ -41,6 +41,7 @@ public final class PickleCheckpoint: CheckpointContents {
         shapes = records.mapValues(\.shape)
     }
 
+    /// Whether tensor `name` is stored as floating point (the only kind read as weights).
     public func isFloatingPoint(_ name: String) -> Bool {
         records[name].map { TorchStorage.isFloatingPoint($0.storageType) } ?? false
     }

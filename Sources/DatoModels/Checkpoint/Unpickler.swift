@@ -63,6 +63,8 @@ struct Unpickler {
     var memo: [Int: Item] = [:]
     /// Element copies still allowed: sharing a container through the memo makes its next change copy it.
     var workLeft: Int
+    /// The most pickle bytes the copy budget grows with.
+    static let budgetedBytes = 4 << 20
 
     /// Storages referenced by persistent ids so far: key -> (storage type, element count).
     private(set) var storages: [String: (type: String, count: Int)] = [:]
@@ -79,7 +81,9 @@ struct Unpickler {
         self.file = file; self.label = label
         pos = range.lowerBound
         end = min(range.upperBound, bytes.count)
-        workLeft = (1 << 20) + 16 * range.count
+        // A budget for copying shared containers that grows with the pickle's size, up to what a 4 MiB pickle
+        // gets (state-dict pickles are a few hundred KB; a legacy file's range runs to the end of the file).
+        workLeft = (1 << 20) + 16 * min(range.count, Self.budgetedBytes)
     }
 
     func fail(_ m: String) -> CheckpointError { CheckpointError(file, "\(label): \(m)") }

@@ -5,6 +5,7 @@
 /// projection to the joint image-text space (`text_projection`) and `logit_scale` are not part of the text
 /// encoder, and resblocks past the encoder's layers are not loaded (SD 2 stops at the penultimate one).
 public enum OpenCLIPKeyMap {
+    /// The key prefix of OpenCLIP's text tower in an SD 2.x single file.
     public static let prefix = "cond_stage_model.model."
     /// Recognised and not loaded (`attn_mask` is the causal mask buffer some exports keep).
     public static let unused: Set<String> = ["text_projection", "logit_scale", "attn_mask"]
@@ -21,7 +22,9 @@ public enum OpenCLIPKeyMap {
 
     /// A diffusers tensor read from a stored one: all of it (`rows` nil), or a block of its rows.
     public struct Slice: Sendable, Equatable {
+        /// The diffusers name of the tensor.
         public let name: String
+        /// The rows of the stored tensor it is (q, k or v of a stacked projection), nil for the whole tensor.
         public let rows: Range<Int>?
     }
 

@@ -1,7 +1,9 @@
 /// What the UNet predicts: the noise (`epsilon`, SD 1.x and SD 2.x base) or the velocity (`v_prediction`,
 /// SD 2.x 768 px models). Raw values are diffusers' `prediction_type` spellings.
 public enum PredictionType: String, Sendable, Equatable, CaseIterable {
+    /// The UNet predicts the added noise.
     case epsilon
+    /// The UNet predicts the velocity (a mix of noise and image by the noise level).
     case v = "v_prediction"
 
     /// Reads `epsilon`, or `v` / `v_prediction` / `v-prediction` (the CLI's and diffusers' spellings).
@@ -16,9 +18,12 @@ public enum PredictionType: String, Sendable, Equatable, CaseIterable {
 
 /// A prediction type and where it came from (shown by `dato inspect` and in errors).
 public struct PredictionChoice: Sendable, Equatable {
+    /// The prediction type.
     public let type: PredictionType
+    /// Where it came from, in words ("--prediction-type", "diffusers' rule ...").
     public let origin: String
 
+    /// A prediction type with its origin.
     public init(_ type: PredictionType, origin: String) {
         self.type = type
         self.origin = origin

@@ -40,8 +40,9 @@ public final class ShardedCheckpoint: CheckpointContents {
             return try openCheckpoint(shard)
         }
         owner = try Self.owners(shards, names: names, map: map, index: path)
+        let shardShapes = shards.map(\.shapes)   // computed once: a safetensors file builds it from its header
         var shapes: [String: [Int]] = [:]
-        for (name, i) in owner { shapes[name] = shards[i].shapes[name] }
+        for (name, i) in owner { shapes[name] = shardShapes[i][name] }
         self.shapes = shapes
     }
 
@@ -71,7 +72,7 @@ public final class ShardedCheckpoint: CheckpointContents {
             }
             let lower = name.lowercased()
             guard [".safetensors", ".bin", ".pt", ".pth", ".ckpt"].contains(where: { lower.hasSuffix($0) }) else {
-                throw ModelError.config(file: index, field: "weight_map", message: "shard '\(name)' is neither a .safetensors nor a .bin file")
+                throw ModelError.config(file: index, field: "weight_map", message: "shard '\(name)' is not a weights file (.safetensors, .bin, .pt, .pth or .ckpt)")
             }
         }
         return names

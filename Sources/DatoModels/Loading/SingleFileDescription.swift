@@ -1,10 +1,13 @@
 /// What a single-file checkpoint is, beyond its tensors: its family, how it stores the text encoder, and the
 /// prediction type it will be run with and why (the file does not record it).
 public struct SingleFileDescription: Sendable, Equatable {
+    /// SD 1.x or SD 2.x, by the text encoder's layout or the cross-attention width.
     public let family: ModelFamily
+    /// How the file stores its text encoder (CLIP or OpenCLIP names).
     public let textLayout: TextEncoderLayout
     /// Text encoder layers the file holds (an OpenCLIP tower holds one more than SD 2 runs).
     public let textLayersHeld: Int
+    /// The prediction type the file is run with unless a `--config` folder's scheduler says otherwise, and why.
     public let prediction: PredictionChoice
 
     /// Describes `contents`; `prediction` (the `--prediction-type` flag) overrides diffusers' rule.

@@ -14,8 +14,9 @@ public final class SlicedSource: TensorSource {
         self.contents = contents
         sourceName = contents.path
         var shapes: [String: [Int]] = [:], stored: [String: (name: String, rows: Range<Int>?)] = [:]
+        let all = contents.shapes   // computed once: a safetensors file builds it from its header
         for (name, parts) in slices {
-            guard let shape = contents.shapes[name] else { continue }
+            guard let shape = all[name] else { continue }
             for part in parts {
                 shapes[part.name] = part.rows.map { [$0.count] + shape.dropFirst() } ?? shape
                 stored[part.name] = (name, part.rows)

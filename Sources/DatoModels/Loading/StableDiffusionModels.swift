@@ -1,7 +1,7 @@
 import DatoCore
 import Foundation
 
-/// The three networks of an SD 1.x model.
+/// The three networks of an SD 1.x or SD 2.x model.
 public struct StableDiffusionModels {
     /// The text encoder; reading it throws after `releaseTextEncoder()`.
     public var textEncoder: CLIPTextModel {

@@ -7,8 +7,9 @@ import Foundation
 public enum UnsupportedArchitecture {
     /// What the engine runs, closing every refusal.
     public static let supported = "swift-dato runs SD 1.x and SD 2.x (StableDiffusionPipeline)"
-    /// The pipeline class of the diffusers folders it runs.
-    public static let pipelineClasses: Set<String> = ["StableDiffusionPipeline"]
+    /// The pipeline classes of the diffusers folders it runs (a folder saved from the image-to-image pipeline
+    /// holds the same components, and diffusers' text-to-image pipeline loads it too).
+    public static let pipelineClasses: Set<String> = ["StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline"]
 
     /// "<path>: this is <what> (found <evidence>); swift-dato runs ...".
     public static func refusal(_ path: String, _ what: String, found evidence: String) -> ModelError {
@@ -25,17 +26,21 @@ public enum UnsupportedArchitecture {
             ("a Flux model (a transformer)", { $0.contains("double_blocks.") || $0.contains("single_blocks.") }),
             ("an SD 2.x depth-to-image model", { $0.hasPrefix("depth_model.") }),
             ("an SD 2.x unCLIP model", { $0.hasPrefix("embedder.") || $0.hasPrefix("noise_augmentor.") }),
-            ("a UNet with an added or class embedding (SD-XL, unCLIP)", {
+            ("a UNet with an added or class embedding", {
                 $0.hasPrefix(LDMKeyMap.unetPrefix + "label_emb.") || $0.hasPrefix("add_embedding.")
             }),
         ]
-        for (what, test) in rules {
+        // The named layouts first, then the UNet's channels (an x4 upscaler also has a class embedding), then
+        // added or class embeddings.
+        for (what, test) in rules.dropLast() {
             if let key = first(test) { throw refusal(path, what, found: key) }
         }
         let convIn = LDMKeyMap.unetPrefix + "input_blocks.0.0.weight", convOut = LDMKeyMap.unetPrefix + "out.2.weight"
         if let cin = shapes[convIn], cin.count == 4, let cout = shapes[convOut], cout.count == 4, cin[1] != cout[0] {
-            throw refusal(path, conditionedUNet(inChannels: cin[1]), found: "in_channels \(cin[1]) in '\(convIn)' for \(cout[0]) output channels")
+            throw refusal(path, conditionedUNet(inChannels: cin[1], outChannels: cout[0]),
+                          found: "in_channels \(cin[1]) in '\(convIn)' for \(cout[0]) output channels")
         }
+        if let (what, test) = rules.last, let key = first(test) { throw refusal(path, what, found: key) }
     }
 
     /// Refuses a diffusers folder of another architecture, by `model_index.json` (its components and
@@ -70,18 +75,19 @@ public enum UnsupportedArchitecture {
             throw refuse("addition_embed_type", kind == "text_time" ? "an SD-XL model" : "a UNet with an added embedding", "'\(kind)'")
         }
         if let cin = unet.inChannels, cin != (unet.outChannels ?? 4) {
-            throw refuse("in_channels", conditionedUNet(inChannels: cin), "\(cin)")
+            throw refuse("in_channels", conditionedUNet(inChannels: cin, outChannels: unet.outChannels ?? 4), "\(cin)")
         }
     }
 
-    /// What a UNet taking `inChannels` besides its latents is, by the published variants' channel counts.
-    static func conditionedUNet(inChannels c: Int) -> String {
-        switch c {
-        case 9: return "an inpainting model"
-        case 8: return "an instruct-pix2pix model"
-        case 7: return "an x4 upscaler"
-        case 5: return "an SD 2.x depth-to-image model"
-        default: return "a conditioned UNet (its input has more channels than the latents)"
+    /// What a UNet whose input channels differ from its output channels is, by the published variants'
+    /// channel counts (all with 4 outputs).
+    static func conditionedUNet(inChannels c: Int, outChannels out: Int) -> String {
+        switch (c, out) {
+        case (9, 4): return "an inpainting model"
+        case (8, 4): return "an instruct-pix2pix model"
+        case (7, 4): return "an x4 upscaler"
+        case (5, 4): return "an SD 2.x depth-to-image model"
+        default: return "a UNet whose \(c) input channels differ from its \(out) output channels (not a text-to-image UNet)"
         }
     }
 

@@ -69,7 +69,7 @@ public final class StableDiffusionPipeline {
                                            schedulerConfig: try schedulerConfig(in: path), modelName: name)
         }
         guard [".safetensors", ".ckpt", ".pt", ".pth"].contains(where: { path.lowercased().hasSuffix($0) }) else {
-            throw ModelError.layout(path: path, message: "expected a diffusers folder, a .safetensors or a .ckpt checkpoint")
+            throw ModelError.layout(path: path, message: "expected a diffusers folder or a single-file checkpoint (.safetensors, .ckpt, .pt or .pth)")
         }
         if let variant {
             throw ModelError.input("variant '\(variant)' applies to the weights files of a diffusers folder; \(path) is a single file")

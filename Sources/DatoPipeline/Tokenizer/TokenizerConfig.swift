@@ -145,11 +145,12 @@ enum TokenizerConfig {
             entries = try decoder.singleValueContainer().decode([String: Entry].self)
         }
 
-        /// The tokens in id order; a key must be a token id.
+        /// The tokens in id order; a key must be a token id in plain digits (so "5" and "+5" are not two keys
+        /// for one id).
         func tokens(file: String) throws -> [AddedToken] {
             let field = Layout.CodingKeys.addedTokensDecoder.rawValue
             return try entries.map { key, entry in
-                guard let id = Int(key), id >= 0 else {
+                guard !key.isEmpty, key.utf8.count <= 7, key.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(key) else {
                     throw ModelError.config(file: file, field: "\(field).\(key.prefix(40))", message: "the key is not a token id")
                 }
                 guard !entry.content.isEmpty else {

@@ -22,33 +22,9 @@ enum TokenizerFile {
         }
     }
 
-    /// Decodes strict JSON; a failure names the file and the field's path (`model.vocab.abc`, `pad_token`).
+    /// Decodes strict JSON; a failure names the file and the field's path (`ConfigFile.decode`).
     static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch let DecodingError.keyNotFound(key, ctx) {
-            throw ModelError.config(file: file, field: path(ctx.codingPath + [key]), message: "missing")
-        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
-            throw ModelError.config(file: file, field: path(ctx.codingPath), message: ctx.debugDescription)
-        } catch let DecodingError.dataCorrupted(ctx) {
-            let what = ctx.codingPath.isEmpty ? "not valid JSON" : "invalid value"
-            throw ModelError.config(file: file, field: path(ctx.codingPath), message: "\(what): \(describe(ctx))")
-        } catch let e as ModelError {
-            throw e
-        } catch {
-            throw ModelError.config(file: file, field: "(root)", message: "not valid JSON: \(error)")
-        }
-    }
-
-    /// A decoding context's message with its underlying parser error, if any.
-    private static func describe(_ ctx: DecodingError.Context) -> String {
-        guard let underlying = ctx.underlyingError else { return ctx.debugDescription }
-        return "\(ctx.debugDescription) (\(underlying))"
-    }
-
-    /// A coding path as `a.b.3.c`, or `(root)`.
-    static func path(_ keys: [CodingKey]) -> String {
-        keys.isEmpty ? "(root)" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        try ConfigFile.decode(type, data: data, file: file)
     }
 
     /// Whether `path` names an existing file (or anything else that is not a folder: reading it then says
