@@ -16,8 +16,9 @@ enum FolderInspection {
         let configs = try StableDiffusionModels.Configs(diffusersFolder: dir)
         try configs.validateTogether(folder: dir)
         let u = configs.unet, v = configs.vae, t = configs.textEncoder
-        let family = u.crossAttentionDim == 1024 ? "SD 2.x" : "SD 1.x"
-        print("layout: diffusers folder, \(family) architecture (\(u.crossAttentionDim)-wide text states)")
+        // SD 2.x's OpenCLIP text encoder: 1024-wide text states and GELU (SD 1.x's CLIP: 768 wide, quick GELU).
+        let sd2 = u.crossAttentionDim == 1024 || t.hiddenAct == "gelu"
+        print("layout: diffusers folder, \(sd2 ? "SD 2.x" : "SD 1.x") architecture (\(u.crossAttentionDim)-wide text states, \(t.hiddenAct) text encoder)")
         print("UNet: block_out_channels \(u.blockOutChannels), layers_per_block \(u.layersPerBlock), heads \(u.headsPerBlock), \(u.useLinearProjection ? "linear" : "conv") projections, upcast_attention \(u.upcastAttention), native size \((u.sampleSize ?? 64) * v.scaleFactor) px")
         print("VAE: block_out_channels \(v.blockOutChannels), latent_channels \(v.latentChannels), scaling_factor \(v.scalingFactor)")
         print("text encoder: \(t.numHiddenLayers) layers, hidden \(t.hiddenSize), \(t.hiddenAct), vocabulary \(t.vocabSize)")
