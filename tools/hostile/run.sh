@@ -155,6 +155,35 @@ case_ ".ckpt random bytes" error inspect rand.ckpt
 case_ "inspect a directory" error inspect "$work"
 case_ "inspect /dev/zero" error inspect /dev/zero
 
+echo "# model folders and SD 2.x files"
+m=$(model_with shard-escape model_index.json 's/x/x/')
+printf '{"weight_map": {"conv_in.weight": "../../unet/diffusion_pytorch_model.safetensors"}}' \
+  >"$m/unet/diffusion_pytorch_model.safetensors.index.json"
+case_ "shard index naming ../ a file outside" error "${gen[@]}" -m "$m" -o "$work/e.png"
+m=$(model_with shard-missing model_index.json 's/x/x/')
+printf '{"weight_map": {"conv_in.weight": "unet-00001-of-00002.safetensors"}}' >"$m/unet/diffusion_pytorch_model.safetensors.index.json"
+case_ "shard index naming a missing shard" error "${gen[@]}" -m "$m" -o "$work/e.png"
+m=$(model_with legacy-bin model_index.json 's/x/x/')
+rm "$m/vae/diffusion_pytorch_model.safetensors"
+printf '\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\x80\x02M\xe9\x03.' >"$m/vae/diffusion_pytorch_model.bin"
+case_ "legacy .bin cut after its protocol" error "${gen[@]}" -m "$m" -o "$work/e.png"
+m=$(model_with tok-json model_index.json 's/x/x/')
+rm "$m/tokenizer/vocab.json" "$m/tokenizer/merges.txt"
+printf '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": ["a b"]}}' >"$m/tokenizer/tokenizer.json"
+case_ "tokenizer.json with a duplicate id" error "${gen[@]}" -m "$m" -o "$work/e.png"
+m=$(model_with tok-len tokenizer/tokenizer_config.json 's/"model_max_length": *[0-9]*/"model_max_length": -5/')
+case_ "tokenizer_config model_max_length -5" error "${gen[@]}" -m "$m" -o "$work/e.png"
+m=$(model_with sdxl model_index.json 's/"unet"/"text_encoder_2": ["transformers", "CLIPTextModelWithProjection"], "unet"/')
+case_ "SD-XL model_index (text_encoder_2)" error "${gen[@]}" -m "$m" -o "$work/e.png"
+m=$(model_with inpaint unet/config.json 's/"in_channels": *4/"in_channels": 9/')
+case_ "9-channel inpainting UNet config" error "${gen[@]}" -m "$m" -o "$work/e.png"
+case_ "--variant fp16 where no component has it" error "${gen[@]}" --variant fp16 -o "$work/e.png"
+case_ "--variant ../fp16" error "${gen[@]}" --variant ../fp16 -o "$work/e.png"
+case_ "--prediction-type sample" error "${gen[@]}" --prediction-type sample -o "$work/e.png"
+safetensors openclip.safetensors '{"cond_stage_model.model.token_embedding.weight":{"dtype":"F32","shape":[8,4],"data_offsets":[0,128]},"cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight":{"dtype":"F32","shape":[10,4],"data_offsets":[128,288]}}' 288
+case_ "OpenCLIP text tower alone, in_proj of 10 rows" error generate -m openclip.safetensors -p x --steps 2 -o "$work/e.png"
+case_ "inspect a broken OpenCLIP file" error inspect openclip.safetensors
+
 echo "# outputs"
 mkfifo out.fifo
 case_ "-o onto a FIFO" error "${gen[@]}" -o out.fifo
