@@ -176,30 +176,39 @@ public enum ArchitectureInference {
     }
 
     static func text(_ shapes: [String: [Int]], source: String) throws -> CLIPTextConfig {
-        var c = CLIPTextConfig()
         let prefixes = [LDMKeyMap.textPrefix + "text_model.", LDMKeyMap.textPrefix]
         guard let p = prefixes.first(where: { shapes[$0 + "embeddings.token_embedding.weight"] != nil }) else {
             throw fail(source, "cannot infer the text encoder: no token embedding")
         }
-        let tokKey = p + "embeddings.token_embedding.weight"
-        let tok = try need(shapes, tokKey, rank: 2, source: source)
-        c.vocabSize = try bounded(tok[0], "vocab_size", key: tokKey, limit: maxVocabulary, source: source)
-        c.hiddenSize = try bounded(tok[1], "hidden_size", key: tokKey, source: source)
-        let posKey = p + "embeddings.position_embedding.weight"
-        let pos = try need(shapes, posKey, rank: 2, source: source)
-        guard pos[1] == c.hiddenSize else { throw fail(source, "tensor '\(posKey)' has shape \(pos): expected width \(c.hiddenSize)") }
-        c.maxPositionEmbeddings = try bounded(pos[0], "max_position_embeddings", key: posKey, limit: maxVocabulary, source: source)
-        let fc1Key = p + "encoder.layers.0.mlp.fc1.weight"
-        let fc1 = try need(shapes, fc1Key, rank: 2, source: source)
-        guard fc1[1] == c.hiddenSize else { throw fail(source, "tensor '\(fc1Key)' has shape \(fc1): expected \(c.hiddenSize) inputs") }
-        c.intermediateSize = try bounded(fc1[0], "intermediate_size", key: fc1Key, limit: 4 * maxChannels, source: source)
+        var c = try textWidths(shapes, token: p + "embeddings.token_embedding.weight",
+                               position: p + "embeddings.position_embedding.weight",
+                               firstFC: p + "encoder.layers.0.mlp.fc1.weight", source: source)
         var layers = 0
         while layers <= maxTextLayers, shapes[p + "encoder.layers.\(layers).mlp.fc1.weight"] != nil { layers += 1 }
         guard layers <= maxTextLayers else { throw fail(source, "the text encoder has more than \(maxTextLayers) layers") }
         c.numHiddenLayers = layers
+        return c
+    }
+
+    /// A text encoder's vocabulary, width, positions and feed-forward width from its token embedding
+    /// [vocabulary, width], position embedding [positions, width] and first feed-forward layer [inner, width];
+    /// one head per 64 channels.
+    static func textWidths(_ shapes: [String: [Int]], token tokKey: String, position posKey: String, firstFC fcKey: String,
+                           source: String) throws -> CLIPTextConfig {
+        var c = CLIPTextConfig()
+        let tok = try need(shapes, tokKey, rank: 2, source: source)
+        c.vocabSize = try bounded(tok[0], "vocab_size", key: tokKey, limit: maxVocabulary, source: source)
+        c.hiddenSize = try bounded(tok[1], "hidden_size", key: tokKey, source: source)
+        let pos = try need(shapes, posKey, rank: 2, source: source)
+        guard pos[1] == c.hiddenSize else { throw fail(source, "tensor '\(posKey)' has shape \(pos): expected width \(c.hiddenSize)") }
+        c.maxPositionEmbeddings = try bounded(pos[0], "max_position_embeddings", key: posKey, limit: maxVocabulary, source: source)
+        let fc = try need(shapes, fcKey, rank: 2, source: source)
+        guard fc[1] == c.hiddenSize else { throw fail(source, "tensor '\(fcKey)' has shape \(fc): expected \(c.hiddenSize) inputs") }
+        c.intermediateSize = try bounded(fc[0], "intermediate_size", key: fcKey, limit: 4 * maxChannels, source: source)
         c.numAttentionHeads = max(1, c.hiddenSize / 64)
         return c
     }
+
     /// The resblocks an OpenCLIP text tower holds (`cond_stage_model.model.transformer.resblocks.N`, counted
     /// from 0 while present, at most `maxTextLayers` + 1).
     public static func openCLIPResblocks(_ shapes: [String: [Int]]) -> Int {
@@ -212,19 +221,8 @@ public enum ArchitectureInference {
     /// the file holds (SD 2 conditions on the penultimate layer, then the final LayerNorm), GELU.
     static func openCLIPText(_ shapes: [String: [Int]], source: String) throws -> CLIPTextConfig {
         let p = OpenCLIPKeyMap.prefix
-        var c = CLIPTextConfig()
-        let tokKey = p + "token_embedding.weight"
-        let tok = try need(shapes, tokKey, rank: 2, source: source)
-        c.vocabSize = try bounded(tok[0], "vocab_size", key: tokKey, limit: maxVocabulary, source: source)
-        c.hiddenSize = try bounded(tok[1], "hidden_size", key: tokKey, source: source)
-        let posKey = p + "positional_embedding"
-        let pos = try need(shapes, posKey, rank: 2, source: source)
-        guard pos[1] == c.hiddenSize else { throw fail(source, "tensor '\(posKey)' has shape \(pos): expected width \(c.hiddenSize)") }
-        c.maxPositionEmbeddings = try bounded(pos[0], "max_position_embeddings", key: posKey, limit: maxVocabulary, source: source)
-        let fcKey = p + "transformer.resblocks.0.mlp.c_fc.weight"
-        let fc = try need(shapes, fcKey, rank: 2, source: source)
-        guard fc[1] == c.hiddenSize else { throw fail(source, "tensor '\(fcKey)' has shape \(fc): expected \(c.hiddenSize) inputs") }
-        c.intermediateSize = try bounded(fc[0], "intermediate_size", key: fcKey, limit: 4 * maxChannels, source: source)
+        var c = try textWidths(shapes, token: p + "token_embedding.weight", position: p + "positional_embedding",
+                               firstFC: p + "transformer.resblocks.0.mlp.c_fc.weight", source: source)
         let inKey = p + "transformer.resblocks.0.attn.in_proj_weight"
         let inProj = try need(shapes, inKey, rank: 2, source: source)
         if let problem = SlicedSource.stackedShapeProblem(inProj, width: c.hiddenSize) {
@@ -236,7 +234,6 @@ public enum ArchitectureInference {
             throw fail(source, "the OpenCLIP text encoder has \(held) resblock(s); SD 2 runs all but the last, so at least 2 are needed")
         }
         c.numHiddenLayers = held - 1
-        c.numAttentionHeads = max(1, c.hiddenSize / 64)
         c.hiddenAct = "gelu"
         return c
     }
