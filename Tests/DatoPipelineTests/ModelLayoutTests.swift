@@ -67,14 +67,9 @@ final class ModelLayoutTests: XCTestCase {
         XCTAssertEqual(described.family.rawValue, layout.family)
         XCTAssertEqual(described.textLayout, text)
         XCTAssertEqual(described.prediction.type.rawValue, layout.prediction_type)
-        // Exactly the published configs (bos/eos ids only choose the pooled row, which SD does not use).
+        // Exactly the published configs.
         let inferred = try ArchitectureInference.checkedConfigs(shapes: layout.single_file, source: name)
-        XCTAssertEqual(inferred.unet, published.unet)
-        XCTAssertEqual(inferred.vae, published.vae)
-        var t = inferred.textEncoder
-        t.bosTokenId = published.textEncoder.bosTokenId
-        t.eosTokenId = published.textEncoder.eosTokenId
-        XCTAssertEqual(t, published.textEncoder)
+        assertPublished(inferred, published)
         // Every network tensor maps onto exactly the diffusers layout.
         let l = inferred.unet.layersPerBlock, levels = inferred.vae.blockOutChannels.count
         let unet = RenamedSource(file) {
@@ -117,13 +112,19 @@ final class ModelLayoutTests: XCTestCase {
         var shapes = layout.single_file.filter { !$0.key.hasPrefix(OpenCLIPKeyMap.prefix) }
         for (name, shape) in layout.diffusers["text_encoder"] ?? [:] { shapes[LDMKeyMap.textPrefix + "text_model." + name] = shape }
         XCTAssertEqual(ModelFamily.of(singleFile: shapes), .sd2)
-        let inferred = try ArchitectureInference.checkedConfigs(shapes: shapes, source: "sd21-clip-names")
-        XCTAssertEqual(inferred.unet, published.unet)
-        XCTAssertEqual(inferred.vae, published.vae)
+        assertPublished(try ArchitectureInference.checkedConfigs(shapes: shapes, source: "sd21-clip-names"), published)
+    }
+
+    /// Inferred configs equal the published ones (the text encoder's bos/eos ids only choose the pooled row,
+    /// which SD does not use).
+    func assertPublished(_ inferred: StableDiffusionModels.Configs, _ published: StableDiffusionModels.Configs,
+                         file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(inferred.unet, published.unet, file: file, line: line)
+        XCTAssertEqual(inferred.vae, published.vae, file: file, line: line)
         var t = inferred.textEncoder
         t.bosTokenId = published.textEncoder.bosTokenId
         t.eosTokenId = published.textEncoder.eosTokenId
-        XCTAssertEqual(t, published.textEncoder)
+        XCTAssertEqual(t, published.textEncoder, file: file, line: line)
     }
 
     // MARK: refusals
