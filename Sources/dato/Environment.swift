@@ -51,7 +51,25 @@ struct ComputeEnvironment: Equatable {
         Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
         DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
         nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
-        the AVX-512 softmax of the fp32 attention. XDG_CACHE_HOME locates the cache of file hashes \
-        ($XDG_CACHE_HOME/swift-dato, else ~/.cache/swift-dato).
+        the AVX-512 softmax of the fp32 attention. Hashes of weights files are cached in \
+        $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
         """
+}
+
+/// Where the `dato` command keeps what it may recompute (digests of weights files, `FileDigest`), after the
+/// XDG base directory rules: `$XDG_CACHE_HOME/swift-dato` when that is an absolute path, else
+/// `$HOME/.cache/swift-dato`.
+enum CacheDirectory {
+    /// The folder `environment` names; nil without an absolute XDG_CACHE_HOME or HOME (then nothing is cached).
+    static func of(_ environment: [String: String]) -> URL? {
+        func absolute(_ name: String) -> URL? {
+            guard let value = environment[name], value.hasPrefix("/") else { return nil }
+            return URL(fileURLWithPath: value, isDirectory: true)
+        }
+        let base = absolute("XDG_CACHE_HOME") ?? absolute("HOME")?.appendingPathComponent(".cache", isDirectory: true)
+        return base?.appendingPathComponent("swift-dato", isDirectory: true)
+    }
+
+    /// The folder this process's environment names.
+    static var current: URL? { of(ProcessInfo.processInfo.environment) }
 }

@@ -92,7 +92,7 @@ struct Generate: ParsableCommand {
         let t0 = Date()
         let pipe = try modelOptions.load()
         let modelPath = try modelOptions.path()
-        let hash = GenerationParameters.modelHash(path: modelPath, variant: modelOptions.variant)
+        let hash = GenerationParameters.modelHash(path: modelPath, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
         let kind = try scheduler ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let native = pipe.nativeSize

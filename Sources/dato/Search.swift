@@ -107,7 +107,8 @@ struct Search: ParsableCommand {
         options.cost = cost
         options.maxQualityLoss = maxQualityLoss
         options.scorerTimeout = scorerTimeout
-        let identity = try ModelIdentity.of(model: model, configFolder: config, variant: variant, predictionType: predictionType)
+        let identity = try ModelIdentity.of(model: model, configFolder: config, variant: variant, predictionType: predictionType,
+                                            digestCache: CacheDirectory.current)
         let journalFile = try SearchJournal(path: journal, settings: settings(prompts: promptList, modelIdentity: identity))
         let problem = PlanSearch(pipeline: pipe, space: space, options: options, journal: journalFile)
         var ns = NSGA2.Settings()
