@@ -38,39 +38,33 @@ final class ComputeEnvironmentTests: XCTestCase {
     }
 
     /// `apply` sets the library's switches: DATO_AMX=0 all three AMX paths, DATO_AMX_CONV=0 only the
-    /// convolutions; no switch is turned on.
+    /// convolutions; no switch is turned on. (The AMX convolution switch stays off on a CPU without AMX.)
     func testApplySetsTheLibrarySettings() {
         let saved = (Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax)
-        func restore() {
+        defer {
             (Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax) = saved
         }
-        defer { restore() }
-        ComputeEnvironment([:]).apply()
-        XCTAssertTrue(Conv2D.winograd == saved.0 && Attention.amxEnabled == saved.1 && Conv2D.ownAMXKernel == saved.2
-                      && NearestSearch.bf16Estimate == saved.3 && Attention.avx512Softmax == saved.4)
-
-        ComputeEnvironment(["DATO_WINOGRAD": "0"]).apply()
-        XCTAssertFalse(Conv2D.winograd)
-        XCTAssertEqual(Attention.amxEnabled, saved.1)
-        restore()
-
-        ComputeEnvironment(["DATO_AMX": "0"]).apply()
-        XCTAssertFalse(Attention.amxEnabled)
-        XCTAssertFalse(Conv2D.ownAMXKernel)
-        XCTAssertFalse(NearestSearch.bf16Estimate)
-        XCTAssertEqual(Attention.avx512Softmax, saved.4)
-        XCTAssertTrue(Conv2D.winograd)
-        restore()
-
-        ComputeEnvironment(["DATO_AMX_CONV": "0"]).apply()
-        XCTAssertFalse(Conv2D.ownAMXKernel)
-        XCTAssertEqual(Attention.amxEnabled, saved.1)
-        XCTAssertEqual(NearestSearch.bf16Estimate, saved.3)
-        restore()
-
-        ComputeEnvironment(["DATO_AVX512": "0"]).apply()
-        XCTAssertFalse(Attention.avx512Softmax)
-        XCTAssertEqual(Attention.amxEnabled, saved.1)
+        let amx = Attention.amxAvailable
+        func allOn() {
+            (Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax) =
+                (true, true, true, true, true)
+        }
+        func state() -> [Bool] {
+            [Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax]
+        }
+        let cases: [([String: String], [Bool])] = [
+            ([:], [true, true, amx, true, true]),
+            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, amx, true, true]),
+            (["DATO_WINOGRAD": "0"], [false, true, amx, true, true]),
+            (["DATO_AMX": "0"], [true, false, false, false, true]),
+            (["DATO_AMX_CONV": "0"], [true, true, false, true, true]),
+            (["DATO_AVX512": "0"], [true, true, amx, true, false]),
+        ]
+        for (environment, expected) in cases {
+            allOn()
+            ComputeEnvironment(environment).apply()
+            XCTAssertEqual(state(), expected, "\(environment)")
+        }
     }
 
     /// The digest cache: $XDG_CACHE_HOME/swift-dato when absolute (XDG rules ignore a relative or empty one),
