@@ -55,6 +55,8 @@ let package = Package(
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
+        .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch",
+                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),

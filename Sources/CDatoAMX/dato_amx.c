@@ -87,8 +87,6 @@ void dato_amx_pack_values_bf16(const unsigned short *v, long ld, long nk, long d
 #define XFEATURE_XTILEDATA 18
 
 static int amx_probe(void) {
-    const char *env = getenv("DATO_AMX");
-    if (env && strcmp(env, "0") == 0) return 0;
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     int avx512 = (b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1;   // F, BW, VL, DQ
@@ -104,8 +102,6 @@ int dato_amx_available(void) {
 }
 
 int dato_avx512_available(void) {
-    const char *env = getenv("DATO_AVX512");
-    if (env && strcmp(env, "0") == 0) return 0;
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return __builtin_cpu_supports("avx512f") && ((b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1);

@@ -14,8 +14,8 @@ public enum Attention {
     /// oneDNN's sgemm by default (measured about 20% faster than OpenBLAS on these shapes).
     nonisolated(unsafe) public static var gemmBackend = GEMMBackend.onednn
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
-    /// Whether the fp32 kernel may use the AVX-512 softmax (`dato_exp2_rows`) where the CPU has AVX-512; tests
-    /// turn it off to check the portable one.
+    /// Whether the fp32 kernel may use the AVX-512 softmax (`dato_exp2_rows`): by default where the CPU has
+    /// AVX-512; tests turn it off to check the portable one (the `dato` command for `DATO_AVX512=0`).
     nonisolated(unsafe) public static var avx512Softmax = dato_avx512_available() == 1
 
     /// A strided view of token rows: `rows[b, n, :]` starts at `base + (b * n_tokens + n) * stride`.

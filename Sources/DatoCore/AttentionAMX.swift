@@ -1,12 +1,12 @@
 import CDatoAMX
 
 extension Attention {
-    /// True when the bf16 attention can run on AMX tiles (Intel CPUs since Sapphire Rapids; the environment
-    /// variable `DATO_AMX=0` turns it off). Otherwise bf16 attention uses oneDNN's matrix products.
+    /// True when the bf16 attention can run on AMX tiles (Intel CPUs since Sapphire Rapids): a CPU capability,
+    /// used where `amxEnabled` allows it. Otherwise bf16 attention uses oneDNN's matrix products.
     public static var amxAvailable: Bool { dato_amx_available() == 1 }
 
     /// Whether bf16 attention may use the AMX kernel when it is available (tests turn it off to check the
-    /// other path).
+    /// other path; the `dato` command for `DATO_AMX=0`).
     nonisolated(unsafe) public static var amxEnabled = true
 
     /// The bf16 attention on AMX tiles (`dato_amx.c`): the keys and values of every (batch, head) are packed to

@@ -149,8 +149,9 @@ public final class Conv2D: @unchecked Sendable {
 
     /// Whether fp32 3x3 stride-1 convolutions created from now on use oneDNN's Winograd kernels where it has
     /// them (about 2-3x faster on AVX-512; fp32 arithmetic whose rounding differs from the direct algorithm by
-    /// about 1e-5 relative). True unless the environment variable `DATO_WINOGRAD` is "0"; bf16 is always direct.
-    nonisolated(unsafe) public static var winograd = ProcessInfo.processInfo.environment["DATO_WINOGRAD"] != "0"
+    /// about 1e-5 relative). True by default; bf16 is always direct. (The `dato` command sets it false for
+    /// `--conv-direct` or `DATO_WINOGRAD=0`; the library reads no environment.)
+    nonisolated(unsafe) public static var winograd = true
 
     /// Whether bf16 3x3 and 1x1 convolutions (and linear layers) created from now on run on swift-dato's own AMX
     /// kernel (`AMXConvolution`) where they qualify; false runs them on oneDNN. No effect on a CPU without AMX.

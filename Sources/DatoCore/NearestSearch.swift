@@ -16,7 +16,8 @@ public enum NearestSearch {
     /// Twice the largest difference between a bf16 estimate and the fp32 product (see above), rounded up.
     public static let margin: Float = 0.016
 
-    /// Whether the bf16 estimate runs first (on where the CPU has AMX; tests switch it).
+    /// Whether the bf16 estimate runs first (on where the CPU has AMX; tests switch it, the `dato` command
+    /// turns it off for `DATO_AMX=0`).
     nonisolated(unsafe) public static var bf16Estimate = Attention.amxAvailable
 
     /// Above this fraction of candidates among a block's estimates, the block is recomputed by one fp32 product

@@ -5,15 +5,17 @@ import Foundation
 /// The identity of a model as a search journal records it: a SHA-256 over every file that decides what the
 /// model generates (each component's weights and config, the tokenizer files, the scheduler config), so a
 /// journal's evaluations are reused only for the very same model. Weights are hashed by content, cached by
-/// path, size, modification time and inode (`FileDigest`), so only a changed file is read again.
+/// path, size, modification time and inode (`FileDigest`, in the cache folder the caller names), so only a changed
+/// file is read again.
 public enum ModelIdentity {
     /// The identity of a diffusers folder (its `variant` weights files when given), or of a single-file
     /// checkpoint with its optional config folder; a `predictionType` given to the loader is part of it.
+    /// Digests of large files are cached in `digestCache` when given (`FileDigest`).
     public static func of(model path: String, configFolder: String?, variant: String? = nil,
-                          predictionType: PredictionType? = nil) throws -> String {
+                          predictionType: PredictionType? = nil, digestCache: URL? = nil) throws -> String {
         var sha = SHA256Lines()
         for (label, file) in try files(model: path, configFolder: configFolder, variant: variant) {
-            sha.add(label, try file.map(FileDigest.sha256) ?? "absent")
+            sha.add(label, try file.map { try FileDigest.sha256($0, cacheDirectory: digestCache) } ?? "absent")
         }
         if let predictionType { sha.add("prediction type", predictionType.rawValue) }
         return sha.hex

@@ -12,20 +12,20 @@ struct BenchOps: ParsableCommand {
     )
 
     @Option(help: "Repeats per operation.") var repeats = 10
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Compute format of the convolutions, linear layers and attention products: fp32 or bf16.") var precision: Precision = .fp32
+    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var compute: PrecisionOptions
+    var precision: Precision { compute.precision }
+    var convolution: ConvolutionOptions { compute.convolution }
     @Option(help: "Only the operations whose name contains this text (e.g. attention).") var only: String?
-    @OptionGroup var convolution: ConvolutionOptions
 
     func validate() throws {
         try checkArguments {
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
-            try ArgumentCheck.threads(threads, "-t/--threads")
         }
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         convolution.apply()
         try Precision.$forNewLayers.withValue(precision) { try measure() }
     }

@@ -15,32 +15,31 @@ struct BenchPlans: ParsableCommand {
 
     @Option(help: "Latent side (64 = 512 px).") var latent = 64
     @Option(help: "Denoising steps.") var steps = 50
-    @Option(help: "Scheduler for the whole runs.") var scheduler = "pndm"
+    @Option(help: "Scheduler for the whole runs.") var scheduler: SchedulerKind = .pndm
     @Option(name: .customLong("accel"), help: "Plans to run (repeatable).")
     var plans: [String] = ["deepcache:3", "deepcache:5", "dato-reference"]
     @Option(help: "Depths to time one call at.") var depths = "12,3,2,1,0"
     @Option(help: "Repeats per depth (median).") var repeats = 3
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
-    @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
-    @OptionGroup var convolution: ConvolutionOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var compute: PrecisionOptions
+    var precision: Precision { compute.precision }
+    var convolution: ConvolutionOptions { compute.convolution }
     @Flag(help: "Skip the unaccelerated whole run (no speed-up column then).") var skipFull = false
 
     func validate() throws {
-        guard SchedulerKind(rawValue: scheduler) != nil else { throw ValidationError("unknown scheduler '\(scheduler)'") }
         try checkArguments {
             try ArgumentCheck.integer(latent, "--latent", in: 8...256)
             try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
             _ = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth)
-            try ArgumentCheck.threads(threads, "-t/--threads")
             for plan in plans { try PlanPresets.check(plan, steps: steps) }
         }
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         convolution.apply()
-        guard let kind = SchedulerKind(rawValue: scheduler) else { throw ValidationError("unknown scheduler '\(scheduler)'") }
+        let kind = scheduler
         let config = UNetConfig()
         let unet = try RandomUNet.make(precision: precision, config: config)
         var g = TorchGenerator(seed: 1)

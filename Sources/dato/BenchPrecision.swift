@@ -17,19 +17,18 @@ struct BenchPrecision: ParsableCommand {
     @Option(help: "Denoising steps.") var steps = 50
     @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Guidance scale.") var cfgScale: Float = 7.5
     @Option(name: [.short, .customLong("seed")], parsing: .unconditional, help: "Seed of every image.") var seed: UInt64 = 1234
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         try checkArguments {
             try ArgumentCheck.integer(count, "--count", in: 1...10_000)
             try ArgumentCheck.integer(steps, "--steps", in: 1...1000)
             try ArgumentCheck.number(cfgScale, "--cfg-scale", in: 0...Double.greatestFiniteMagnitude)
-            try ArgumentCheck.threads(threads, "-t/--threads")
         }
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         let path = try model ?? DemoModel.folder()
         let list = try Search.readPrompts(prompts ?? "tools/demo-model/heldout-prompts.txt").prefix(count)
         let scorer = try? AlignmentScorer.bundled()

@@ -15,18 +15,17 @@ struct BenchPruning: ParsableCommand {
 
     @Option(help: "Latent side (64 = 512 px; the block has side x side tokens).") var latent = 64
     @Option(help: "Repeats (median).") var repeats = 5
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         try checkArguments {
             try ArgumentCheck.integer(latent, "--latent", in: 8...128)
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
-            try ArgumentCheck.threads(threads, "-t/--threads")
         }
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         let params = Parameters(RandomSource(seed: 4))
         let block = try BasicTransformerBlock(params.scope("b"), dim: 320, heads: 8, contextDim: 768)
         let n = latent * latent

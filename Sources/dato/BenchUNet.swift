@@ -18,14 +18,15 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Batch size (2 = classifier-free guidance).") var batch = 2
     @Option(help: "Timed repeats.") var repeats = 5
     @Option(help: "Untimed warm-up calls.") var warmup = 1
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "Plan depth of the timed calls (12 full; 1...11 partial after a full call filled the cache).") var depth = 12
     @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
-    @Option(help: "UNet compute format: fp32 or bf16.") var precision: Precision = .fp32
+    @OptionGroup var compute: PrecisionOptions
+    var precision: Precision { compute.precision }
+    var convolution: ConvolutionOptions { compute.convolution }
     @Flag(help: "Print the time per operation kind.") var profile = false
     @Flag(help: "Print the time per operation shape (convolutions, linear layers, attention), largest first.")
     var profileShapes = false
-    @OptionGroup var convolution: ConvolutionOptions
     @Flag(help: "Also measure this machine's peak in the same precision (best dense 4096^3 product through oneDNN) and print the fraction of it the call reaches.")
     var peak = false
     @Flag(help: "Print one machine-readable JSON line at the end.") var json = false
@@ -40,13 +41,12 @@ struct BenchUNet: ParsableCommand {
         try checkArguments {
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
             try ArgumentCheck.integer(warmup, "--warmup", in: 0...1000)
-            try ArgumentCheck.threads(threads, "-t/--threads")
             do { _ = try prune.map { try PlanPresets.pruningSpec($0) } } catch { throw ArgumentError("--prune", "\(error)") }
         }
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         convolution.apply()
         let config = architecture.unetConfig
         let t0 = Date()

@@ -13,7 +13,7 @@ struct BenchVAE: ParsableCommand {
 
     @Option(help: "Latent side (64 = 512 px).") var latent = 64
     @Option(help: "Timed repeats.") var repeats = 3
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
     @Flag(help: "Decode in overlapping tiles (as --vae-tiling does).") var tiling = false
     @OptionGroup var convolution: ConvolutionOptions
 
@@ -22,12 +22,11 @@ struct BenchVAE: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1") }
         try checkArguments {
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
-            try ArgumentCheck.threads(threads, "-t/--threads")
         }
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         convolution.apply()
         var config = VAEConfig()
         config.sampleSize = 512

@@ -22,23 +22,21 @@ struct Compare: ParsableCommand {
 
     @Option(help: "Denoising steps.") var steps = 50
     @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Guidance scale.") var cfgScale: Float = 7.5
-    @Option(help: "Scheduler (default: the model's).") var scheduler: String?
+    @Option(help: "Scheduler (default: the model's).") var scheduler: SchedulerKind?
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
     @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
     @Option(help: "Timed repeats per run (the median is reported).") var repeats = 1
     @Option(name: [.short, .customLong("output")], help: "Side-by-side grid PNG.") var output = "compare.png"
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         guard !plans.isEmpty else { throw ValidationError("give at least one --accel plan to compare") }
         try Generate.validateSampling(steps: steps, cfgScale: cfgScale)
-        if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
         try checkArguments {
             _ = try ArgumentCheck.seeds(seeds)
             try ArgumentCheck.integer(repeats, "--repeats", in: 1...1000)
             try ArgumentCheck.imageSide(width, "-W/--width")
             try ArgumentCheck.imageSide(height, "-H/--height")
-            try ArgumentCheck.threads(threads, "-t/--threads")
             for plan in plans { try PlanPresets.check(plan, steps: steps) }   // bad plans fail before the model loads
         }
     }
@@ -48,7 +46,7 @@ struct Compare: ParsableCommand {
     struct Row { var seconds: [Double] = []; var macs = 0.0, fullMACs = 0.0; var psnr: [Double] = [], ssim: [Double] = [], latent: [Double] = [], alignment: [Double] = [] }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
+        threadOptions.apply()
         let prompts = try promptOptions.prompts()
         try OutputFile.check(output)   // before minutes of compute
         let pipe = try modelOptions.load()
@@ -66,7 +64,7 @@ struct Compare: ParsableCommand {
                 request.steps = steps
                 request.guidanceScale = cfgScale
                 request.seed = seed
-                request.scheduler = scheduler.flatMap(SchedulerKind.init(rawValue:))
+                request.scheduler = scheduler
                 request.width = width ?? native
                 request.height = height ?? native
                 request.plan = pi == 0 ? nil : plan

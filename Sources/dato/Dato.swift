@@ -7,13 +7,16 @@ struct Dato: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dato",
         abstract: "Stable Diffusion 1.x on the CPU, accelerated without retraining.",
+        discussion: ComputeEnvironment.help,
         version: "0.1.0",
         subcommands: [Generate.self, Compare.self, Search.self, Score.self, Inspect.self, Bench.self]
     )
 
-    /// Line-buffered output, so progress reaches pipes and log files as it happens.
+    /// Line-buffered output, so progress reaches pipes and log files as it happens; the environment's compute
+    /// switches (`ComputeEnvironment`) set before any command runs.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
+        ComputeEnvironment(ProcessInfo.processInfo.environment).apply()
         Self.main(nil)
     }
 }

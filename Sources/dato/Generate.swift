@@ -28,8 +28,8 @@ struct Generate: ParsableCommand {
     @Option(name: [.short, .customLong("seed")], parsing: .unconditional, help: "Random seed; negative or omitted picks one (always printed).")
     var seed: Int64?
 
-    @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model's).")
-    var scheduler: String?
+    @Option(help: "Scheduler (default: the model's).")
+    var scheduler: SchedulerKind?
 
     @Option(parsing: .unconditional, help: "DDIM eta, 0...1 (0 = deterministic).")
     var eta: Float = 0
@@ -49,8 +49,7 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Acceleration plan: none, deepcache:N[,branch=B], deepcache:N,nonuniform,center=C,power=P, dato-reference; token pruning tome:R, dato:R, atedm:R (each with ,options), alone or after depths with + (dato-reference+dato:0.4); a compact plan (d:12,2*4,...;r:0.4*50;m:dato), JSON, or a JSON file.", valueName: "plan"))
     var accel: String?
 
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Flag(name: [.short, .customLong("verbose")], help: "Print system information (CPU features, library versions, threads).")
     var verbose = false
@@ -64,13 +63,9 @@ struct Generate: ParsableCommand {
     func validate() throws {
         try Self.validateSampling(steps: steps, cfgScale: cfgScale, eta: eta)
         guard batchCount >= 1, batchCount <= 10000 else { throw ValidationError("--batch-count must be in 1...10000") }
-        if let scheduler, SchedulerKind(rawValue: scheduler) == nil {
-            throw ValidationError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         try checkArguments {
             try ArgumentCheck.imageSide(width, "-W/--width")
             try ArgumentCheck.imageSide(height, "-H/--height")
-            try ArgumentCheck.threads(threads, "-t/--threads")
             if let accel { try PlanPresets.check(accel, steps: steps) }   // a bad plan fails before the model loads
         }
     }
@@ -89,17 +84,17 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
-        modelOptions.convolution.apply()
+        threadOptions.apply()
+        modelOptions.compute.apply()
         if verbose { SystemInfo.print() }
         let prompts = try promptOptions.prompts()
         try OutputNaming.check(output, total: prompts.count * batchCount)   // before minutes of compute
         let t0 = Date()
         let pipe = try modelOptions.load()
         let modelPath = try modelOptions.path()
-        let hash = GenerationParameters.modelHash(path: modelPath, variant: modelOptions.variant)
+        let hash = GenerationParameters.modelHash(path: modelPath, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)
         FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", modelOptions.model ?? "the demo model", Date().timeIntervalSince(t0)))
-        let kind = try scheduler.flatMap(SchedulerKind.init(rawValue:)) ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
+        let kind = try scheduler ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let native = pipe.nativeSize
         pipe.vaeTiling = vaeTiling
         if releaseTextEncoder {

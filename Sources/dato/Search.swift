@@ -17,25 +17,22 @@ struct Search: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or a single-file checkpoint (default: the bundled demo model).") var model: String?
-    @Option(help: "Configs for a single-file checkpoint.") var config: String?
-    @Option(name: .customLong("prediction-type"), help: "What the UNet predicts: epsilon or v (as dato generate's flag).") var predictionType: PredictionType?
-    @Option(help: "For a diffusers folder: load the weights files of this variant (as dato generate's flag).") var variant: String?
-    @Option(help: "Search space: depth (per-call cache depths), ratio (per-step prune ratios on fixed depths), joint.") var space = "depth"
+    @OptionGroup var location: ModelLocation
+    @Option(help: "Search space: depth (per-call cache depths), ratio (per-step prune ratios on fixed depths), joint.") var space: PlanSpace.Kind = .depth
     @Option(help: "A UTF-8 file with one prompt per line.") var prompts: String?
     @Option(parsing: .unconditional, help: "Comma-separated seeds (each prompt is generated with each seed).") var seeds = "0"
     @Option(help: "Population size.") var population = 15
     @Option(help: "Generations (the initial population is the first).") var generations = 30
     @Option(parsing: .unconditional, help: "Random seed of the search.") var seed: UInt64 = 1
     @Option(help: "Quality loss: ssim (1 - SSIM), psnr (-PSNR), alignment (drop of the demo scorer's prompt alignment), or command:\"CMD\" (an external scorer).") var quality = "ssim"
-    @Option(help: "Cost: flops (analytical MACs, deterministic) or time (measured loop time).") var cost = "flops"
+    @Option(help: "Cost: flops (analytical MACs, deterministic) or time (measured loop time).") var cost: PlanSearch.Cost = .flops
     @Option(name: .customLong("max-quality-loss"), parsing: .unconditional, help: "Constraint: quality loss at most this (negative for psnr, whose loss is -PSNR).") var maxQualityLoss: Double?
     @Option(help: "Depth values of the depth genes, e.g. 0,1,12 (default) or 0,1,2,3,12.") var depths = "0,1,12"
     @Option(name: .customLong("fixed-depths"), help: "Depth plan for --space ratio (a preset or compact plan; default all full).") var fixedDepths: String?
     @Option(help: "Pruning method the ratio genes drive (with options), e.g. dato, tome, atedm,temporal.") var method = "dato"
     @Flag(name: .customLong("constrained-sampling"), help: "Initial depth genomes as the reference's ConstrainedSampling.") var constrainedSampling = false
     @Option(help: "Denoising steps.") var steps = 50
-    @Option(help: "Scheduler (default: the model's).") var scheduler: String?
+    @Option(help: "Scheduler (default: the model's).") var scheduler: SchedulerKind?
     @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Guidance scale.") var cfgScale: Float = 7.5
     @Option(name: [.customShort("W"), .customLong("width")], help: "Width (default: native).") var width: Int?
     @Option(name: [.customShort("H"), .customLong("height")], help: "Height (default: native).") var height: Int?
@@ -43,25 +40,23 @@ struct Search: ParsableCommand {
     @Option(help: "Output folder: front.json, front.csv, front.svg, front.png.") var out = "search-out"
     @Option(help: "Continue the search recorded in this journal with its own settings.") var resume: String?
     @Flag(name: .customLong("no-presets"), help: "Do not measure the preset plans for the plot.") var noPresets = false
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads.") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(name: .customLong("scorer-timeout"), help: "Seconds a --quality command scorer may take per call before it is stopped (with its whole process group) and the search fails.") var scorerTimeout = QualityMetric.defaultScorerTimeout
 
     /// Everything that determines the search's results, as stored in the journal.
     func settings(prompts list: [String], modelIdentity: String) -> [String: String] {
-        ["space": space, "prompts": list.joined(separator: "\n"), "seeds": seeds, "population": String(population),
-         "generations": String(generations), "seed": String(seed), "quality": quality, "cost": cost,
+        let (model, config, variant, predictionType) = (location.model, location.config, location.variant, location.predictionType)
+        return ["space": space.rawValue, "prompts": list.joined(separator: "\n"), "seeds": seeds, "population": String(population),
+         "generations": String(generations), "seed": String(seed), "quality": quality, "cost": cost.rawValue,
          "max_quality_loss": maxQualityLoss.map { String($0) } ?? "", "depths": depths, "fixed_depths": fixedDepths ?? "",
          "method": method, "constrained_sampling": String(constrainedSampling), "steps": String(steps),
-         "scheduler": scheduler ?? "", "cfg_scale": String(cfgScale), "width": width.map(String.init) ?? "",
+         "scheduler": scheduler?.rawValue ?? "", "cfg_scale": String(cfgScale), "width": width.map(String.init) ?? "",
          "height": height.map(String.init) ?? "", "model": model ?? "", "config": config ?? "", "variant": variant ?? "",
          "prediction_type": predictionType?.rawValue ?? "", "model_identity": modelIdentity,
          "version": Dato.configuration.version]
     }
 
     func validate() throws {
-        guard PlanSpace.Kind(rawValue: space) != nil else { throw ValidationError("--space must be depth, ratio or joint") }
-        guard PlanSearch.Cost(rawValue: cost) != nil else { throw ValidationError("--cost must be flops or time") }
-        if let scheduler, SchedulerKind(rawValue: scheduler) == nil { throw ValidationError("unknown scheduler '\(scheduler)'") }
         try checkArguments {
             _ = try ArgumentCheck.seeds(seeds)
             try ArgumentCheck.integer(population, "--population", in: 1...10_000)
@@ -71,7 +66,6 @@ struct Search: ParsableCommand {
             try Generate.validateSampling(steps: steps, cfgScale: cfgScale)
             try ArgumentCheck.imageSide(width, "-W/--width")
             try ArgumentCheck.imageSide(height, "-H/--height")
-            try ArgumentCheck.threads(threads, "-t/--threads")
             do { _ = try PruningMethod(parsing: method) } catch { throw ArgumentError("--method", "\(error)") }
             do { try fixedDepths.map { try PlanPresets.check($0, steps: steps) } } catch { throw ArgumentError("--fixed-depths", "\(error)") }
         }
@@ -88,19 +82,17 @@ struct Search: ParsableCommand {
 
     func search() throws {
         guard scorerTimeout.isFinite, scorerTimeout > 0 else { throw ValidationError("--scorer-timeout must be a positive number of seconds") }
-        if let resume { return try Self.resume(journal: resume, threads: threads, out: out, scorerTimeout: scorerTimeout) }
-        if let threads { Parallel.setThreadCount(threads) }
+        if let resume { return try Self.resume(journal: resume, threads: threadOptions.threads, out: out, scorerTimeout: scorerTimeout) }
+        threadOptions.apply()
         try FrontFiles.check(folder: out)   // before minutes of compute
-        let model = try self.model ?? DemoModel.folder()
-        guard let kindOfSpace = PlanSpace.Kind(rawValue: space) else { throw ValidationError("--space must be depth, ratio or joint") }
+        let model = try location.path()
+        let (config, variant, predictionType) = (location.config, location.variant, location.predictionType)
+        let kindOfSpace = self.space
         let promptList = try Self.readPrompts(prompts)
         let seedList = try ArgumentCheck.seeds(seeds)
         let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, predictionType: predictionType,
                                                     variant: variant)
-        let kind = try scheduler.map { s -> SchedulerKind in
-            guard let k = SchedulerKind(rawValue: s) else { throw ValidationError("unknown scheduler '\(s)'") }
-            return k
-        } ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
+        let kind = try scheduler ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
         space.depthValues = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)
@@ -112,11 +104,11 @@ struct Search: ParsableCommand {
         options.steps = steps; options.width = width ?? native; options.height = height ?? native
         options.guidanceScale = cfgScale; options.scheduler = kind
         options.quality = try QualityMetric(parsing: quality)
-        guard let c = PlanSearch.Cost(rawValue: cost) else { throw ValidationError("--cost must be flops or time") }
-        options.cost = c
+        options.cost = cost
         options.maxQualityLoss = maxQualityLoss
         options.scorerTimeout = scorerTimeout
-        let identity = try ModelIdentity.of(model: model, configFolder: config, variant: variant, predictionType: predictionType)
+        let identity = try ModelIdentity.of(model: model, configFolder: config, variant: variant, predictionType: predictionType,
+                                            digestCache: CacheDirectory.current)
         let journalFile = try SearchJournal(path: journal, settings: settings(prompts: promptList, modelIdentity: identity))
         let problem = PlanSearch(pipeline: pipe, space: space, options: options, journal: journalFile)
         var ns = NSGA2.Settings()
@@ -158,7 +150,7 @@ struct Search: ParsableCommand {
                 presets.append((name, try problem.measure(plan: name)))
             }
         }
-        try Self.writeOutputs(journal: journalFile, presets: presets, quality: quality, cost: cost, out: out)
+        try Self.writeOutputs(journal: journalFile, presets: presets, quality: quality, cost: cost.rawValue, out: out)
     }
 
     static func readPrompts(_ path: String?) throws -> [String] {

@@ -2,31 +2,44 @@ import ArgumentParser
 import DatoCore
 import DatoModels
 import DatoPipeline
+import DatoSearch
 import Foundation
 
-/// Which model to load (shared by generate and compare).
-struct ModelOptions: ParsableArguments {
+/// Where the model is and how to read it (shared by generate, compare and search).
+struct ModelLocation: ParsableArguments {
     @Option(name: [.short, .customLong("model")], help: "A diffusers folder, or an original single-file .safetensors / .ckpt checkpoint (default: the bundled demo model).")
     var model: String?
 
     @Option(help: "For a single-file checkpoint: a diffusers folder supplying configs, tokenizer and scheduler (its weights are not needed).")
     var config: String?
 
-    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
-    var ema = false
-
     @Option(name: .customLong("prediction-type"), help: "What the UNet predicts: epsilon or v (also v_prediction). A single file does not record it: default from --config's scheduler, else diffusers' rule (SD 1.x epsilon; SD 2.x v, except SD 2.0 base at global_step 875000). Overrides a folder's scheduler config.")
     var predictionType: PredictionType?
     @Option(help: "For a diffusers folder: load the weights files of this variant (diffusers' variant=, e.g. fp16: diffusion_pytorch_model.fp16.safetensors) where a component has them.")
     var variant: String?
 
-    @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
-    var precision: Precision = .fp32
-
-    @OptionGroup var convolution: ConvolutionOptions
-
     /// The model path: `--model`, or the bundled demo model's folder.
     func path() throws -> String { try model ?? DemoModel.folder() }
+}
+
+/// Which model to load and how to compute with it (shared by generate and compare).
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var location: ModelLocation
+
+    @Flag(help: "Use the UNet's EMA weights when a single-file checkpoint carries them.")
+    var ema = false
+
+    @OptionGroup var compute: PrecisionOptions
+
+    var model: String? { location.model }
+    var config: String? { location.config }
+    var predictionType: PredictionType? { location.predictionType }
+    var variant: String? { location.variant }
+    var precision: Precision { compute.precision }
+    var convolution: ConvolutionOptions { compute.convolution }
+
+    /// The model path: `--model`, or the bundled demo model's folder.
+    func path() throws -> String { try location.path() }
 
     /// Loads the pipeline and reports weight warnings on standard error.
     func load() throws -> StableDiffusionPipeline {
@@ -71,6 +84,14 @@ struct PromptOptions: ParsableArguments {
 }
 
 extension Precision: ExpressibleByArgument {}
+
+extension SchedulerKind: ExpressibleByArgument {}
+
+extension PlanSpace.Kind: ExpressibleByArgument {}
+
+extension PlanSearch.Cost: ExpressibleByArgument {
+    public static var allValueStrings: [String] { ["flops", "time"] }
+}
 
 extension PredictionType: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["epsilon", "v"] }

@@ -205,19 +205,17 @@ final class JournalHostileTests: XCTestCase {
     /// Large weights are hashed once and cached by path, size, modification time and inode: a changed file
     /// of the same size is hashed again.
     func testWeightsDigestCacheFollowsChanges() throws {
-        let previous = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
-        setenv("XDG_CACHE_HOME", path("cache"), 1)
-        defer { if let previous { setenv("XDG_CACHE_HOME", previous, 1) } else { unsetenv("XDG_CACHE_HOME") } }
+        let cache = URL(fileURLWithPath: path("cache/swift-dato"))
         let file = path("big.safetensors")
         var bytes = [UInt8](repeating: 1, count: FileDigest.uncachedBelow + 10)
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        let first = try FileDigest.sha256(file)
+        let first = try FileDigest.sha256(file, cacheDirectory: cache)
         XCTAssertEqual(first, SHA256.hex(Data(bytes)))
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("cache/swift-dato/file-digests.json")))
-        XCTAssertEqual(try FileDigest.sha256(file), first)
+        XCTAssertEqual(try FileDigest.sha256(file, cacheDirectory: cache), first)
         bytes[5] = 2
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        XCTAssertEqual(try FileDigest.sha256(file), SHA256.hex(Data(bytes)))
+        XCTAssertEqual(try FileDigest.sha256(file, cacheDirectory: cache), SHA256.hex(Data(bytes)))
         XCTAssertThrowsError(try FileDigest.sha256(dir.path)) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
     }
 }

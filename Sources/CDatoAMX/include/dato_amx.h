@@ -10,10 +10,10 @@ extern "C" {
 #endif
 
 /// 1 when this CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 and the kernel let this process use the tile
-/// registers (asked once); 0 otherwise, or when the environment variable DATO_AMX is "0".
+/// registers (asked once); 0 otherwise. A CPU capability only: whether to use it is the caller's setting.
 int dato_amx_available(void);
 
-/// 1 when this CPU has AVX-512 F, BW, VL and DQ (0 when the environment variable DATO_AVX512 is "0").
+/// 1 when this CPU has AVX-512 F, BW, VL and DQ (a CPU capability only, like dato_amx_available).
 int dato_avx512_available(void);
 
 /// Softmax numerators in place for `rows` rows of log2-scaled scores (length n, stride ld): each row's first

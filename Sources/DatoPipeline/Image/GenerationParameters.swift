@@ -49,8 +49,9 @@ public enum GenerationParameters {
 
     /// AUTOMATIC1111's short model hash: the first 10 hex digits of the SHA-256 of the weights file.
     /// For a diffusers folder the UNet weights file the loader picks (of `variant`, when given) stands for the
-    /// model (the index of sharded weights).
-    public static func modelHash(path: String, variant: String? = nil) -> String? {
+    /// model (the index of sharded weights). Digests of large files are cached in `cacheDirectory` when given
+    /// (`FileDigest`).
+    public static func modelHash(path: String, variant: String? = nil, cacheDirectory: URL? = nil) -> String? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return nil }
         var file = path
@@ -59,14 +60,6 @@ public enum GenerationParameters {
             file = found.path
         }
         // Hashing a 4 GB checkpoint takes about half a minute; FileDigest caches the result.
-        return (try? FileDigest.sha256(file)).map { String($0.prefix(10)) }
-    }
-
-    /// `$XDG_CACHE_HOME/swift-dato`, else `~/.cache/swift-dato`: where swift-dato keeps what it may recompute
-    /// (file hashes).
-    public static func cacheDirectory() -> URL {
-        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return base.appendingPathComponent("swift-dato")
+        return (try? FileDigest.sha256(file, cacheDirectory: cacheDirectory)).map { String($0.prefix(10)) }
     }
 }

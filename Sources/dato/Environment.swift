@@ -1,0 +1,75 @@
+import DatoCore
+import Foundation
+
+/// The compute switches the `dato` command takes from its environment: the one place that reads environment
+/// variables (the library reads none; its settings default to what the CPU can do). Each variable set to "0"
+/// turns its feature off; any other value, or none, keeps the library's default.
+///
+/// - `DATO_WINOGRAD=0`: fp32 3x3 convolutions with the direct algorithm (as `--conv-direct`).
+/// - `DATO_AMX=0`: none of swift-dato's own AMX kernels (bf16 attention, convolutions and linear layers, the
+///   similarity estimates of the nearest-token searches); oneDNN or one fp32 product runs them instead.
+/// - `DATO_AMX_CONV=0`: only the convolutions and linear layers leave the AMX kernel (for oneDNN's).
+/// - `DATO_AVX512=0`: the portable softmax in the fp32 attention instead of the AVX-512 one.
+struct ComputeEnvironment: Equatable {
+    /// The variables read, for help texts.
+    static let variables = ["DATO_WINOGRAD", "DATO_AMX", "DATO_AMX_CONV", "DATO_AVX512"]
+
+    /// Winograd kernels for fp32 3x3 convolutions allowed.
+    var winograd = true
+    /// swift-dato's AMX kernels allowed (attention, convolutions, nearest-token estimates).
+    var amx = true
+    /// The AMX convolution and linear-layer kernel allowed (with `amx`).
+    var amxConvolution = true
+    /// The AVX-512 softmax of the fp32 attention allowed.
+    var avx512 = true
+
+    /// The switches as `environment` sets them.
+    init(_ environment: [String: String]) {
+        func on(_ name: String) -> Bool { environment[name] != "0" }
+        winograd = on("DATO_WINOGRAD")
+        amx = on("DATO_AMX")
+        amxConvolution = on("DATO_AMX_CONV")
+        avx512 = on("DATO_AVX512")
+    }
+
+    /// The library's defaults (no variable set).
+    init() {}
+
+    /// Sets the library's settings: only switches features off, never on where the CPU lacks them.
+    func apply() {
+        if !winograd { Conv2D.winograd = false }
+        if !amx {
+            Attention.amxEnabled = false
+            NearestSearch.bf16Estimate = false
+        }
+        if !amx || !amxConvolution { Conv2D.ownAMXKernel = false }
+        if !avx512 { Attention.avx512Softmax = false }
+    }
+
+    /// One line per variable, for the `dato` command's help.
+    static let help = """
+        Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
+        DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
+        nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
+        the AVX-512 softmax of the fp32 attention. Hashes of weights files are cached in \
+        $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
+        """
+}
+
+/// Where the `dato` command keeps what it may recompute (digests of weights files, `FileDigest`), after the
+/// XDG base directory rules: `$XDG_CACHE_HOME/swift-dato` when that is an absolute path, else
+/// `$HOME/.cache/swift-dato`.
+enum CacheDirectory {
+    /// The folder `environment` names; nil without an absolute XDG_CACHE_HOME or HOME (then nothing is cached).
+    static func of(_ environment: [String: String]) -> URL? {
+        func absolute(_ name: String) -> URL? {
+            guard let value = environment[name], value.hasPrefix("/") else { return nil }
+            return URL(fileURLWithPath: value, isDirectory: true)
+        }
+        let base = absolute("XDG_CACHE_HOME") ?? absolute("HOME")?.appendingPathComponent(".cache", isDirectory: true)
+        return base?.appendingPathComponent("swift-dato", isDirectory: true)
+    }
+
+    /// The folder this process's environment names.
+    static var current: URL? { of(ProcessInfo.processInfo.environment) }
+}

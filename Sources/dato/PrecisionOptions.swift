@@ -1,0 +1,16 @@
+import ArgumentParser
+import DatoCore
+
+/// The UNet's compute format and the convolution algorithm (shared by the commands that build a UNet).
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
+    var precision: Precision = .fp32
+
+    @OptionGroup var convolution: ConvolutionOptions
+
+    /// Applies the convolution choice to the layers created from now on.
+    func apply() { convolution.apply() }
+
+    /// How convolutions run in this precision, for benchmark headers.
+    var description: String { convolution.describe(precision) }
+}
