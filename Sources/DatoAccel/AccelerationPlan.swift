@@ -93,6 +93,17 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         throw PlanError("depth \(d) of call \(k): this model's UNet has \(units) units; \(partial)")
     }
 
+    /// Checks the plan against a run of `calls` UNet calls and `steps` steps on a UNet of `units` units; an
+    /// error names the plan.
+    public func validate(calls: Int, steps: Int, units: Int) throws {
+        do {
+            try validate(calls: calls, steps: steps)
+            try validate(units: units)
+        } catch let error as PlanError {
+            throw error.naming(plan: description)
+        }
+    }
+
     /// Number of calls at each depth, deepest first, e.g. "12x10 2x40".
     public var summary: String {
         let counts = Dictionary(grouping: depths, by: { $0 }).mapValues(\.count)

@@ -104,8 +104,7 @@ struct Search: ParsableCommand {
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
         space.depthValues = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)
-        space.method = method
-        _ = try PruningMethod(parsing: method)
+        space.method = try PruningMethod(parsing: method)
         if let fixedDepths { space.fixedDepths = try PlanPresets.resolve(fixedDepths, calls: sched.callCount, steps: steps).depths }
         let native = pipe.nativeSize
         var options = PlanSearch.Options(prompts: promptList, seeds: seedList)

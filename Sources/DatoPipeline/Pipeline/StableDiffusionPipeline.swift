@@ -132,8 +132,7 @@ public final class StableDiffusionPipeline {
         warnings = []
         let kind = try request.scheduler ?? SchedulerKind(modelConfig: schedulerConfig)
         let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
-        let plan = try request.plan.map { try PlanPresets.resolve($0, calls: scheduler.callCount, steps: request.steps, units: models.unet.unitCount) }
-            ?? .full(calls: scheduler.callCount)
+        let plan = try resolvePlan(request, calls: scheduler.callCount)
         let unet = CachedUNet(unet: models.unet, plan: plan)   // new per run: no state crosses runs
         let cfg = request.guidanceScale > 1
         // Pruning streams are seeded by the image seed (never the sampler's generator).
