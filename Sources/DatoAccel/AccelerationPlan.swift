@@ -87,10 +87,20 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
     /// call recomputes 1...units-1 units, so a depth from `units` to 11 would silently run in full; it is
     /// refused, naming the call. 12 (`fullDepth`) always means a full call and 0 a repeat.
     public func validate(units: Int) throws {
-        guard units < Self.fullDepth else { return }
-        guard let (k, d) = depths.enumerated().first(where: { $0.1 >= units && $0.1 < Self.fullDepth }) else { return }
-        let partial = units > 1 ? "use 1...\(units - 1) for partial calls or \(Self.fullDepth) for full" : "use \(Self.fullDepth) for full calls or 0 for repeats"
-        throw PlanError("depth \(d) of call \(k): this model's UNet has \(units) units; \(partial)")
+        guard let (k, d) = depths.enumerated().first(where: { !Self.fits($0.1, units: units) }) else { return }
+        throw PlanError("depth \(d) of call \(k): \(Self.unitsHint(units))")
+    }
+
+    /// Whether depth `d` (0...12) means what it says on a UNet of `units` units: a repeat, a full call, or a
+    /// partial call of fewer units than the model has.
+    public static func fits(_ d: Int, units: Int) -> Bool {
+        d == 0 || d >= fullDepth || d < units
+    }
+
+    /// What depths a UNet of `units` units takes, for an error message.
+    public static func unitsHint(_ units: Int) -> String {
+        let use = units > 1 ? "use 1...\(units - 1) for partial calls or \(fullDepth) for full" : "use \(fullDepth) for full calls or 0 for repeats"
+        return "this model's UNet has \(units) units; \(use)"
     }
 
     /// Checks the plan against a run of `calls` UNet calls and `steps` steps on a UNet of `units` units; an

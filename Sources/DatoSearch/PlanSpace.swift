@@ -44,6 +44,15 @@ public struct PlanSpace: Sendable, Equatable {
         return try AccelerationPlan(depths: depths, ratios: ratios, pruning: method)
     }
 
+    /// Checks the depth values and fixed depths against a UNet of `units` units
+    /// (`AccelerationPlan.validate(units:)`), before any candidate is generated.
+    public func validate(units: Int) throws {
+        if let d = depthValues.first(where: { !AccelerationPlan.fits($0, units: units) }) {
+            throw PlanError("depth value \(d): \(AccelerationPlan.unitsHint(units))")
+        }
+        try AccelerationPlan(depths: fixedDepths.isEmpty ? [AccelerationPlan.fullDepth] : fixedDepths).validate(units: units)
+    }
+
     /// A genome for a plan of this space (nil if the plan uses values outside it), e.g. to place presets.
     public func genome(_ plan: AccelerationPlan) -> [Double]? {
         var g: [Double] = []
