@@ -8,7 +8,8 @@ import Foundation
 /// `{"depths": [...], "ratios": [...], "method": "none"}`. Every plan's `description` parses back to the
 /// same plan, with `AccelerationPlan(compact:)` and with `AccelerationPlan.parse(_:calls:steps:)`.
 public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConvertible {
-    /// Depth per UNet call: 12 full, 1...11 partial (recompute D_0..D_{d-1} and U_{d-1}..U_0), 0 repeat.
+    /// Depth per UNet call: 12 full, 1...11 partial (recompute D_0..D_{d-1} and U_{d-1}..U_0), 0 repeat. 12
+    /// means full on every model; a partial depth must be below the model's unit count (`validate(units:)`).
     public var depths: [Int]
     /// Prune ratio per denoising step (empty: no pruning).
     public var ratios: [Float]
@@ -19,6 +20,7 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
     /// it, e.g. "none", "dato", "atedm,temporal".
     public var method: String { pruning.description }
 
+    /// The depth that means a full call (SD 1.x/2.x UNets have 12 units; on smaller UNets it still means full).
     public static let fullDepth = 12
     /// The most depths or ratios a plan may hold: one per UNet call or step. Runs have at most 1000 steps
     /// and one or two UNet calls per step, so this leaves ample room while bounding what a plan string can
