@@ -8,14 +8,19 @@ import Foundation
 /// `{"depths": [...], "ratios": [...], "method": "none"}`. Every plan's `description` parses back to the
 /// same plan, with `AccelerationPlan(compact:)` and with `AccelerationPlan.parse(_:calls:steps:)`.
 public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConvertible {
-    /// Depth per UNet call: 12 full, 1...11 partial (recompute D_0..D_{d-1} and U_{d-1}..U_0), 0 repeat.
+    /// Depth per UNet call: 12 full, 1...11 partial (recompute D_0..D_{d-1} and U_{d-1}..U_0), 0 repeat. 12
+    /// means full on every model; a partial depth must be below the model's unit count (`validate(units:)`).
     public var depths: [Int]
     /// Prune ratio per denoising step (empty: no pruning).
     public var ratios: [Float]
-    /// The token-pruning method with its options in canonical form (`PruningMethod.description`), e.g.
-    /// "none", "dato", "atedm,temporal".
-    public var method: String
+    /// The token-pruning method with its settings, parsed once when the plan is made.
+    public let pruning: PruningMethod
 
+    /// The pruning method's text form (`PruningMethod.description`), as the plan's `m:` field and JSON write
+    /// it, e.g. "none", "dato", "atedm,temporal".
+    public var method: String { pruning.description }
+
+    /// The depth that means a full call (SD 1.x/2.x UNets have 12 units; on smaller UNets it still means full).
     public static let fullDepth = 12
     /// The most depths or ratios a plan may hold: one per UNet call or step. Runs have at most 1000 steps
     /// and one or two UNet calls per step, so this leaves ample room while bounding what a plan string can
@@ -25,12 +30,17 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
     /// without run-lengths take about 100 KB.
     public static let maximumTextBytes = 1 << 20
 
-    /// A plan from its lists; the method string is checked and stored in canonical form.
-    public init(depths: [Int], ratios: [Float] = [], method: String = "none") throws {
+    /// A plan from its lists and a pruning method; the values are checked.
+    public init(depths: [Int], ratios: [Float] = [], pruning: PruningMethod) throws {
         self.depths = depths
         self.ratios = ratios.map { $0 == 0 ? 0 : $0 }   // -0 and 0 are the same ratio: written as 0
-        self.method = try PruningMethod(parsing: method).description
+        self.pruning = pruning
         try validateValues()
+    }
+
+    /// A plan from its lists and the pruning method's text form (`PruningMethod(parsing:)`).
+    public init(depths: [Int], ratios: [Float] = [], method: String = "none") throws {
+        try self.init(depths: depths, ratios: ratios, pruning: try PruningMethod(parsing: method))
     }
 
     /// A plan of full calls only (the unaccelerated run).
@@ -41,7 +51,7 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
     init(unchecked depths: [Int]) {
         self.depths = depths
         ratios = []
-        method = "none"
+        pruning = .none
     }
 
     func validateValues() throws {
@@ -53,15 +63,10 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         if let (k, d) = depths.enumerated().first(where: { !(0...Self.fullDepth).contains($0.1) }) {
             throw PlanError("depth \(d) of call \(k) is outside 0...12")
         }
-        let m = try PruningMethod(parsing: method)
+        let m = pruning
         if let (s, r) = ratios.enumerated().first(where: { !($0.1.isFinite && (0...m.maximumRatio).contains(Double($0.1))) }) {
             throw PlanError("ratio \(r) of step \(s) is outside 0...\(m.maximumRatio) (the limit of \(m.name.rawValue))")
         }
-    }
-
-    /// The pruning method with its options.
-    public var pruning: PruningMethod {
-        (try? PruningMethod(parsing: method)) ?? PruningMethod.none
     }
 
     /// The prune ratio of step `s`: the plan's, or the method's default when the plan has none.
@@ -77,6 +82,37 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         }
         guard ratios.isEmpty || ratios.count == steps else {
             throw PlanError("the plan has \(ratios.count) ratios but the run has \(steps) steps")
+        }
+    }
+
+    /// Checks the plan's depths against a UNet of `units` units (`UNet2DConditionModel.unitCount`): a partial
+    /// call recomputes 1...units-1 units, so a depth from `units` to 11 would silently run in full; it is
+    /// refused, naming the call. 12 (`fullDepth`) always means a full call and 0 a repeat.
+    public func validate(units: Int) throws {
+        guard let (k, d) = depths.enumerated().first(where: { !Self.fits($0.1, units: units) }) else { return }
+        throw PlanError("depth \(d) of call \(k): \(Self.unitsHint(units))")
+    }
+
+    /// Whether depth `d` (0...12) means what it says on a UNet of `units` units: a repeat, a full call, or a
+    /// partial call of fewer units than the model has.
+    public static func fits(_ d: Int, units: Int) -> Bool {
+        d == 0 || d >= fullDepth || d < units
+    }
+
+    /// What depths a UNet of `units` units takes, for an error message.
+    public static func unitsHint(_ units: Int) -> String {
+        let use = units > 1 ? "use 1...\(units - 1) for partial calls or \(fullDepth) for full" : "use \(fullDepth) for full calls or 0 for repeats"
+        return "this model's UNet has \(units) units; \(use)"
+    }
+
+    /// Checks the plan against a run of `calls` UNet calls and `steps` steps on a UNet of `units` units; an
+    /// error names the plan.
+    public func validate(calls: Int, steps: Int, units: Int) throws {
+        do {
+            try validate(calls: calls, steps: steps)
+            try validate(units: units)
+        } catch let error as PlanError {
+            throw error.naming(plan: description)
         }
     }
 
@@ -107,6 +143,14 @@ public struct AccelerationPlan: Codable, Equatable, Sendable, CustomStringConver
         try self.init(depths: try c.decode([Int].self, forKey: .depths),
                       ratios: try c.decodeIfPresent([Float].self, forKey: .ratios) ?? [],
                       method: try c.decodeIfPresent(String.self, forKey: .method) ?? "none")
+    }
+
+    /// Writes `depths`, `ratios` (also when empty) and `method` (the pruning method's text form).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(depths, forKey: .depths)
+        try c.encode(ratios, forKey: .ratios)
+        try c.encode(method, forKey: .method)
     }
 
     /// The plan as one line of JSON.

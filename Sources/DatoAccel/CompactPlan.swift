@@ -12,7 +12,7 @@ extension AccelerationPlan {
     public var description: String {
         var parts = ["d:" + Self.runLength(depths.map(String.init))]
         if !ratios.isEmpty { parts.append("r:" + Self.runLength(ratios.map { Self.format($0) })) }
-        if method != "none" { parts.append("m:" + method) }
+        if pruning.name != .none { parts.append("m:" + method) }
         return parts.joined(separator: ";")
     }
 

@@ -76,6 +76,13 @@ struct DeepCacheSchedule: Sendable, Equatable {
         return Set(try PlanPresets.quadCenter(total: steps, count: count, center: c, power: power ?? Self.defaultPower).indices)
     }
 
+    /// Checks the branch depth against a UNet of `units` units: the cached calls recompute `branch` of them.
+    func check(units: Int) throws {
+        guard units < AccelerationPlan.fullDepth, branch >= units else { return }
+        let use = units > 1 ? "use branch=1...\(units - 1)" : "it has no partial calls"
+        throw PlanError("deepcache branch=\(branch): this model's UNet has \(units) units; \(use)")
+    }
+
     /// The depth of each of `calls` UNet calls.
     func depths(calls: Int, steps: Int) throws -> [Int] {
         let full = try fullCalls(steps: steps)

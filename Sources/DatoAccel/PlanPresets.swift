@@ -9,9 +9,10 @@ public enum PlanPresets {
     /// Resolves a plan argument: a preset name, a compact string, a JSON object, or a path to a JSON file
     /// (`PlanSpec` has the grammar). `calls` and `steps` are the sampler's UNet call and step counts.
     /// Pruning joins with `+`: `dato-reference+dato:0.4`, `deepcache:3+tome:0.5`, or alone `atedm:0.6,dsap=0.3`
-    /// (a ratio for every step, then the method's options).
-    public static func resolve(_ spec: String, calls: Int, steps: Int) throws -> AccelerationPlan {
-        try PlanSpec(parsing: spec).plan(calls: calls, steps: steps)
+    /// (a ratio for every step, then the method's options). `units` is the UNet's unit count
+    /// (`UNet2DConditionModel.unitCount`): partial depths the model does not have are refused.
+    public static func resolve(_ spec: String, calls: Int, steps: Int, units: Int = AccelerationPlan.fullDepth) throws -> AccelerationPlan {
+        try PlanSpec(parsing: spec).plan(calls: calls, steps: steps, units: units)
     }
 
     /// Checks a plan argument for a run of `steps` steps before the model (and so the sampler's number of

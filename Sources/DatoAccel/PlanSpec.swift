@@ -59,7 +59,7 @@ public struct PlanSpec: Sendable, Equatable {
         guard let plus = joinIndex(text) else { return (try depths(text, files: files), nil) }
         let left = text[..<plus].trimmingCharacters(in: .whitespaces)
         let base = try depths(Substring(left), files: files)
-        if case let .explicit(plan) = base, plan.method != "none" || !plan.ratios.isEmpty {
+        if case let .explicit(plan) = base, plan.pruning.name != .none || !plan.ratios.isEmpty {
             throw PlanError("'\(PlanError.excerpt(left))' already has pruning (m: or r:); add pruning once")
         }
         return (base, try pruning(text[text.index(after: plus)...]))
@@ -113,8 +113,10 @@ public struct PlanSpec: Sendable, Equatable {
 
     // MARK: fitting to a run
 
-    /// The plan for a run of `calls` UNet calls and `steps` steps.
-    public func plan(calls: Int, steps: Int) throws -> AccelerationPlan {
+    /// The plan for a run of `calls` UNet calls and `steps` steps on a UNet of `units` units
+    /// (`UNet2DConditionModel.unitCount`; the default is SD 1.x/2.x's 12). A partial depth the model does not
+    /// have (from `units` to 11) is refused (`AccelerationPlan.validate(units:)`).
+    public func plan(calls: Int, steps: Int, units: Int = AccelerationPlan.fullDepth) throws -> AccelerationPlan {
         do {
             try Self.checkRun(calls: calls, steps: steps)
             var plan: AccelerationPlan
@@ -125,14 +127,17 @@ public struct PlanSpec: Sendable, Equatable {
                     throw PlanError("'dato-reference' is defined for PLMS with 50 steps (51 UNet calls); this run makes \(calls)")
                 }
                 plan = try AccelerationPlan(depths: [12] + PlanPresets.datoReference.map { $0 == 11 ? 12 : $0 })
-            case let .deepCache(schedule): plan = try AccelerationPlan(depths: try schedule.depths(calls: calls, steps: steps))
+            case let .deepCache(schedule):
+                try schedule.check(units: units)
+                plan = try AccelerationPlan(depths: try schedule.depths(calls: calls, steps: steps))
             case let .explicit(p): plan = p
             }
             if let pruning {
                 let ratio = Float(pruning.ratio ?? pruning.method.defaultRatio)
-                plan = try AccelerationPlan(depths: plan.depths, ratios: Array(repeating: ratio, count: steps), method: pruning.method.description)
+                plan = try AccelerationPlan(depths: plan.depths, ratios: Array(repeating: ratio, count: steps), pruning: pruning.method)
             }
             try plan.validate(calls: calls, steps: steps)
+            try plan.validate(units: units)
             return plan
         } catch let error as PlanError {
             throw error.naming(plan: text)
@@ -196,7 +201,7 @@ extension AccelerationPlan {
     /// fits it to a run of `calls` UNet calls and `steps` steps. Looks at nothing but `text` (no plan files:
     /// `PlanPresets.resolve` reads those). Every malformed text throws a `PlanError` naming the plan and the
     /// bad part.
-    public static func parse(_ text: String, calls: Int, steps: Int) throws -> AccelerationPlan {
-        try PlanSpec(parsing: text, files: false).plan(calls: calls, steps: steps)
+    public static func parse(_ text: String, calls: Int, steps: Int, units: Int = fullDepth) throws -> AccelerationPlan {
+        try PlanSpec(parsing: text, files: false).plan(calls: calls, steps: steps, units: units)
     }
 }

@@ -10,9 +10,20 @@ import Foundation
 ///   `temporal`, `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `sharedmask`
 public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     public enum Name: String, Sendable { case none, tome, dato, atedm }
+
+    /// Each method's settings, read from its options once when the method is parsed.
+    public enum Settings: Sendable, Equatable {
+        case none
+        case tome(ToMe.Settings)
+        case dato(DaTo.Settings)
+        case atedm(ATEDM.Settings)
+    }
+
     public let name: Name
-    /// The options as given, lowercased and trimmed.
+    /// The options as given, lowercased and trimmed: the method's text form (`description`) writes them back.
     public let options: [String]
+    /// The settings the options stand for (random seeds are set per run by `makePolicy(seed:)`).
+    public let settings: Settings
 
     /// Parses `name[,option]...` (case-insensitive; spaces around the parts ignored) and checks the options.
     public init(parsing text: String) throws {
@@ -29,13 +40,23 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
         }
         self.name = name
         options = parts
-        _ = try makePolicy(seed: 0)   // validates the options
+        settings = try Self.settings(name, parts)
     }
 
     /// No pruning.
-    public static let none = PruningMethod(name: .none, options: [])
+    public static let none = PruningMethod(name: .none)
 
-    init(name: Name, options: [String]) { self.name = name; self.options = options }
+    /// A method without options (its default settings).
+    public init(name: Name) {
+        self.name = name
+        options = []
+        switch name {
+        case .none: settings = .none
+        case .tome: settings = .tome(ToMe.Settings())
+        case .dato: settings = .dato(DaTo.Settings())
+        case .atedm: settings = .atedm(ATEDM.Settings())
+        }
+    }
 
     /// The canonical text of the method: `name[,option]...`, which `init(parsing:)` reads back as the same method.
     public var description: String { ([name.rawValue] + options).joined(separator: ",") }
@@ -48,24 +69,32 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     /// The largest ratio the method accepts (one base / destination per 2x2 window for DaTo and ToMe).
     public var maximumRatio: Double { name == .tome || name == .dato ? 0.75 : 0.95 }
 
-    /// The policy with these options; its random streams derive from `seed`. nil for `none`.
-    public func makePolicy(seed: UInt64) throws -> PruningPolicy? {
+    /// The policy with these settings; its random streams derive from `seed`. nil for `none`.
+    public func makePolicy(seed: UInt64) -> PruningPolicy? {
+        switch settings {
+        case .none: return nil
+        case var .tome(s): s.seed = seed; return ToMe(settings: s)
+        case var .dato(s): s.seed = seed; return DaTo(settings: s)
+        case let .atedm(s): return ATEDM(settings: s)
+        }
+    }
+
+    /// The settings `options` stand for; every option is checked and an unknown or malformed one named.
+    static func settings(_ name: Name, _ options: [String]) throws -> Settings {
         var o = try Options(options, method: name.rawValue)
-        let policy: PruningPolicy?
+        let settings: Settings
         switch name {
         case .none:
-            policy = nil
+            settings = .none
         case .tome:
             var s = ToMe.Settings()
-            s.seed = seed
             if o.flag("deterministic") { s.useRand = false }
             if o.flag("cross") { s.mergeCrossAttention = true }
             if o.flag("mlp") { s.mergeMLP = true }
             if let d = try o.int("downsample", in: 1...8) { s.maxDownsample = d }
-            policy = ToMe(settings: s)
+            settings = .tome(s)
         case .dato:
             var s = o.flag("reference") ? DaTo.Settings.referenceCompatible : DaTo.Settings()
-            s.seed = seed
             if let g = try o.number("gamma", in: -100...100) { s.gamma = Float(g) }
             if let a = try o.number("alpha", in: 0...100) { s.alpha = Float(a) }
             if let l = try o.levels() { s.levels = l }
@@ -75,27 +104,31 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
             if o.flag("raw") { s.normalizeDynamics = false }
             if o.flag("randomsign") { s.randomSign = true }
             if o.flag("dynamics") { s.localRandom = false }
-            policy = DaTo(settings: s)
+            settings = .dato(s)
         case .atedm:
-            var s = ATEDM.Settings()
-            if let l = try o.levels() { s.levels = l }
-            if let t = try o.int("iterations", in: 1...1000) { s.iterations = t }
-            if let e = try o.number("tolerance", in: 0...1) { s.tolerance = Float(e) }
-            if let r = o.value("recovery") {
-                guard let rec = ATEDM.Recovery(rawValue: r) else { throw PlanError("atedm option recovery=\(PlanError.excerpt(r)): use attention or similarity") }
-                s.recovery = rec
-            }
-            if o.flag("copyupdate") { s.copyUpdate = true }
-            if o.flag("temporal") { s.temporal = true }
-            if let n = try o.int("refresh", in: 1...10_000) { s.refreshSteps = n }
-            if let tau = try o.number("dsap", in: 0...1) { s.dsapTau = tau }
-            if let p = try o.int("protect", in: 0...1) { s.dsapProtect = p == 1 }
-            if let f = try o.number("early", in: 0...10) { s.dsapEarlyFactor = f }
-            if o.flag("sharedmask") { s.cfgSharedMask = true }
-            policy = ATEDM(settings: s)
+            settings = .atedm(try atedmSettings(&o))
         }
         try o.finish()
-        return policy
+        return settings
+    }
+
+    static func atedmSettings(_ o: inout Options) throws -> ATEDM.Settings {
+        var s = ATEDM.Settings()
+        if let l = try o.levels() { s.levels = l }
+        if let t = try o.int("iterations", in: 1...1000) { s.iterations = t }
+        if let e = try o.number("tolerance", in: 0...1) { s.tolerance = Float(e) }
+        if let r = o.value("recovery") {
+            guard let rec = ATEDM.Recovery(rawValue: r) else { throw PlanError("atedm option recovery=\(PlanError.excerpt(r)): use attention or similarity") }
+            s.recovery = rec
+        }
+        if o.flag("copyupdate") { s.copyUpdate = true }
+        if o.flag("temporal") { s.temporal = true }
+        if let n = try o.int("refresh", in: 1...10_000) { s.refreshSteps = n }
+        if let tau = try o.number("dsap", in: 0...1) { s.dsapTau = tau }
+        if let p = try o.int("protect", in: 0...1) { s.dsapProtect = p == 1 }
+        if let f = try o.number("early", in: 0...10) { s.dsapEarlyFactor = f }
+        if o.flag("sharedmask") { s.cfgSharedMask = true }
+        return s
     }
 
     /// Options being consumed; whatever is left at the end is an error naming it.

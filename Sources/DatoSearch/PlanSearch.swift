@@ -52,10 +52,12 @@ public final class PlanSearch: SearchProblem {
     /// The prompt/seed pairs, paired by index: prompt i with every seed.
     var pairs: [(prompt: String, seed: UInt64)] { options.prompts.flatMap { p in options.seeds.map { (p, $0) } } }
 
-    func request(_ pair: (prompt: String, seed: UInt64), plan: String?) -> GenerationRequest {
+    /// The request for one pair: with a plan argument (`plan`, e.g. a preset) or a plan already made (`made`).
+    func request(_ pair: (prompt: String, seed: UInt64), plan: String?, made: AccelerationPlan? = nil) -> GenerationRequest {
         var r = GenerationRequest(prompt: pair.prompt)
         r.seed = pair.seed; r.steps = options.steps; r.width = options.width; r.height = options.height
         r.guidanceScale = options.guidanceScale; r.scheduler = options.scheduler; r.plan = plan
+        r.accelerationPlan = made
         return r
     }
 
@@ -86,7 +88,8 @@ public final class PlanSearch: SearchProblem {
 
     /// Generates every pair with the genome's plan and measures it.
     public func measure(_ genome: [Double]) throws -> JournalEntry {
-        try run(try space.plan(genome).description, genome: genome)
+        let plan = try space.plan(genome)
+        return try run(plan.description, made: plan, genome: genome)
     }
 
     /// Quality loss and cost of any plan (e.g. a preset) on the same pairs, for placing it beside the front.
@@ -111,8 +114,10 @@ public final class PlanSearch: SearchProblem {
         }
     }
 
-    private func run(_ spec: String, genome: [Double]) throws -> JournalEntry {
-        let images = try pairs.map { try pipeline.generate(request($0, plan: spec)) }
+    /// Measures the plan `made`, or without it the plan argument `spec`; `spec` names the plan in the journal
+    /// when no image was made.
+    private func run(_ spec: String, made: AccelerationPlan? = nil, genome: [Double]) throws -> JournalEntry {
+        let images = try pairs.map { try pipeline.generate(request($0, plan: made == nil ? spec : nil, made: made)) }
         let loss: Double
         if options.quality.isScore {
             loss = mean(baselineScores) - mean(try scores(images))

@@ -15,8 +15,8 @@ public struct PlanSpace: Sendable, Equatable {
     public var ratioValues: [Double] = (0...7).map { Double($0) / 10 }
     /// Depths for the ratio space (default: every call full).
     public var fixedDepths: [Int]
-    /// The pruning method the ratio genes drive (with its options).
-    public var method = "dato"
+    /// The pruning method the ratio genes drive (with its settings).
+    public var method = PruningMethod(name: .dato)
 
     public init(kind: Kind, calls: Int, steps: Int) {
         self.kind = kind
@@ -41,7 +41,16 @@ public struct PlanSpace: Sendable, Equatable {
         let depths = depthGenes > 0 ? [AccelerationPlan.fullDepth] + index.prefix(depthGenes).map { depthValues[$0] } : fixedDepths
         guard ratioGenes > 0 else { return try AccelerationPlan(depths: depths) }
         let ratios = index.suffix(ratioGenes).map { Float(ratioValues[$0]) }
-        return try AccelerationPlan(depths: depths, ratios: ratios, method: method)
+        return try AccelerationPlan(depths: depths, ratios: ratios, pruning: method)
+    }
+
+    /// Checks the depth values and fixed depths against a UNet of `units` units
+    /// (`AccelerationPlan.validate(units:)`), before any candidate is generated.
+    public func validate(units: Int) throws {
+        if let d = depthValues.first(where: { !AccelerationPlan.fits($0, units: units) }) {
+            throw PlanError("depth value \(d): \(AccelerationPlan.unitsHint(units))")
+        }
+        try AccelerationPlan(depths: fixedDepths.isEmpty ? [AccelerationPlan.fullDepth] : fixedDepths).validate(units: units)
     }
 
     /// A genome for a plan of this space (nil if the plan uses values outside it), e.g. to place presets.

@@ -68,7 +68,7 @@ struct BenchPlans: ParsableCommand {
             let sched = try kind.make(config: .sd15, steps: steps)
             let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
             let cached = CachedUNet(unet: unet, plan: plan)
-            let pruning = try plan.pruning.makePolicy(seed: 1)
+            let pruning = plan.pruning.makePolicy(seed: 1)
             pruning?.reset(steps: steps, cfg: true)   // two rows, as under guidance
             unet.tokenReducer = pruning
             defer { unet.tokenReducer = nil }

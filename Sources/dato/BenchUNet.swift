@@ -63,7 +63,7 @@ struct BenchUNet: ParsableCommand {
         var ratio = 0.0
         if let prune {
             let (method, r) = try PlanPresets.pruningSpec(prune)
-            policy = try method.makePolicy(seed: 1)
+            policy = method.makePolicy(seed: 1)
             ratio = r ?? method.defaultRatio
             policy?.reset(steps: calls, cfg: batch % 2 == 0)
             unet.tokenReducer = policy

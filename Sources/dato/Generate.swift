@@ -134,7 +134,7 @@ struct Generate: ParsableCommand {
                 bar.finish()
                 for w in pipe.warnings { FileHandle.standardError.write("warning: \(w)\n") }
                 let path = OutputNaming.path(output, index: index, total: total)
-                let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth } || image.plan.method != "none"
+                let accelerated = image.plan.depths.contains { $0 != AccelerationPlan.fullDepth } || image.plan.pruning.name != .none
                 print(String(format: "plan %@ (%@): %.4g TFLOPs per image, %.3f of the full model (%.2fx fewer)",
                              accelerated ? image.plan.description : "none", image.plan.summary, 2 * image.macs / 1e12,
                              image.macs / image.fullMACs, image.fullMACs / max(image.macs, 1)))

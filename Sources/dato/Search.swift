@@ -96,9 +96,12 @@ struct Search: ParsableCommand {
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)
         space.depthValues = try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth, distinct: true)
-        space.method = method
-        _ = try PruningMethod(parsing: method)
-        if let fixedDepths { space.fixedDepths = try PlanPresets.resolve(fixedDepths, calls: sched.callCount, steps: steps).depths }
+        space.method = try PruningMethod(parsing: method)
+        let units = pipe.models.unet.unitCount
+        do {   // checked against the loaded model's units (the syntax was checked in validate())
+            if let fixedDepths { space.fixedDepths = try PlanPresets.resolve(fixedDepths, calls: sched.callCount, steps: steps, units: units).depths }
+        } catch { throw ArgumentError("--fixed-depths", "\(error)") }
+        do { try space.validate(units: units) } catch { throw ArgumentError("--depths", "\(error)") }
         let native = pipe.nativeSize
         var options = PlanSearch.Options(prompts: promptList, seeds: seedList)
         options.steps = steps; options.width = width ?? native; options.height = height ?? native
@@ -146,7 +149,7 @@ struct Search: ParsableCommand {
         var presets: [(String, JournalEntry)] = []
         if !noPresets {
             for name in ["deepcache:3", "deepcache:5", "dato-reference", "tome:0.5"] {
-                guard (try? PlanPresets.resolve(name, calls: sched.callCount, steps: steps)) != nil else { continue }
+                guard (try? PlanPresets.resolve(name, calls: sched.callCount, steps: steps, units: units)) != nil else { continue }
                 presets.append((name, try problem.measure(plan: name)))
             }
         }

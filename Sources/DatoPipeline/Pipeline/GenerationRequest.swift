@@ -15,6 +15,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var eta: Float = 0
     /// Acceleration plan (a preset, compact string, JSON or file; see `PlanPresets`); nil runs every call in full.
     public var plan: String? = nil
+    /// An acceleration plan already made (e.g. by a search), used instead of `plan` (give one of the two); it is
+    /// checked against the run's UNet calls and steps and the model's units like a resolved `plan`.
+    public var accelerationPlan: AccelerationPlan? = nil
 
     public init(prompt: String) { self.prompt = prompt }
 

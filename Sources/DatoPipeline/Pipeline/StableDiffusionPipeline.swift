@@ -132,12 +132,11 @@ public final class StableDiffusionPipeline {
         warnings = []
         let kind = try request.scheduler ?? SchedulerKind(modelConfig: schedulerConfig)
         let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
-        let plan = try request.plan.map { try PlanPresets.resolve($0, calls: scheduler.callCount, steps: request.steps) }
-            ?? .full(calls: scheduler.callCount)
+        let plan = try resolvePlan(request, calls: scheduler.callCount)
         let unet = CachedUNet(unet: models.unet, plan: plan)   // new per run: no state crosses runs
         let cfg = request.guidanceScale > 1
         // Pruning streams are seeded by the image seed (never the sampler's generator).
-        let pruning = try plan.pruning.makePolicy(seed: request.seed)
+        let pruning = plan.pruning.makePolicy(seed: request.seed)
         pruning?.reset(steps: request.steps, cfg: cfg)
         models.unet.tokenReducer = pruning
         defer { models.unet.tokenReducer = nil }
