@@ -1,7 +1,7 @@
 import DatoCore
 import DatoModels
 
-/// AT-EDM adapted to SD 1.x (shared/spec/at-edm.md section 4): rank tokens by G-WPR on the head-mean map
+/// AT-EDM adapted to SD 1.x (docs/methods/atedm.md): rank tokens by G-WPR on the head-mean map
 /// of self-attention, keep the top ones, run cross-attention and the FFN on the kept tokens (inline) or the
 /// whole block on a stored mask (temporal), and refill pruned tokens by copy before proj_out.
 public final class ATEDM: PruningPolicy {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What to accelerate in one denoising run: a cache depth per UNet call and a prune ratio per step
-/// (shared/spec/caching.md section 2 owns the meaning; README glossary of the specs).
+/// (docs/methods/caching.md describes depths, calls and steps; docs/usage.md the plan grammar).
 ///
 /// Compact string form: `d:12,2*2,12,2*2;r:0.4*5;m:none`: depths (run-length `value*count`), optional
 /// per-step ratios, optional pruning method (`CompactPlan.swift`). JSON form:

@@ -4,7 +4,7 @@ import DatoModels
 /// Feature caching (DeepCache with a depth per call) around a UNet, for one denoising run at a time.
 ///
 /// All state (cached up-unit outputs, the last raw output) belongs to the current run and is cleared by
-/// `reset()`, which the pipeline calls when a run starts (fixing the reference's leaking counter, B1).
+/// `reset()`, which the pipeline calls when a run starts (the reference implementation's call counter leaked from one run into the next).
 public final class CachedUNet: UNetFeatureStore {
     public let unet: UNet2DConditionModel
     public let plan: AccelerationPlan

@@ -1,7 +1,7 @@
 import DatoCore
 import DatoModels
 
-/// DaTo, dynamics-aware token pruning (shared/spec/dato.md): per 2x2 window one base token chosen by the
+/// DaTo, dynamics-aware token pruning (docs/methods/dato.md): per 2x2 window one base token chosen by the
 /// dynamics of the last two UNet outputs plus seeded noise; the non-base tokens most similar to a base token
 /// are pruned; self-attention (and optionally cross-attention / FFN) runs on the kept tokens, and each pruned
 /// token copies the output of its most similar kept token.
@@ -13,7 +13,7 @@ public final class DaTo: PruningPolicy {
         public var gamma: Float = 1, alpha: Float = 0.1
         /// Normalise D to mean 1 per row (the reference uses raw D).
         public var normalizeDynamics = true
-        /// Negate gamma with probability 1/2 on every pruned block call (the reference's behaviour, B8).
+        /// Negate gamma with probability 1/2 on every pruned block call (the reference release's behaviour).
         public var randomSign = false
         /// The reference's "local random" base pattern: a uniform choice per window shared by every row and
         /// block of a call, ignoring D.
@@ -24,7 +24,7 @@ public final class DaTo: PruningPolicy {
         public var seed: UInt64 = 0
         public init() {}
 
-        /// The reference release's `apply_patch` defaults (dato.md section 8): raw D, gamma = alpha = 0.1,
+        /// The reference release's `apply_patch` defaults (docs/methods/dato.md, "reference"): raw D, gamma = alpha = 0.1,
         /// random sign, local-random base pattern, level 0 only.
         public static var referenceCompatible: Settings {
             var s = Settings()
@@ -101,7 +101,7 @@ public final class DaTo: PruningPolicy {
         }
     }
 
-    /// The partition of dato.md sections 3-4 for x [B, N, C] on a (h, w) grid: base tokens per 2x2 window
+    /// The partition (docs/methods/dato.md) for x [B, N, C] on a (h, w) grid: base tokens per 2x2 window
     /// (argmax of `scores`, ties to the lower in-window index; cond rows copy uncond rows' bases when
     /// `alignCFG`), the P = min(floor(r N), N - W) non-base tokens most similar to a base token pruned (ties
     /// to the lower index), each recovered from its most similar kept token. nil when P <= 0.

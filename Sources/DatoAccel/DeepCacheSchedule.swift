@@ -1,7 +1,7 @@
 import Foundation
 
 /// DeepCache's pipeline schedule as a plan preset: `deepcache:N`, `deepcache:N,branch=B`,
-/// `deepcache:N,nonuniform[,center=C][,power=P]` (shared/spec/caching.md sections 4-5). Full calls at
+/// `deepcache:N,nonuniform[,center=C][,power=P]` (docs/methods/caching.md, "Presets"). Full calls at
 /// k in range(0, steps, N), or the quad-centre set; all other calls at depth B (default 2, the paper's SD
 /// setting cache_layer_id = 0, cache_block_id = 0).
 struct DeepCacheSchedule: Sendable, Equatable {
@@ -95,7 +95,7 @@ struct DeepCacheSchedule: Sendable, Equatable {
 }
 
 extension PlanPresets {
-    /// DeepCache's `sample_from_quad_center` (caching.md section 5), with numpy's complex principal powers:
+    /// DeepCache's `sample_from_quad_center` (docs/methods/caching.md), with numpy's complex principal powers:
     /// `count` indices in 0..<total clustered around `center`. The power is stepped down by 0.02 from `power`
     /// until the schedule has `count` distinct indices; the power used is returned too.
     public static func quadCenter(total: Int, count k: Int, center c: Double, power p0: Double) throws -> (indices: [Int], power: Double) {

@@ -1,6 +1,6 @@
 import DatoCore
 
-/// DaTo's dynamics signal (dato.md section 2): the mean over channels of |e_{k-1} - e_{k-2}| from the two
+/// DaTo's dynamics signal (docs/methods/dato.md): the mean over channels of |e_{k-1} - e_{k-2}| from the two
 /// previous raw UNet outputs, normalised per row by its mean and average-pooled to each level's grid.
 struct Dynamics {
     private var previous: Tensor?, older: Tensor?

@@ -1,7 +1,7 @@
 import COpenBLAS
 import DatoCore
 
-/// AT-EDM's token ranking (at-edm.md section 4): generalised weighted PageRank on an attention map, the
+/// AT-EDM's token ranking (docs/methods/atedm.md): generalised weighted PageRank on an attention map, the
 /// top-k mask, and the kept token each pruned token attends to most.
 public enum GWPR {
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Named plans and how they expand for a given sampler (shared/spec/caching.md sections 4-5, dato.md 9).
+/// Named plans and how they expand for a given sampler (docs/methods/caching.md, "Presets").
 public enum PlanPresets {
-    /// The reference's fixed depth vector for PLMS-50 calls 1...50 (dato.md section 9), 11 meaning full.
+    /// The reference's fixed depth vector for PLMS-50 calls 1...50 (docs/methods/caching.md), 11 meaning full.
     static let datoReference: [Int] = [0, 1, 1, 1, 1, 1, 11, 1, 1, 1, 1, 1, 1, 1, 0, 0, 11, 1, 1, 1, 0, 11, 1, 0, 1, 1, 1, 1,
                                        1, 11, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 11, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// - tome: `deterministic` (top-left destinations), `cross`, `mlp`, `downsample=N`
 /// - dato: `gamma=G`, `alpha=A`, `levels=0+1`, `cross`, `ffn`, `noalign`, `raw` (unnormalised D),
-///   `randomsign`, `reference` (the release's apply_patch behaviour, dato.md section 8)
+///   `randomsign`, `reference` (the release's apply_patch behaviour, docs/methods/dato.md)
 /// - atedm: `levels=0+1`, `iterations=T`, `tolerance=E`, `recovery=attention|similarity`, `copyupdate`,
 ///   `temporal`, `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `sharedmask`
 public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {

@@ -20,7 +20,7 @@ public protocol PruningPolicy: TokenReducer {
     /// Forgets everything from earlier runs; `steps` is the run's number of denoising steps and `cfg` says
     /// whether the batch is [uncond rows; cond rows].
     func reset(steps: Int, cfg: Bool)
-    /// UNet call `k` of step `step` (caching.md stepIndex) with the step's prune ratio.
+    /// UNet call `k` of step `step` (the scheduler's `stepIndex(ofCall:)`) with the step's prune ratio.
     func begin(call k: Int, step: Int, ratio: Double)
     /// The raw output of call `k` (all batch rows, before guidance).
     func end(call k: Int, output: Tensor)

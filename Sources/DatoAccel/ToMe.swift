@@ -2,7 +2,7 @@ import DatoCore
 import DatoModels
 import Foundation
 
-/// Token Merging for SD (tomesd 0.1.3, shared/spec/tome.md): in blocks whose downsample factor is at most
+/// Token Merging for SD (tomesd 0.1.3, docs/methods/tome.md): in blocks whose downsample factor is at most
 /// `maxDownsample`, merge the `ratio` most redundant tokens into one destination token per sx x sy window
 /// (mean), run the chosen sub-layers on the merged tokens, and copy results back (unmerge).
 public final class ToMe: PruningPolicy {

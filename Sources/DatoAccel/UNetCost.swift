@@ -1,7 +1,7 @@
 import DatoModels
 
 /// An analytical multiply-accumulate (MAC) count of UNet calls: convolutions, linear layers and the two
-/// attention matmuls; norms, activations and the text encoder / VAE are not counted (caching.md, at-edm.md).
+/// attention matmuls; norms, activations and the text encoder / VAE are not counted (docs/methods/caching.md, "Cost").
 public struct UNetCost: Sendable {
     /// MACs of D_0..D_{n-1} and of U_0..U_{n-1} (index = skip id), the mid block and what every call runs
     /// (time embedding and head), for one batch row.
@@ -108,8 +108,8 @@ public struct UNetCost: Sendable {
         return (0..<limit).flatMap { downLayers[$0] + upLayers[$0] } + (d >= units ? midLayers : [])
     }
 
-    /// MACs of one transformer layer of width `c` run with the given token counts (at-edm.md section 3
-    /// table, without proj_in/proj_out which always see every token).
+    /// MACs of one transformer layer of width `c` run with the given token counts (docs/methods/caching.md, "Cost";
+    /// without proj_in/proj_out which always see every token).
     public func layerMACs(channels c: Int, tokens t: LayerTokens) -> Double {
         let c = Double(c), q = Double(t.selfQueries), kv = Double(t.selfKeys), x = Double(t.cross), f = Double(t.ffn)
         let l = Double(contextTokens), dt = Double(crossWidth)

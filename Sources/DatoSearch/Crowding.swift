@@ -1,4 +1,4 @@
-/// pymoo's crowding distance ("cd") of one front (nsga2.md section 4).
+/// pymoo's crowding distance ("cd") of one front (docs/methods/search.md).
 public enum Crowding {
     /// Per point: the mean over objectives of the normalised gap between its neighbours in that objective;
     /// boundary points +inf; fronts of at most two points all +inf; a constant objective adds 0.

@@ -1,4 +1,4 @@
-/// Pareto dominance and Deb's fast non-dominated sort (nsga2.md section 3).
+/// Pareto dominance and Deb's fast non-dominated sort (docs/methods/search.md).
 public enum Dominance {
     /// a dominates b: no worse in every objective and better in at least one (minimisation).
     public static func dominates(_ a: [Double], _ b: [Double]) -> Bool {

@@ -1,4 +1,4 @@
-/// Two-objective hypervolume against a reference point (nsga2.md section 10).
+/// Two-objective hypervolume against a reference point (docs/methods/search.md).
 public enum Hypervolume {
     public static func twoObjectives(_ points: [[Double]], reference r: (Double, Double)) -> Double {
         let inside = points.filter { $0[0] < r.0 && $0[1] < r.1 }

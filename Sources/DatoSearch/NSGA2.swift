@@ -1,7 +1,7 @@
 import DatoCore
 import Foundation
 
-/// NSGA-II with pymoo's semantics (shared/spec/nsga2.md): sampling with duplicate elimination, binary
+/// NSGA-II with pymoo's semantics (docs/methods/search.md): sampling with duplicate elimination, binary
 /// tournament, SBX and polynomial mutation with rounding repair of integer genes, elitist rank-and-crowding
 /// survival. One seeded generator drives every random choice, so the same seed and the same evaluation
 /// results give the same run.

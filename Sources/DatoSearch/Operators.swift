@@ -1,8 +1,8 @@
 import Foundation
 
-/// pymoo's variation operators on float genes (nsga2.md sections 6-8).
+/// pymoo's variation operators on float genes (docs/methods/search.md).
 public enum Operators {
-    /// SBX for one variable pair with uniform `u` (section 6): the two children, child 1 near parent 1.
+    /// SBX for one variable pair with uniform `u` (pymoo's SBX): the two children, child 1 near parent 1.
     public static func sbx(_ p1: Double, _ p2: Double, lower xl: Double, upper xu: Double, eta: Double, u: Double) -> (Double, Double) {
         let y1 = min(p1, p2), y2 = max(p1, p2), delta = y2 - y1
         func betaq(_ beta: Double) -> Double {
@@ -14,7 +14,7 @@ public enum Operators {
         return p1 < p2 ? (c1, c2) : (c2, c1)
     }
 
-    /// Polynomial mutation of one variable with uniform `u` (section 7), clamped to the bounds.
+    /// Polynomial mutation of one variable with uniform `u` (pymoo's PM), clamped to the bounds.
     public static func polynomialMutation(_ x: Double, lower xl: Double, upper xu: Double, eta: Double, u: Double) -> Double {
         let range = xu - xl
         let d1 = (x - xl) / range, d2 = (xu - x) / range, p = 1 / (eta + 1)

@@ -1,7 +1,7 @@
 import DatoAccel
 import DatoCore
 
-/// The genome <-> plan mapping of a schedule search (dato.md section 9, product's search space).
+/// The genome <-> plan mapping of a schedule search (docs/methods/search.md, "Search spaces").
 ///
 /// - `depth`: one gene per UNet call 1..K-1 (call 0 is always full), an index into `depthValues`; no pruning.
 /// - `ratio`: one gene per step, an index into `ratioValues`, on the fixed depths `fixedDepths`.
@@ -73,7 +73,7 @@ public struct PlanSpace: Sendable, Equatable {
         return g
     }
 
-    /// The reference's ConstrainedSampling for the depth space (dato.md section 9): genes 0-14 / 15-34 / 35-...
+    /// The reference's ConstrainedSampling for the depth space (docs/methods/search.md): genes 0-14 / 15-34 / 35-...
     /// get at most max1 - 1 / max2 - 1 / max3 full calls (numpy's exclusive and Python's inclusive bounds, as
     /// the reference), every other gene the first or second depth value with probability 1/2. nil unless the
     /// space is `depth` with depth values [0, 1, 12].

@@ -1,4 +1,4 @@
-/// A minimisation problem for NSGA-II (shared/spec/nsga2.md section 1): genes with inclusive bounds, some
+/// A minimisation problem for NSGA-II (docs/methods/search.md): genes with inclusive bounds, some
 /// integer-valued, a number of objectives (all minimised) and inequality constraints g_j(x) <= 0.
 public protocol SearchProblem {
     var lowerBounds: [Double] { get }

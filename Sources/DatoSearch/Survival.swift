@@ -1,6 +1,6 @@
 import DatoCore
 
-/// pymoo's `RankAndCrowding` survival with infeasible solutions filtered (nsga2.md section 4): whole fronts of
+/// pymoo's `RankAndCrowding` survival with infeasible solutions filtered (docs/methods/search.md): whole fronts of
 /// feasible solutions while they fit, the splitting front truncated by crowding (ties at random), then the
 /// least-violating infeasible solutions.
 public enum Survival {

@@ -1,6 +1,6 @@
 import DatoCore
 
-/// pymoo's binary tournament for NSGA-II (nsga2.md section 5).
+/// pymoo's binary tournament for NSGA-II (docs/methods/search.md).
 public enum Tournament {
     public enum Rule: String, Sendable { case dominationAndCrowding, rankAndCrowding }
 

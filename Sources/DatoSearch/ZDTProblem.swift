@@ -1,12 +1,12 @@
 import Foundation
 
-/// ZDT1-3 with 30 variables in [0, 1] (nsga2.md section 11), the benchmark NSGA-II is validated on.
+/// ZDT1-3 with 30 variables in [0, 1] (docs/methods/search.md), the benchmark NSGA-II is validated on.
 public struct ZDTProblem: SearchProblem {
     public let kind: Int
     public init(kind: Int) { self.kind = kind }
 
     /// Hypervolume (reference point 1.1, 1.1) of the continuous optimal front, and pymoo 0.6.2's mean over
-    /// seeds 0-9 with pop 100, 250 generations, SBX 0.9/15, PM eta 20 (nsga2.md section 11).
+    /// seeds 0-9 with pop 100, 250 generations, SBX 0.9/15, PM eta 20 (docs/methods/search.md).
     public static let optimalHypervolume = [1: 0.87667, 2: 0.54333, 3: 1.33176]
     public static let pymooMeanHypervolume = [1: 0.86966, 2: 0.53635, 3: 1.32760]
 

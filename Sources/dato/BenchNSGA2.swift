@@ -3,7 +3,7 @@ import DatoPipeline
 import DatoSearch
 import Foundation
 
-/// `dato bench nsga2`: NSGA-II on ZDT1-3 over several seeds, hypervolumes against pymoo's (nsga2.md section 11).
+/// `dato bench nsga2`: NSGA-II on ZDT1-3 over several seeds, hypervolumes against pymoo's (docs/methods/search.md).
 struct BenchNSGA2: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsga2",

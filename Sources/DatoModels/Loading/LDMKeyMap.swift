@@ -1,6 +1,6 @@
 /// The one table that maps original single-file (ldm) checkpoint names to diffusers names.
 ///
-/// Follows shared/spec/unet-layout.md section 6 (checked against diffusers' `convert_ldm_*` functions
+/// Described in docs/methods/unet-layout.md, "Single-file names" (checked against diffusers' `convert_ldm_*` functions
 /// by tools/fixtures/make_fixtures.py, which round-trips a model through diffusers' own converter).
 public enum LDMKeyMap {
     /// Top-level prefixes of the three networks in a single-file checkpoint.

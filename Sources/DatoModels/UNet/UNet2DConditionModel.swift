@@ -3,7 +3,7 @@ import DatoCore
 /// diffusers `UNet2DConditionModel` for SD 1.x, channels-last.
 ///
 /// Execution order: time embedding, conv_in (skip 0), down blocks (skips 1...), mid block, up blocks
-/// (consuming skips in reverse), head. See shared/spec/unet-layout.md for the numbering.
+/// (consuming skips in reverse), head. See docs/methods/unet-layout.md for the numbering.
 public final class UNet2DConditionModel {
     public let config: UNetConfig
     public let timeEmbedding: TimestepEmbedding
@@ -64,7 +64,7 @@ public final class UNet2DConditionModel {
     /// Predicts noise (or v) for `sample` [B, H, W, in_channels] at `timesteps` (one per batch row)
     /// given text states `context` [B, T, cross_attention_dim].
     ///
-    /// `depth` d < `unitCount` runs a partial call (shared/spec/caching.md): D_0..D_{d-1}, no mid block,
+    /// `depth` d < `unitCount` runs a partial call (docs/methods/caching.md): D_0..D_{d-1}, no mid block,
     /// and U_{d-1}..U_0, where U_{d-1} takes the output U_d produced earlier, read from `features`.
     /// Every computed up unit U_k (k >= 1) is written to `features`. nil or d >= unitCount is a full call.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor, depth: Int? = nil,

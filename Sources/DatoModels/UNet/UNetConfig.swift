@@ -9,7 +9,7 @@ public struct UNetConfig: Codable, Sendable, Equatable {
     public var downBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
     public var upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
     public var midBlockType: String? = "UNetMidBlock2DCrossAttn"
-    /// diffusers' misnamed head count (see unet-layout.md): used when `numAttentionHeads` is absent.
+    /// diffusers' misnamed head count (see docs/methods/unet-layout.md): used when `numAttentionHeads` is absent.
     public var attentionHeadDim: IntOrList = .one(8)
     public var numAttentionHeads: IntOrList? = nil
     public var crossAttentionDim = 768

@@ -86,7 +86,7 @@ public struct GeneratedImage: Sendable {
     public let textSeconds: Double, loopSeconds: Double, decodeSeconds: Double
     /// The resolved acceleration plan (all calls full when none was requested).
     public let plan: AccelerationPlan
-    /// UNet multiply-accumulates of the run for one image (at-edm.md convention: no CFG factor), and of
+    /// UNet multiply-accumulates of the run for one image (no CFG factor; docs/methods/caching.md, "Cost"), and of
     /// the same run without acceleration.
     public let macs: Double, fullMACs: Double
 }

@@ -159,7 +159,7 @@ public final class StableDiffusionPipeline {
         let sigma = scheduler.initNoiseSigma
         if sigma != 1 { latents = LatentMath.map(latents) { $0 * sigma } }
         var callSeconds: [Double] = []
-        // at-edm.md's convention: one UNet evaluation per call for one image (no CFG factor), counting the
+        // The MAC convention of docs/methods/caching.md: one UNet evaluation per call for one image (no CFG factor), counting the
         // tokens every pruned layer actually ran with.
         let cost = UNetCost(config: models.unet.config, height: request.height / f, width: request.width / f,
                             contextTokens: context.dim(1))

@@ -1,7 +1,7 @@
 import DatoCore
 
 /// diffusers `PNDMScheduler` in PLMS mode (`skip_prk_steps`): a linear multistep method that makes
-/// steps + 1 UNet calls, the second timestep twice (981, 961, 961, ...: shared/spec/caching.md section 3).
+/// steps + 1 UNet calls, the second timestep twice (981, 961, 961, ...: docs/methods/caching.md, "Calls and steps").
 public final class PNDMScheduler: Scheduler {
     public let name = "PNDMScheduler"
     public let timesteps: [Float]
