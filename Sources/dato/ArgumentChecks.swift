@@ -1,6 +1,5 @@
 import ArgumentParser
 import DatoAccel
-import DatoPipeline
 
 /// Runs the library's checks of option values (`ArgumentCheck`, plan parsing) and reports what they throw as a
 /// usage error, before any model is loaded.
