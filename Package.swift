@@ -10,7 +10,11 @@ let package = Package(
         .library(name: "DatoCore", targets: ["DatoCore"]),
         .library(name: "DatoModels", targets: ["DatoModels"]),
         .library(name: "DatoAccel", targets: ["DatoAccel"]),
+        .library(name: "DatoDigest", targets: ["DatoDigest"]),
+        .library(name: "DatoImage", targets: ["DatoImage"]),
         .library(name: "DatoPipeline", targets: ["DatoPipeline"]),
+        .library(name: "DatoEvaluation", targets: ["DatoEvaluation"]),
+        .library(name: "DatoDemo", targets: ["DatoDemo"]),
         .library(name: "DatoSearch", targets: ["DatoSearch"]),
     ],
     dependencies: [
@@ -37,16 +41,28 @@ let package = Package(
         .target(name: "DatoModels", dependencies: ["DatoCore"]),
         // Acceleration policies (feature caching; token pruning later) behind the model's hooks; plans; FLOPs.
         .target(name: "DatoAccel", dependencies: ["DatoModels"]),
-        // Text-to-image: tokenizer, schedulers, PyTorch-compatible noise, the pipeline, PNG output.
-        .target(name: "DatoPipeline", dependencies: ["DatoModels", "DatoAccel", "CZlib"],
-                resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt"),
-                            .copy("Resources/demo-scorer"), .copy("Resources/demo-model")]),
+        // SHA-256 and cached file digests (the model hash in PNG metadata, the search's model identity).
+        .target(name: "DatoDigest", dependencies: ["DatoCore"]),
+        // Images in and out: PNG reading (bounded inflate) and writing with text chunks, output file naming,
+        // labelled image grids.
+        .target(name: "DatoImage", dependencies: ["DatoCore", "CZlib"]),
+        // Text-to-image: tokenizer (with the bundled CLIP vocabulary), schedulers, PyTorch-compatible noise,
+        // the pipeline, generation parameters for PNG metadata.
+        .target(name: "DatoPipeline", dependencies: ["DatoModels", "DatoAccel", "DatoDigest", "CZlib"],
+                resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/LICENSE-open_clip.txt")]),
+        // Image quality: PSNR/SSIM/relative error against a reference, the prompt-alignment scorer.
+        .target(name: "DatoEvaluation", dependencies: ["DatoModels"]),
+        // The shipped demo model and its alignment scorer (resources, about 28 MB) and their locators.
+        .target(name: "DatoDemo", dependencies: ["DatoPipeline", "DatoEvaluation"],
+                resources: [.copy("Resources/demo-model"), .copy("Resources/demo-scorer")]),
         // Schedule search: NSGA-II (pymoo semantics), plan spaces, the SQLite journal, front reports.
-        .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "CSQLite"],
+        .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "DatoDigest", "DatoImage",
+                                                   "DatoEvaluation", "DatoDemo", "CSQLite"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
-        // Thin command-line interface.
+        // Thin command-line interface (and its option-value checks).
         .executableTarget(name: "dato", dependencies: [
-            "DatoCore", "DatoModels", "DatoAccel", "DatoPipeline", "DatoSearch", "CDNNL", "COpenBLAS",
+            "DatoCore", "DatoModels", "DatoAccel", "DatoDigest", "DatoImage", "DatoPipeline", "DatoEvaluation",
+            "DatoDemo", "DatoSearch", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share.
@@ -57,8 +73,9 @@ let package = Package(
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
         .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch",
                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "CZlib", "DatoTestSupport"],
+        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoDigest", "DatoTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "DatoImage", "DatoDigest", "DatoEvaluation",
+                                                         "DatoDemo", "CZlib", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
@@ -67,7 +84,7 @@ let package = Package(
 // Fuzz targets (tools/fuzz/run.sh). Their code lives in Tests/DatoFuzzTests/Targets; `swift test` replays the seed
 // corpus and every fixed crasher through it. With DATO_FUZZ=1 (set by tools/fuzz/run.sh, built in .build-fuzz with
 // -sanitize=fuzzer,address) the same code becomes the `dato-fuzz` executable driven by libFuzzer instead.
-let fuzzDependencies: [Target.Dependency] = ["DatoCore", "DatoModels", "DatoAccel", "DatoPipeline"]
+let fuzzDependencies: [Target.Dependency] = ["DatoCore", "DatoModels", "DatoAccel", "DatoImage", "DatoPipeline"]
 if ProcessInfo.processInfo.environment["DATO_FUZZ"] == "1" {
     package.targets += [
         .target(name: "CDatoFuzzDriver", path: "tools/fuzz/CDatoFuzzDriver"),

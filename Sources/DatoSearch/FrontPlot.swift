@@ -1,4 +1,4 @@
-import DatoPipeline
+import DatoImage
 import Foundation
 
 /// Quality loss (y) against speed-up (x) as a PNG: every evaluated point, the front as a line, the

@@ -1,3 +1,4 @@
+import DatoDigest
 import DatoModels
 import DatoPipeline
 import Foundation

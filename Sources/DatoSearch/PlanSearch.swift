@@ -1,4 +1,6 @@
 import DatoAccel
+import DatoDemo
+import DatoEvaluation
 import DatoPipeline
 import Foundation
 

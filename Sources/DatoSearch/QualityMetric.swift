@@ -1,3 +1,5 @@
+import DatoEvaluation
+import DatoImage
 import DatoPipeline
 import Foundation
 

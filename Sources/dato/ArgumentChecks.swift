@@ -1,8 +1,7 @@
 import ArgumentParser
 import DatoAccel
-import DatoPipeline
 
-/// Runs the library's checks of option values (`ArgumentCheck`, plan parsing) and reports what they throw as a
+/// Runs the checks of option values (`ArgumentCheck`, the library's plan parsing) and reports what they throw as a
 /// usage error, before any model is loaded.
 func checkArguments(_ body: () throws -> Void) throws {
     do {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import DatoPipeline
 import DatoSearch
 import Foundation
 

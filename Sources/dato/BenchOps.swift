@@ -1,7 +1,6 @@
 import ArgumentParser
 import DatoCore
 import DatoModels
-import DatoPipeline
 import Foundation
 
 /// `dato bench ops`: the UNet's dominant operations at SD 1.5 sizes, each timed alone (best of N).

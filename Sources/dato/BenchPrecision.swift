@@ -1,5 +1,7 @@
 import ArgumentParser
 import DatoCore
+import DatoDemo
+import DatoEvaluation
 import DatoPipeline
 import Foundation
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import DatoAccel
 import DatoCore
 import DatoModels
-import DatoPipeline
 import Foundation
 
 /// `dato bench pruning`: one SD 1.5 level-0 transformer block (4096 tokens at 512 px, 320 channels, batch 2)

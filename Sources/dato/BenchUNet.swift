@@ -2,7 +2,6 @@ import ArgumentParser
 import DatoAccel
 import DatoCore
 import DatoModels
-import DatoPipeline
 import Foundation
 
 /// `dato bench unet`: one UNet call of the SD 1.5 (or SD 2.1) architecture with random weights.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import DatoCore
 import DatoModels
-import DatoPipeline
 import Foundation
 
 /// `dato bench vae`: one decode (latents to image) of the SD 1.5 VAE with random weights.

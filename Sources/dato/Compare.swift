@@ -1,6 +1,9 @@
 import ArgumentParser
 import DatoAccel
 import DatoCore
+import DatoDemo
+import DatoEvaluation
+import DatoImage
 import DatoPipeline
 import Foundation
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatoAccel
 import DatoCore
+import DatoImage
 import DatoModels
 import DatoPipeline
 import Foundation

@@ -1,5 +1,7 @@
 import ArgumentParser
-import DatoPipeline
+import DatoDemo
+import DatoEvaluation
+import DatoImage
 import Foundation
 
 /// `dato score`: prompt alignment of demo-model images (the fraction of the prompt's attributes recognised).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DatoCore
+import DatoDemo
 import DatoModels
 import DatoPipeline
 import DatoSearch

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DatoCore
-import DatoPipeline
 
 /// `-t/--threads` (shared by every command that computes).
 struct ThreadOptions: ParsableArguments {

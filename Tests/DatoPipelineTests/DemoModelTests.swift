@@ -1,4 +1,6 @@
 import DatoCore
+import DatoDemo
+import DatoEvaluation
 @testable import DatoPipeline
 import Foundation
 import XCTest

@@ -1,4 +1,6 @@
 import DatoCore
+import DatoEvaluation
+import DatoImage
 import DatoPipeline
 import XCTest
 

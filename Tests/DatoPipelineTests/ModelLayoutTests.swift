@@ -1,4 +1,5 @@
 import DatoCore
+import DatoDemo
 import DatoModels
 import DatoPipeline
 import Foundation

@@ -1,5 +1,7 @@
 import CZlib
 import DatoCore
+import DatoDigest
+import DatoImage
 @testable import DatoPipeline
 import Foundation
 import XCTest

@@ -1,5 +1,5 @@
 import CZlib
-@testable import DatoPipeline
+import DatoImage
 import Foundation
 import XCTest
 

@@ -1,5 +1,5 @@
 import DatoCore
-import DatoPipeline
+import DatoImage
 import Foundation
 import XCTest
 

@@ -1,5 +1,7 @@
 import DatoCore
-@testable import DatoPipeline
+import DatoDemo
+import DatoEvaluation
+import DatoImage
 import Foundation
 import XCTest
 import DatoTestSupport
@@ -9,7 +11,7 @@ final class ScorerTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func scorer() throws -> AlignmentScorer {
-        try AlignmentScorer(folder: Self.root.appendingPathComponent("Sources/DatoPipeline/Resources/demo-scorer").path)
+        try AlignmentScorer(folder: Self.root.appendingPathComponent("Sources/DatoDemo/Resources/demo-scorer").path)
     }
 
     func testLogitsMatchPyTorch() throws {

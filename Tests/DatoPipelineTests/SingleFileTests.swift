@@ -1,5 +1,6 @@
 import DatoCore
 import DatoModels
+import DatoEvaluation
 @testable import DatoPipeline
 import Foundation
 import XCTest

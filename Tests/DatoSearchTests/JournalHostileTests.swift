@@ -1,5 +1,5 @@
 @testable import DatoSearch
-import DatoPipeline
+import DatoDigest
 import Foundation
 import XCTest
 

@@ -4,7 +4,7 @@ background) back from a 64x64 image. Trained on shapes.py images with augmentati
 jitter) so it also reads imperfect generated images. Exported as safetensors + JSON for the Swift scorer,
 with logits on fixture images for the Swift test.
 
-Usage: python tools/demo-model/scorer.py [--steps 300] [--out Sources/DatoPipeline/Resources/demo-scorer]
+Usage: python tools/demo-model/scorer.py [--steps 300] [--out Sources/DatoDemo/Resources/demo-scorer]
 """
 import argparse
 import json
@@ -70,7 +70,7 @@ def augment(x, gen):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--out", default=os.path.join(ROOT, "Sources/DatoPipeline/Resources/demo-scorer"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "Sources/DatoDemo/Resources/demo-scorer"))
     ap.add_argument("--fixtures", default=os.path.join(ROOT, "Tests/DatoPipelineTests/Fixtures/scorer"))
     args = ap.parse_args()
     torch.manual_seed(SEED)

@@ -320,7 +320,7 @@ def main():
                     help="diffusion, layout: stop after this step (the learning-rate schedule still spans the phase)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--workdir", default=os.path.expanduser("~/.cache/swift-dato/demo-train"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "Sources/DatoPipeline/Resources/demo-model"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "Sources/DatoDemo/Resources/demo-model"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.workdir, exist_ok=True)

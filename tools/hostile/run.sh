@@ -19,7 +19,7 @@ dato=$(realpath "${1:-.build/release/dato}")
 limit=${2:-60}
 [ -x "$dato" ] || { echo "no dato binary at $dato (swift build -c release --product dato)" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
-demo="$root/Sources/DatoPipeline/Resources/demo-model"
+demo="$root/Sources/DatoDemo/Resources/demo-model"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 2

@@ -99,15 +99,12 @@ public enum PipelineError: Error, CustomStringConvertible {
     case cancelled
     /// A NaN or an infinity appeared at `stage` of a generation.
     case nonFinite(stage: GenerationStage, value: NonFiniteValue)
-    /// The alignment scorer's files or input.
-    case scorer(String)
 
     public var description: String {
         switch self {
         case let .invalidRequest(field, message): return "invalid \(field): \(message)"
         case .cancelled: return "generation cancelled"
         case let .nonFinite(stage, value): return "\(stage) has \(value.rawValue): \(stage.likelyCause)"
-        case let .scorer(message): return "scorer: \(message)"
         }
     }
 }

@@ -1,4 +1,4 @@
-import DatoPipeline
+import DatoImage
 import Foundation
 
 /// Images read back (`dato score`, the prompt and plan recorded in a PNG).

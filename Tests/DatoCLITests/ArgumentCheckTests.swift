@@ -1,4 +1,4 @@
-import DatoPipeline
+@testable import dato
 import XCTest
 
 /// The CLI's value checks (`dato` runs them in each command's `validate()`, before loading a model): issue 20

@@ -1,4 +1,5 @@
 import DatoModels
+import DatoPipeline
 import Foundation
 
 /// The demo model shipped inside the package (Resources/demo-model, trained by tools/demo-model/train.py):

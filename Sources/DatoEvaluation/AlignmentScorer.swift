@@ -12,22 +12,14 @@ public final class AlignmentScorer {
     let conv1: Conv2D, conv2: Conv2D, conv3: Conv2D
     let fc1: Linear, fc2: Linear
 
-    /// The scorer shipped with the package (Resources/demo-scorer).
-    public static func bundled() throws -> AlignmentScorer {
-        guard let url = Bundle.module.url(forResource: "demo-scorer", withExtension: nil) else {
-            throw PipelineError.scorer("the bundled demo-scorer resource is missing")
-        }
-        return try AlignmentScorer(folder: url.path)
-    }
-
     /// Loads `scorer.safetensors` and `scorer.json` from `folder`.
     public init(folder: String) throws {
         let meta = "\(folder)/scorer.json"
         struct Meta: Decodable { let attributes: [String]; let vocabulary: [String: [String]] }
-        guard let data = FileManager.default.contents(atPath: meta) else { throw PipelineError.scorer("cannot read '\(meta)'") }
+        guard let data = FileManager.default.contents(atPath: meta) else { throw ScorerError("cannot read '\(meta)'") }
         let m: Meta
         do { m = try JSONDecoder().decode(Meta.self, from: data) } catch {
-            throw PipelineError.scorer("'\(meta)' is not a scorer description (attributes, vocabulary): \(error)")
+            throw ScorerError("'\(meta)' is not a scorer description (attributes, vocabulary): \(error)")
         }
         attributes = m.attributes
         vocabulary = m.vocabulary
@@ -47,7 +39,7 @@ public final class AlignmentScorer {
     /// Logits [B, classes] for RGB images [B, 64, 64, 3] with values in [-1, 1].
     public func logits(_ images: Tensor) throws -> Tensor {
         guard images.shape.count == 4, images.dim(1) == 64, images.dim(2) == 64, images.dim(3) == 3 else {
-            throw PipelineError.scorer("the scorer reads 64x64 RGB images, got \(images.shape)")
+            throw ScorerError("the scorer reads 64x64 RGB images, got \(images.shape)")
         }
         var x = images
         for c in [conv1, conv2, conv3] {
@@ -62,7 +54,7 @@ public final class AlignmentScorer {
     /// The attributes recognised in one 8-bit RGB image (64x64).
     public func read(pixels: [UInt8], width: Int, height: Int) throws -> [String: String] {
         guard width == 64, height == 64, pixels.count == 64 * 64 * 3 else {
-            throw PipelineError.scorer("the scorer reads 64x64 RGB images, got \(width)x\(height)")
+            throw ScorerError("the scorer reads 64x64 RGB images, got \(width)x\(height)")
         }
         let x = Tensor(shape: [1, 64, 64, 3], values: pixels.map { Float($0) / 127.5 - 1 })
         let z = try logits(x)

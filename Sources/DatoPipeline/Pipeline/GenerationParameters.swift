@@ -1,4 +1,5 @@
 import DatoCore
+import DatoDigest
 import DatoModels
 import Foundation
 
