@@ -13,7 +13,8 @@ final class ConcurrentGenerationTests: XCTestCase {
     /// Requests that differ in plan, prompt and seed (several steps each, classifier-free guidance).
     static func requests() -> [GenerationRequest] {
         let plans = ["dato:0.4", "deepcache:2,branch=2+tome:0.5", "atedm:0.5", "d:12*6;r:0.5*6;m:tome", nil]
-        let prompts = ["a red circle", "a blue square", "a green tree", "a red circle", "a yellow sun"]
+        let long = Array(repeating: "a yellow sun", count: 30).joined(separator: " and ")   // truncated: a warning
+        let prompts = ["a red circle", "a blue square", "a green tree", "a red circle", long]
         return plans.indices.map { i in
             var r = GenerationRequest(prompt: prompts[i])
             r.width = 64; r.height = 64; r.steps = 6; r.seed = UInt64(10 + i); r.scheduler = .ddim
@@ -36,6 +37,8 @@ final class ConcurrentGenerationTests: XCTestCase {
         let pipe = try StableDiffusionPipeline.load(path: Self.fixtures.appendingPathComponent(model).path)
         let requests = Self.requests()
         let alone = try requests.map { try pipe.generate($0) }
+        XCTAssertEqual(alone.map { $0.warnings.count }, [0, 0, 0, 0, 1], "only the long prompt is truncated")
+        XCTAssertEqual(pipe.warnings, alone[4].warnings, "the pipeline's warnings are the last run's")
         for round in 0..<rounds {
             let results = Results(count: requests.count)
             let done = DispatchGroup()
@@ -56,6 +59,7 @@ final class ConcurrentGenerationTests: XCTestCase {
                     XCTAssertTrue(image.pixels == alone[i].pixels, "\(label): the image differs from the one made alone")
                     XCTAssertTrue(image.latents.array == alone[i].latents.array, "\(label): the latents differ")
                     XCTAssertEqual(image.macs, alone[i].macs, label)
+                    XCTAssertEqual(image.warnings, alone[i].warnings, label)
                 case .failure(let error)?: XCTFail("\(label): \(error)")
                 case nil: XCTFail("\(label): no result")
                 }
