@@ -199,9 +199,9 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         try NonFiniteCheck.require(decoded, .vaeDecoder)
         let pixels = Self.toBytes(decoded)
         var image = GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
-                              decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
-                              textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
-                              plan: plan, macs: unet.macs, fullMACs: unet.fullMACs)
+                                   decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
+                                   textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
+                                   plan: plan, macs: unet.macs, fullMACs: unet.fullMACs)
         image.warnings = notes
         lock.lock(); lastWarnings = notes; lock.unlock()
         return image
