@@ -43,6 +43,9 @@ static dnnl_status_t md_tag(md_t *md, int nd, const dnnl_dims_t dims, dnnl_forma
 
 static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
+// Each calling thread executes on its own stream (made at its first call), so generations running on several
+// threads at once never share one; g_stream is the fallback should a thread's stream fail to be made.
+static __thread dnnl_stream_t t_stream;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static dnnl_status_t g_init_status = dnnl_success;
 
@@ -54,6 +57,11 @@ static void init_engine(void) {
 static int fail(char *err, size_t n, const char *what, dnnl_status_t st) {
     if (err && n) snprintf(err, n, "oneDNN: %s failed (status %d)", what, (int)st);
     return 1;
+}
+
+static dnnl_stream_t this_stream(void) {
+    if (!t_stream && dnnl_stream_create(&t_stream, g_engine, dnnl_stream_default_flags) != dnnl_success) t_stream = NULL;
+    return t_stream ? t_stream : g_stream;
 }
 
 #define CHECK(call, what) do { dnnl_status_t st_ = (call); if (st_ != dnnl_success) { fail(err, errlen, what, st_); goto bad; } } while (0)
@@ -70,6 +78,9 @@ struct dato_weights {
     int ndims;
     dnnl_dims_t dims;    // logical dims (oihw or {k, n})
     int is_linear;
+    // Held for a whole run of any of the layer's ops: the ops' memory objects take each call's data handles,
+    // and the first run may reorder the weights, so one layer runs one call at a time (other layers run on).
+    pthread_mutex_t lock;
 };
 
 static md_ref memory_md(dnnl_memory_t m) {
@@ -99,6 +110,7 @@ static dato_weights *weights_create(const float *data, int ndims, const dnnl_dim
     dnnl_memory_t user = NULL;
     if (!w) { if (err && errlen) snprintf(err, errlen, "out of memory"); return NULL; }
     w->ndims = ndims; w->is_linear = is_linear;
+    pthread_mutex_init(&w->lock, NULL);
     memcpy(w->dims, dims, sizeof(dnnl_dims_t));
     CHECK(plain_md(w, dnnl_f32, &md), "weights descriptor");
     if (bf16) {
@@ -120,6 +132,7 @@ bad:
     md_free(bmd);
     if (user) dnnl_memory_destroy(user);
     if (w->mem) dnnl_memory_destroy(w->mem);
+    pthread_mutex_destroy(&w->lock);
     free(w);
     return NULL;
 }
@@ -139,6 +152,7 @@ void dato_weights_destroy(dato_weights *w) {
     if (!w) return;
     if (w->mem && w->mem != w->plain) dnnl_memory_destroy(w->mem);
     if (w->plain) dnnl_memory_destroy(w->plain);
+    pthread_mutex_destroy(&w->lock);
     free(w);
 }
 
@@ -151,8 +165,8 @@ static int reorder_to(dnnl_memory_t src, md_ref to, dnnl_memory_t *out, char *er
     CHECK(dnnl_primitive_create(&prim, pd), "reorder primitive");
     CHECK(dnnl_memory_create(&dst, to, g_engine, DNNL_MEMORY_ALLOCATE), "reorder allocation");
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-    CHECK(dnnl_primitive_execute(prim, g_stream, 2, args), "reorder");
-    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    CHECK(dnnl_primitive_execute(prim, this_stream(), 2, args), "reorder");
+    CHECK(dnnl_stream_wait(this_stream()), "stream wait");
     dnnl_primitive_destroy(prim);
     dnnl_primitive_desc_destroy(pd);
     *out = dst;
@@ -422,7 +436,7 @@ static int run_primitive(dato_op *op, dnnl_memory_t src, dato_weights *w, const 
         CHECK(dnnl_memory_set_data_handle(op->bias, (void *)bias), "bias handle");
         args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = op->bias; nargs++;
     }
-    CHECK(dnnl_primitive_execute(op->prim, g_stream, nargs, args), "execute");
+    CHECK(dnnl_primitive_execute(op->prim, this_stream(), nargs, args), "execute");
     return 0;
 bad:
     return 1;
@@ -440,11 +454,11 @@ static int blocked_exec(dato_op *op, dato_weights *w, const float *src, const fl
     if (op->scratch)
         CHECK(dnnl_memory_set_data_handle(op->scratch, buffer + op->src_bytes + op->dst_bytes), "scratchpad handle");
     dnnl_exec_arg_t to[2] = {{DNNL_ARG_FROM, op->in}, {DNNL_ARG_TO, op->src}};
-    CHECK(dnnl_primitive_execute(op->to_blocked, g_stream, 2, to), "src reorder");
+    CHECK(dnnl_primitive_execute(op->to_blocked, this_stream(), 2, to), "src reorder");
     if (run_primitive(op, op->src, w, bias, err, errlen)) goto bad;
     dnnl_exec_arg_t from[2] = {{DNNL_ARG_FROM, op->dst}, {DNNL_ARG_TO, op->out}};
-    CHECK(dnnl_primitive_execute(op->from_blocked, g_stream, 2, from), "dst reorder");
-    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    CHECK(dnnl_primitive_execute(op->from_blocked, this_stream(), 2, from), "dst reorder");
+    CHECK(dnnl_stream_wait(this_stream()), "stream wait");
     pthread_mutex_unlock(&g_blocked_lock);
     return 0;
 bad:
@@ -452,28 +466,28 @@ bad:
     return 1;
 }
 
-int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, void *dst,
-                 char *err, size_t errlen) {
+static int op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, void *dst,
+                   char *err, size_t errlen) {
     if (weights_prepare(w, dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, 0), op->blocked, err, errlen))
         return 1;
     if (op->blocked) return blocked_exec(op, w, src, bias, dst, err, errlen);
     if (op->cvt) {
         CHECK(dnnl_memory_set_data_handle(op->cvt_src, (void *)src), "src handle");
         dnnl_exec_arg_t cargs[2] = {{DNNL_ARG_FROM, op->cvt_src}, {DNNL_ARG_TO, op->src}};
-        CHECK(dnnl_primitive_execute(op->cvt, g_stream, 2, cargs), "bf16 conversion");
+        CHECK(dnnl_primitive_execute(op->cvt, this_stream(), 2, cargs), "bf16 conversion");
     } else {
         CHECK(dnnl_memory_set_data_handle(op->src, (void *)src), "src handle");
     }
     CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
     if (run_primitive(op, op->src, w, bias, err, errlen)) goto bad;
-    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    CHECK(dnnl_stream_wait(this_stream()), "stream wait");
     return 0;
 bad:
     return 1;
 }
 
-int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, void *dst,
-                      char *err, size_t errlen) {
+static int op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, void *dst,
+                        char *err, size_t errlen) {
     if (!op->src_bf16) {
         if (err && errlen) snprintf(err, errlen, "a bf16 input given to an fp32 layer");
         return 1;
@@ -482,10 +496,26 @@ int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float
     CHECK(dnnl_memory_set_data_handle(op->src_bf16, (void *)src), "bf16 input handle");
     CHECK(dnnl_memory_set_data_handle(op->dst, dst), "dst handle");
     if (run_primitive(op, op->src_bf16, w, bias, err, errlen)) goto bad;
-    CHECK(dnnl_stream_wait(g_stream), "stream wait");
+    CHECK(dnnl_stream_wait(this_stream()), "stream wait");
     return 0;
 bad:
     return 1;
+}
+
+int dato_op_exec(dato_op *op, dato_weights *w, const float *src, const float *bias, void *dst,
+                 char *err, size_t errlen) {
+    pthread_mutex_lock(&w->lock);
+    int rc = op_exec(op, w, src, bias, dst, err, errlen);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+int dato_op_exec_bf16(dato_op *op, dato_weights *w, const void *src, const float *bias, void *dst,
+                      char *err, size_t errlen) {
+    pthread_mutex_lock(&w->lock);
+    int rc = op_exec_bf16(op, w, src, bias, dst, err, errlen);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
 }
 
 void dato_op_destroy(dato_op *op) {
@@ -548,8 +578,6 @@ bad:
 }
 
 size_t dato_bgemm_scratch_size(const dato_bgemm *g) { return g->scratch; }
-
-static __thread dnnl_stream_t t_stream;
 
 // Per-thread memory objects of recently run products (only their data handles change between runs).
 enum { BGEMM_SLOTS = 8 };

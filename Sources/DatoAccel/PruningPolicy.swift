@@ -14,8 +14,9 @@ public struct LayerTokens: Sendable, Equatable {
     public static func dense(_ n: Int) -> LayerTokens { LayerTokens(selfQueries: n, selfKeys: n, cross: n, ffn: n) }
 }
 
-/// A token-pruning method driven through a denoising run. The pipeline calls `begin(call:step:ratio:)` before
-/// and `end(call:output:)` after every UNet call; the UNet consults the policy (a `TokenReducer`) per block.
+/// A token-pruning method driven through a denoising run. `AcceleratedUNet` owns one per run, calls
+/// `begin(call:step:ratio:)` before and `end(call:output:)` after every UNet call, and passes it with each call
+/// (`UNetHooks.tokenReducer`); the UNet consults it per transformer block.
 public protocol PruningPolicy: TokenReducer {
     /// Forgets everything from earlier runs; `steps` is the run's number of denoising steps and `cfg` says
     /// whether the batch is [uncond rows; cond rows].

@@ -22,7 +22,7 @@ public final class Conv2D: @unchecked Sendable {
     /// A bf16 convolution with a kernel larger than 1x1 and more than `bf16MaxInputChannels` input channels runs
     /// as several convolutions over groups of input channels whose results add up (the first one adds the bias).
     let parts: [(channels: Range<Int>, conv: Conv2D)]
-    private var ops: [[Int]: DNNLOp] = [:]
+    private let ops = DNNLOpCache()
 
     /// oneDNN's AMX convolutions run 1.3-1.6x slower per multiply-add with 1920 or 2560 input channels than with
     /// 1280 or fewer (`dato bench ops`, 3x3 at 8x8 to 32x32 pixels, as in SD's up blocks), so bf16 convolutions
@@ -124,7 +124,7 @@ public final class Conv2D: @unchecked Sendable {
 
     private func run(_ x: any LayerInput, _ weights: DNNLWeights, into out: Tensor, accumulate: Bool) throws {
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
-        let op = try ops[key] ?? makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate, key: key)
+        let op = try ops.op(key) { try makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate) }
         try Profiler.measure(.convolution, shape: self.shapeText(x)) {
             try op.run(weights, input: x, bias: bias, dst: out.data)
         }
@@ -136,15 +136,12 @@ public final class Conv2D: @unchecked Sendable {
             + "\(x.dim(1))x\(x.dim(2)), batch \(x.dim(0))"
     }
 
-    private func makeOp(n: Int, h: Int, w: Int, accumulate: Bool, key: [Int]) throws -> DNNLOp {
-        let op = try DNNLOp { err, len in
+    private func makeOp(n: Int, h: Int, w: Int, accumulate: Bool) throws -> DNNLOp {
+        try DNNLOp { err, len in
             dato_conv_create(n, inChannels, h, w, outChannels, kernel.0, kernel.1, stride, stride,
                              padding.0, padding.1, padding.2, padding.3, bias == nil ? 0 : 1,
                              accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, Conv2D.winograd ? 1 : 0, err, len)
         }
-        ops[key] = op
-        lastImplementation = op.implementation
-        return op
     }
 
     /// Whether fp32 3x3 stride-1 convolutions created from now on use oneDNN's Winograd kernels where it has
@@ -163,7 +160,6 @@ public final class Conv2D: @unchecked Sendable {
     /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last
     /// channel group for a split convolution).
     public var implementation: String? {
-        amx != nil ? "dato:amx_bf16" : parts.last?.conv.implementation ?? lastImplementation
+        amx != nil ? "dato:amx_bf16" : parts.last?.conv.implementation ?? ops.lastImplementation
     }
-    private var lastImplementation: String?
 }

@@ -16,7 +16,7 @@ public final class Linear: @unchecked Sendable {
     }
     let backend: Backend
     let bias: Tensor?
-    private var ops: [[Int]: DNNLOp] = [:]
+    private let ops = DNNLOpCache()
 
     /// `weight` is [out, in] (a 1x1 convolution's [out, in, 1, 1] is accepted too); `bias` is [out] or nil.
     public init(weight: Tensor, bias: Tensor?) throws {
@@ -91,15 +91,11 @@ public final class Linear: @unchecked Sendable {
             return
         }
         let key = [m, accumulate ? 1 : 0, bf16Output ? 1 : 0]
-        let op: DNNLOp
-        if let cached = ops[key] {
-            op = cached
-        } else {
-            op = try DNNLOp { err, len in
+        let op = try ops.op(key) {
+            try DNNLOp { err, len in
                 dato_matmul_create(m, inFeatures, outFeatures, bias == nil ? 0 : 1, accumulate ? 1 : 0,
                                    precision == .bf16 ? 1 : 0, bf16Output ? 1 : 0, err, len)
             }
-            ops[key] = op
         }
         try Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
             try op.run(weights, input: x, bias: bias, dst: out)

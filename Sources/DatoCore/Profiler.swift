@@ -1,7 +1,8 @@
 import Foundation
 
 /// An opt-in wall-clock profile by operation kind (convolution, GEMM, attention, norms, ...).
-/// When disabled, `measure` costs one branch.
+/// When disabled, `measure` costs one branch. The totals are guarded by a lock (concurrent generations add to
+/// the same totals).
 public enum Profiler {
     /// Operation kinds the compute core reports.
     public enum Kind: String, CaseIterable, Sendable {
@@ -15,6 +16,7 @@ public enum Profiler {
     nonisolated(unsafe) private static var totals: [Kind: Double] = [:]
     nonisolated(unsafe) private static var counts: [Kind: Int] = [:]
     nonisolated(unsafe) private static var shapeTotals: [String: (seconds: Double, calls: Int)] = [:]
+    private static let lock = NSLock()
 
     /// Runs `body`, adding its wall time to `kind` when profiling is enabled.
     @inline(__always)
@@ -22,7 +24,9 @@ public enum Profiler {
         guard enabled else { return try body() }
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
-            totals[kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            lock.lock(); defer { lock.unlock() }
+            totals[kind, default: 0] += seconds
             counts[kind, default: 0] += 1
         }
         return try body()
@@ -37,6 +41,7 @@ public enum Profiler {
         defer {
             let key = kind.rawValue + ": " + shape()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            lock.lock(); defer { lock.unlock() }
             shapeTotals[key, default: (0, 0)].seconds += seconds
             shapeTotals[key, default: (0, 0)].calls += 1
         }
@@ -44,15 +49,20 @@ public enum Profiler {
     }
 
     /// Clears the totals.
-    public static func reset() { totals = [:]; counts = [:]; shapeTotals = [:] }
+    public static func reset() {
+        lock.lock(); defer { lock.unlock() }
+        totals = [:]; counts = [:]; shapeTotals = [:]
+    }
 
     /// ("kind: shape", seconds, calls) of the shapes measured with `byShape` on, largest first.
     public static func shapeReport() -> [(String, Double, Int)] {
-        shapeTotals.map { ($0.key, $0.value.seconds, $0.value.calls) }.sorted { $0.1 > $1.1 }
+        lock.lock(); defer { lock.unlock() }
+        return shapeTotals.map { ($0.key, $0.value.seconds, $0.value.calls) }.sorted { $0.1 > $1.1 }
     }
 
     /// (kind, seconds, calls), largest first.
     public static func report() -> [(Kind, Double, Int)] {
-        totals.map { ($0.key, $0.value, counts[$0.key] ?? 0) }.sorted { $0.1 > $1.1 }
+        lock.lock(); defer { lock.unlock() }
+        return totals.map { ($0.key, $0.value, counts[$0.key] ?? 0) }.sorted { $0.1 > $1.1 }
     }
 }

@@ -49,7 +49,7 @@ struct BenchPlans: ParsableCommand {
         print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(convolution.describe(precision))")
         print("per-call time by depth (median of \(repeats), after a full call filled the cache):")
         for d in try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth) {
-            let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))
+            let cached = AcceleratedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))
             _ = try cached(call: 0, x, timesteps: [500, 500], context: context)
             var times: [Double] = []
             for k in 1...repeats {
@@ -67,29 +67,21 @@ struct BenchPlans: ParsableCommand {
         for spec in (skipFull ? [] : ["none"]) + plans {
             let sched = try kind.make(config: .sd15, steps: steps)
             let plan = try PlanPresets.resolve(spec, calls: sched.callCount, steps: steps)
-            let cached = CachedUNet(unet: unet, plan: plan)
-            let pruning = plan.pruning.makePolicy(seed: 1)
-            pruning?.reset(steps: steps, cfg: true)   // two rows, as under guidance
-            unet.tokenReducer = pruning
-            defer { unet.tokenReducer = nil }
+            let run = AcceleratedUNet(unet: unet, plan: plan, steps: steps, cfg: true, seed: 1)   // two rows, as under guidance
             var latents = x
             var noise = TorchGenerator(seed: 2)
-            var macs = 0.0
             let s = Date()
             for k in 0..<sched.callCount {
-                let t = sched.timesteps[k], step = sched.stepIndex(ofCall: k)
-                pruning?.begin(call: k, step: step, ratio: plan.ratio(step: step))
-                let out = try cached(call: k, sched.scaleModelInput(latents, call: k), timesteps: [t, t], context: context)
-                pruning?.end(call: k, output: out)
-                let log = pruning?.tokenLog ?? [:]
-                macs += cost.macs(depth: plan.depths[k]) { log[$0.path] }
+                let t = sched.timesteps[k]
+                let out = try run(call: k, step: sched.stepIndex(ofCall: k), sched.scaleModelInput(latents, call: k),
+                                  timesteps: [t, t], context: context)
                 latents = try sched.step(out, call: k, sample: latents, noise: &noise)
             }
             let seconds = Date().timeIntervalSince(s)
             if spec == "none" { fullTime = seconds }
             let speedUp = fullTime > 0 ? String(format: "speed-up %5.2fx", fullTime / seconds) : "speed-up     -"
             print("  " + spec.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %8.1f s  %@  MAC ratio %.3f  (%@)", seconds,
-                         speedUp, macs / cost.macs(plan: .full(calls: sched.callCount)), plan.summary as NSString))
+                         speedUp, run.macs / run.fullMACs, plan.summary as NSString))
         }
     }
 }

@@ -56,24 +56,15 @@ struct BenchUNet: ParsableCommand {
         let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
         let timesteps = [Float](repeating: 500, count: batch)
         let calls = 1 + warmup + repeats
-        let plan = try AccelerationPlan(depths: [12] + Array(repeating: depth, count: calls - 1))
-        let cached = CachedUNet(unet: unet, plan: plan)
-        var policy: PruningPolicy?
-        var ratio = 0.0
+        var method = PruningMethod.none, ratios: [Float] = []
         if let prune {
-            let (method, r) = try PlanPresets.pruningSpec(prune)
-            policy = method.makePolicy(seed: 1)
-            ratio = r ?? method.defaultRatio
-            policy?.reset(steps: calls, cfg: batch % 2 == 0)
-            unet.tokenReducer = policy
+            let (m, r) = try PlanPresets.pruningSpec(prune)
+            method = m
+            ratios = Array(repeating: Float(r ?? m.defaultRatio), count: calls)
         }
-        defer { unet.tokenReducer = nil }
-        func call(_ k: Int) throws -> Tensor {
-            policy?.begin(call: k, step: k, ratio: ratio)
-            let out = try cached(call: k, sample, timesteps: timesteps, context: context)
-            policy?.end(call: k, output: out)
-            return out
-        }
+        let plan = try AccelerationPlan(depths: [12] + Array(repeating: depth, count: calls - 1), ratios: ratios, pruning: method)
+        let run = AcceleratedUNet(unet: unet, plan: plan, steps: calls, cfg: batch % 2 == 0, seed: 1)
+        func call(_ k: Int) throws -> Tensor { try run(call: k, sample, timesteps: timesteps, context: context) }
         _ = try call(0)   // fills the cache (and warms up)
         for k in 1...max(1, warmup) where k < calls - repeats { _ = try call(k) }
         var times: [Double] = []

@@ -23,7 +23,7 @@ final class CachingTests: XCTestCase {
 
     func testAllFullPlanIsBitIdentical() throws {
         let unet = try loadUNet()
-        let cached = CachedUNet(unet: unet, plan: .full(calls: 3))
+        let cached = AcceleratedUNet(unet: unet, plan: .full(calls: 3))
         for k in 0..<3 {
             let (x, c) = inputs(seed: UInt64(k))
             let t: [Float] = [Float(900 - 300 * k), Float(900 - 300 * k)]
@@ -43,7 +43,7 @@ final class CachingTests: XCTestCase {
         let full2 = try unet(x2, timesteps: t, context: c).array
         for d in 1...11 {
             let plan = try AccelerationPlan(depths: [12, d, d])
-            let cached = CachedUNet(unet: unet, plan: plan)
+            let cached = AcceleratedUNet(unet: unet, plan: plan)
             _ = try cached(call: 0, x, timesteps: t, context: c)
             XCTAssertEqual(try cached(call: 1, x, timesteps: t, context: c).array, full, "depth \(d), same input")
             let partial = try cached(call: 2, x2, timesteps: t, context: c).array
@@ -57,16 +57,16 @@ final class CachingTests: XCTestCase {
         let unet = try loadUNet()
         let (x, c) = inputs(seed: 3)
         for d in 1...12 {
-            let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12, d]))
+            let cached = AcceleratedUNet(unet: unet, plan: try AccelerationPlan(depths: [12, d]))
             _ = try cached(call: 0, x, timesteps: [10, 10], context: c)
             let spy = SpyStore(inner: cached)
             var downUnits = 0, mid = 0
-            unet.observer = { name, _ in
+            let observer: (String, Tensor) -> Void = { name, _ in
                 if name.contains(".res.") { downUnits += 1 }
                 if name == "mid_block" { mid += 1 }
             }
-            _ = try unet(x, timesteps: [10, 10], context: c, depth: d == 12 ? nil : d, features: spy)
-            unet.observer = nil
+            _ = try unet(x, timesteps: [10, 10], context: c, depth: d == 12 ? nil : d,
+                         hooks: UNetHooks(features: spy, observer: observer))
             XCTAssertEqual(downUnits, d - 1, "down units at depth \(d)")
             XCTAssertEqual(mid, d == 12 ? 1 : 0, "mid block at depth \(d)")
             XCTAssertEqual(spy.stored.sorted(), Array(1..<min(d, 12)), "up units stored at depth \(d)")
@@ -76,7 +76,7 @@ final class CachingTests: XCTestCase {
 
     func testDepthZeroRepeatsTheLastOutput() throws {
         let unet = try loadUNet()
-        let cached = CachedUNet(unet: unet, plan: try AccelerationPlan(depths: [12, 0, 0]))
+        let cached = AcceleratedUNet(unet: unet, plan: try AccelerationPlan(depths: [12, 0, 0]))
         let (x, c) = inputs(seed: 4)
         let (x2, c2) = inputs(seed: 5)
         let first = try cached(call: 0, x, timesteps: [800, 800], context: c).array
@@ -111,7 +111,7 @@ final class CachingTests: XCTestCase {
 
 extension CachingTests {
     /// Every pruning method runs through the pipeline: it changes the image, is reproducible for a seed,
-    /// lowers the MAC count and leaves the UNet without a reducer afterwards.
+    /// and lowers the MAC count (the UNet holds no reducer: the policy travels with each call).
     func testPruningPlansThroughThePipeline() throws {
         try checkPruningPlans(model: "tiny-sd")
         try checkPruningPlans(model: "sd2/tiny-sd2")
@@ -130,7 +130,6 @@ extension CachingTests {
             let pruned = try pipe.generate(r)
             XCTAssertNotEqual(pruned.pixels, plain.pixels, plan)
             XCTAssertLessThan(pruned.macs, plain.macs, plan)
-            XCTAssertNil(pipe.models.unet.tokenReducer)
             XCTAssertEqual(try pipe.generate(r).pixels, pruned.pixels, "\(plan): the same seed gives the same image")
         }
         r.plan = "dato:0.9"

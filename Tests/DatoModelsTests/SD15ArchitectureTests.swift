@@ -14,8 +14,8 @@ final class SD15ArchitectureTests: XCTestCase {
         let sample = try RandomSource(seed: 1).load("sample", shape: [1, 12, 10, 4])   // odd grids: 12x10 -> 6x5 -> 3x3 -> 2x2
         let context = try RandomSource(seed: 2).load("context", shape: [1, 77, 768])
         var shapes: [String: [Int]] = [:]
-        unet.observer = { shapes[$0] = $1.shape }
-        let out = try unet(sample, timesteps: [999], context: context)
+        let out = try unet(sample, timesteps: [999], context: context,
+                           hooks: UNetHooks(observer: { shapes[$0] = $1.shape }))
         XCTAssertEqual(out.shape, [1, 12, 10, 4])
         XCTAssertTrue(out.allFinite)
         XCTAssertGreaterThan(out.maxAbs, 0)

@@ -9,9 +9,8 @@ final class UNetFixtureTests: XCTestCase {
         let unet = try load(name)
         let io = try Fixtures.io(name)
         var seen: [String: Tensor] = [:]
-        unet.observer = { seen[$0] = $1.copy() }
         let out = try unet(io.tensor("sample"), timesteps: io.tensor("timesteps").array,
-                           context: io.tensor("encoder_hidden_states"))
+                           context: io.tensor("encoder_hidden_states"), hooks: UNetHooks(observer: { seen[$0] = $1.copy() }))
         assertClose(out, try io.tensor("out"), "\(name) output")
         let inter = io.entries.keys.filter { $0.hasPrefix("inter.") }.sorted()
         XCTAssertFalse(inter.isEmpty)

@@ -128,8 +128,11 @@ public final class Transformer2DModel {
     let norm: GroupNorm
     let projIn: Linear, projOut: Linear
     public let transformerBlocks: [BasicTransformerBlock]
+    /// This module's diffusers path (e.g. "down_blocks.0.attentions.1"), and each transformer block's.
+    public let path: String
+    let blockPaths: [String]
 
-    public init(_ s: Scope, channels: Int, heads: Int, contextDim: Int, groups: Int, layers: Int,
+    public init(_ s: Scope, path: String = "", channels: Int, heads: Int, contextDim: Int, groups: Int, layers: Int,
                 linearProjection: Bool) throws {
         norm = GroupNorm(s["norm"], channels: channels, groups: groups, eps: 1e-6)
         projIn = try s["proj_in"].pointwise(channels, channels, asConv: !linearProjection)
@@ -137,23 +140,25 @@ public final class Transformer2DModel {
             try BasicTransformerBlock(s["transformer_blocks"][$0], dim: channels, heads: heads, contextDim: contextDim)
         }
         projOut = try s["proj_out"].pointwise(channels, channels, asConv: !linearProjection)
+        self.path = path
+        blockPaths = (0..<layers).map { "\(path).transformer_blocks.\($0)" }
     }
-
-    /// Token pruning hook, this module's diffusers path and the current latent grid (set by the UNet).
-    var reducer: TokenReducer?
-    var path = ""
-    var latent: (Int, Int)?
 
     /// `x`: [B, H, W, C] -> [B, H, W, C].
     public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+        try self(x, context: context, hooks: nil)
+    }
+
+    /// `x`: [B, H, W, C] -> [B, H, W, C], each transformer block offered to the call's pruning policy first.
+    func callAsFunction(_ x: Tensor, context: Tensor, hooks: BlockHooks?) throws -> Tensor {
         let shape = x.shape
         let tokens = try projIn(norm(x, for: projIn.precision)).reshape([shape[0], shape[1] * shape[2], shape[3]])
         for (i, block) in transformerBlocks.enumerated() {
-            let site = TransformerBlockSite(path: "\(path).transformer_blocks.\(i)", grid: (shape[1], shape[2]),
-                                            latent: latent ?? (shape[1], shape[2]))
-            if try reducer?.run(block, on: tokens, context: context, at: site) != true {
-                try block(tokens, context: context)
+            if let hooks {
+                let site = TransformerBlockSite(path: blockPaths[i], grid: (shape[1], shape[2]), latent: hooks.latent)
+                if try hooks.reducer.run(block, on: tokens, context: context, at: site) { continue }
             }
+            try block(tokens, context: context)
         }
         let out = x.copy()
         try projOut.accumulate(tokens, into: out)

@@ -23,17 +23,6 @@ public final class UNet2DConditionModel {
         return out
     }
 
-    /// The token-pruning policy every transformer block consults (nil: no pruning). Held strongly:
-    /// whoever sets it clears it after the run.
-    public var tokenReducer: TokenReducer? {
-        get { attentionModules.first?.1.reducer }
-        set { for (path, a) in attentionModules { a.reducer = newValue; a.path = path } }
-    }
-
-    /// Called with (module name, output) after conv_in, time_embedding, each block
-    /// ("down_blocks.i", "down_blocks.i.res.j", "mid_block", "up_blocks.i"); for tests and tracing.
-    public var observer: ((String, Tensor) -> Void)?
-
     /// Builds the model, taking every weight from `params` (diffusers names, no prefix).
     public init(config: UNetConfig, params: Scope) throws {
         try config.validate()
@@ -65,10 +54,11 @@ public final class UNet2DConditionModel {
     /// given text states `context` [B, T, cross_attention_dim].
     ///
     /// `depth` d < `unitCount` runs a partial call (docs/methods/caching.md): D_0..D_{d-1}, no mid block,
-    /// and U_{d-1}..U_0, where U_{d-1} takes the output U_d produced earlier, read from `features`.
-    /// Every computed up unit U_k (k >= 1) is written to `features`. nil or d >= unitCount is a full call.
+    /// and U_{d-1}..U_0, where U_{d-1} takes the output U_d produced earlier, read from `hooks.features`.
+    /// Every computed up unit U_k (k >= 1) is written to `hooks.features`. nil or d >= unitCount is a full
+    /// call. The model itself is not changed by a call: concurrent calls with their own hooks are safe.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor, depth: Int? = nil,
-                               features: UNetFeatureStore? = nil) throws -> Tensor {
+                               hooks: UNetHooks = UNetHooks()) throws -> Tensor {
         guard sample.shape.count == 4, sample.dim(3) == config.inChannels, sample.dim(1) > 0, sample.dim(2) > 0 else {
             throw ModelError.input("UNet sample must be [B, H, W, \(config.inChannels)], got \(sample.shape)")
         }
@@ -82,7 +72,8 @@ public final class UNet2DConditionModel {
         let units = unitCount
         let d = min(depth ?? units, units)
         guard d >= 1 else { throw ModelError.input("UNet depth \(d) must be at least 1 (depth 0 is handled by the caller)") }
-        if tokenReducer != nil { for (_, a) in attentionModules { a.latent = (sample.dim(1), sample.dim(2)) } }
+        let blockHooks = hooks.tokenReducer.map { BlockHooks(reducer: $0, latent: (sample.dim(1), sample.dim(2))) }
+        let observer = hooks.observer, features = hooks.features
         let temb = try timeEmbedding(timesteps)
         observer?("time_embedding", temb)
         Elementwise.silu(temb)  // every resnet applies SiLU to temb before its projection
@@ -92,7 +83,7 @@ public final class UNet2DConditionModel {
         var skips = [h]
         for (i, block) in downBlocks.enumerated() where skips.count < d {
             for j in 0..<block.unitCount where skips.count < d {
-                h = try block.unit(j, h, tembAct: temb, context: context)
+                h = try block.unit(j, h, tembAct: temb, context: context, hooks: blockHooks)
                 skips.append(h)
                 observer?("down_blocks.\(i).res.\(j)", h)
                 if j == block.unitCount - 1 { observer?("down_blocks.\(i)", h) }
@@ -100,7 +91,7 @@ public final class UNet2DConditionModel {
         }
         // Mid block on full calls; otherwise the cached output of U_d.
         if d == units {
-            h = try midBlock(h, tembAct: temb, context: context)
+            h = try midBlock(h, tembAct: temb, context: context, hooks: blockHooks)
             observer?("mid_block", h)
         } else {
             guard let cached = features?.output(ofUpUnit: d) else {
@@ -116,20 +107,11 @@ public final class UNet2DConditionModel {
                 guard k < d else { continue }
                 guard let skip = skips.popLast() else { throw ModelError.input("UNet skip stack exhausted") }
                 h = try block.unit(j, h, skip: skip, nextSkipSize: skips.last.map { ($0.dim(1), $0.dim(2)) },
-                                   tembAct: temb, context: context)
+                                   tembAct: temb, context: context, hooks: blockHooks)
                 if k >= 1 { features?.store(h, ofUpUnit: k) }
                 if j == block.unitCount - 1 { observer?("up_blocks.\(i)", h) }
             }
         }
         return try convOut(convNormOut(h, silu: true))
     }
-}
-
-/// Where a caching policy keeps up-unit outputs between UNet calls (the hook the UNet exposes for
-/// feature caching; the policy itself lives in the acceleration module).
-public protocol UNetFeatureStore: AnyObject {
-    /// Records the output of up unit U_k (k >= 1) computed in this call.
-    func store(_ output: Tensor, ofUpUnit k: Int)
-    /// The most recent output of up unit U_k, if any.
-    func output(ofUpUnit k: Int) -> Tensor?
 }

@@ -15,7 +15,7 @@ public final class UNetDownBlock {
                               tembChannels: tembChannels, groups: c.normNumGroups, eps: c.normEps)
         }
         attentions = cross ? try (0..<c.layersPerBlock).map { j in
-            try Transformer2DModel(s["attentions"][j], channels: out, heads: c.headsPerBlock[i],
+            try Transformer2DModel(s["attentions"][j], path: "down_blocks.\(i).attentions.\(j)", channels: out, heads: c.headsPerBlock[i],
                                    contextDim: c.crossAttentionDim, groups: c.normNumGroups,
                                    layers: c.transformerLayersPerBlock.perBlock(c.blockOutChannels.count)[i],
                                    linearProjection: c.useLinearProjection)
@@ -27,13 +27,13 @@ public final class UNetDownBlock {
     public var unitCount: Int { resnets.count + (downsampler == nil ? 0 : 1) }
 
     /// Runs unit `j`: resnet j (+ attention j), or the downsampler for the last unit.
-    func unit(_ j: Int, _ x: Tensor, tembAct: Tensor, context: Tensor) throws -> Tensor {
+    func unit(_ j: Int, _ x: Tensor, tembAct: Tensor, context: Tensor, hooks: BlockHooks?) throws -> Tensor {
         guard j < resnets.count else {
             guard let downsampler else { throw ModelError.input("down block has no unit \(j)") }
             return try downsampler(x)
         }
         let h = try resnets[j](x, tembAct: tembAct)
-        return j < attentions.count ? try attentions[j](h, context: context) : h
+        return j < attentions.count ? try attentions[j](h, context: context, hooks: hooks) : h
     }
 }
 
@@ -49,14 +49,14 @@ public final class UNetMidBlock {
             try ResnetBlock2D(s["resnets"][$0], inChannels: ch, outChannels: ch, tembChannels: tembChannels,
                               groups: c.normNumGroups, eps: c.normEps)
         }
-        attentions = [try Transformer2DModel(s["attentions"][0], channels: ch, heads: c.headsPerBlock.last ?? 1,
+        attentions = [try Transformer2DModel(s["attentions"][0], path: "mid_block.attentions.0", channels: ch, heads: c.headsPerBlock.last ?? 1,
                                              contextDim: c.crossAttentionDim, groups: c.normNumGroups,
                                              layers: layers, linearProjection: c.useLinearProjection)]
     }
 
-    func callAsFunction(_ x: Tensor, tembAct: Tensor, context: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, tembAct: Tensor, context: Tensor, hooks: BlockHooks?) throws -> Tensor {
         var h = try resnets[0](x, tembAct: tembAct)
-        h = try attentions[0](h, context: context)
+        h = try attentions[0](h, context: context, hooks: hooks)
         return try resnets[1](h, tembAct: tembAct)
     }
 }
@@ -83,7 +83,8 @@ public final class UNetUpBlock {
                                      tembChannels: tembChannels, groups: c.normNumGroups, eps: c.normEps)
         }
         attentions = cross ? try (0..<count).map { j in
-            try Transformer2DModel(s["attentions"][j], channels: out, heads: heads, contextDim: c.crossAttentionDim,
+            try Transformer2DModel(s["attentions"][j], path: "up_blocks.\(i).attentions.\(j)", channels: out, heads: heads,
+                                   contextDim: c.crossAttentionDim,
                                    groups: c.normNumGroups, layers: layers, linearProjection: c.useLinearProjection)
         } : []
         upsamplerConv = i == n - 1 ? nil : try s["upsamplers"][0]["conv"].conv(out, out, kernel: 3)
@@ -94,9 +95,10 @@ public final class UNetUpBlock {
 
     /// Runs unit `j` on cat([x, skip]): resnet j (+ attention j), then for the last unit the upsampler,
     /// which resizes to `nextSkipSize` (diffusers forwards it so odd latent sides round-trip exactly).
-    func unit(_ j: Int, _ x: Tensor, skip: Tensor, nextSkipSize: (Int, Int)?, tembAct: Tensor, context: Tensor) throws -> Tensor {
+    func unit(_ j: Int, _ x: Tensor, skip: Tensor, nextSkipSize: (Int, Int)?, tembAct: Tensor, context: Tensor,
+              hooks: BlockHooks?) throws -> Tensor {
         var h = try resnets[j](TokenOps.concatChannels([x, skip]), tembAct: tembAct)
-        if j < attentions.count { h = try attentions[j](h, context: context) }
+        if j < attentions.count { h = try attentions[j](h, context: context, hooks: hooks) }
         if j == resnets.count - 1, let upsamplerConv {
             h = try upsamplerConv(TokenOps.upsampleNearest(h, to: nextSkipSize ?? (h.dim(1) * 2, h.dim(2) * 2)))
         }

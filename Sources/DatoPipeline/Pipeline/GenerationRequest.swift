@@ -89,6 +89,8 @@ public struct GeneratedImage: Sendable {
     /// UNet multiply-accumulates of the run for one image (no CFG factor; docs/methods/caching.md, "Cost"), and of
     /// the same run without acceleration.
     public let macs: Double, fullMACs: Double
+    /// Warnings about this generation's prompts (e.g. truncation), for the caller to show.
+    public var warnings: [String] = []
 }
 
 import DatoCore

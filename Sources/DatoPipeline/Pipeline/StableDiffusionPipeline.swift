@@ -5,14 +5,28 @@ import Foundation
 
 /// Text to image with SD 1.x, step for step as diffusers' `StableDiffusionPipeline` with a CPU generator:
 /// the same prompt, seed and scheduler give the same latents and image.
-public final class StableDiffusionPipeline {
-    public private(set) var models: StableDiffusionModels
+///
+/// `generate` may be called from several threads at once: each run keeps its state to itself (its own
+/// `AcceleratedUNet`), and the pipeline's own records (text states, warnings, the text encoder) are guarded.
+public final class StableDiffusionPipeline: @unchecked Sendable {
+    public var models: StableDiffusionModels {
+        lock.lock(); defer { lock.unlock() }
+        return loadedModels
+    }
+    private var loadedModels: StableDiffusionModels
+    /// Guards `loadedModels`, `encoded` and `lastWarnings`; held while a prompt is encoded.
+    private let lock = NSLock()
     public let tokenizer: CLIPTokenizer
     public let schedulerConfig: SchedulerConfig
     /// A short name for the model (folder or file name), recorded in image metadata.
     public let modelName: String
-    /// Warnings about the last prompt(s) encoded (e.g. truncation), for the caller to show.
-    public private(set) var warnings: [String] = []
+    /// Warnings about the prompt(s) of the last generation finished or the last `encode` (e.g. truncation), for
+    /// the caller to show. With generations running concurrently, read each one's `GeneratedImage.warnings`.
+    public var warnings: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return lastWarnings
+    }
+    private var lastWarnings: [String] = []
     /// When true, the text encoder is freed after a generation has encoded its prompts (later generations
     /// can reuse prompts already encoded, not encode new ones), as a memory saving for single runs.
     public var releasesTextEncoder = false
@@ -24,7 +38,7 @@ public final class StableDiffusionPipeline {
     private var encoded: [String: (states: Tensor, warnings: [String])] = [:]
 
     public init(models: StableDiffusionModels, tokenizer: CLIPTokenizer, schedulerConfig: SchedulerConfig, modelName: String) {
-        self.models = models
+        loadedModels = models
         self.tokenizer = tokenizer
         self.schedulerConfig = schedulerConfig
         self.modelName = modelName
@@ -93,21 +107,33 @@ public final class StableDiffusionPipeline {
 
     /// Text states [1, 77, D] for a prompt; truncation is recorded in `warnings`.
     public func encode(_ prompt: String) throws -> Tensor {
-        if let known = encoded[prompt] {
-            warnings += known.warnings
-            return known.states
-        }
+        let (states, notes) = try encodeRecorded(prompt)
+        lock.lock(); defer { lock.unlock() }
+        lastWarnings += notes
+        return states
+    }
+
+    /// Text states [1, 77, D] for a prompt and the warnings about it, from the record of prompts encoded so far
+    /// or encoded now (under the lock: one prompt is encoded at a time).
+    func encodeRecorded(_ prompt: String) throws -> (states: Tensor, warnings: [String]) {
+        lock.lock(); defer { lock.unlock() }
+        if let known = encoded[prompt] { return known }
         let enc = tokenizer(prompt)
         var notes: [String] = []
         if let dropped = enc.truncatedText {
             notes.append("the prompt was truncated to \(tokenizer.maxLength - 2) tokens; dropped: \"\(dropped)\"")
         }
-        let states = try models.textEncoder([enc.ids]).lastHiddenState
+        let states = try loadedModels.textEncoder([enc.ids]).lastHiddenState
         try NonFiniteCheck.require(states, .textEncoder)
         if encoded.count >= 64 { encoded.removeAll() }   // a bound for long prompt lists (search, scoring)
         encoded[prompt] = (states, notes)
-        warnings += notes
-        return states
+        return (states, notes)
+    }
+
+    /// Frees the text encoder (`releasesTextEncoder`).
+    private func releaseTextEncoder() {
+        lock.lock(); defer { lock.unlock() }
+        loadedModels.releaseTextEncoder()
     }
 
     /// Pixels per latent cell (8 for SD 1.x; the demo model's VAE uses 4).
@@ -119,6 +145,7 @@ public final class StableDiffusionPipeline {
     /// Generates one image. `progress` is called after every UNet call; returning false cancels the run.
     public func generate(_ request: GenerationRequest, progress: ((StepProgress) -> Bool)? = nil) throws -> GeneratedImage {
         try request.validate()
+        let models = self.models
         // Models built by hand (not loaded) too: the sampler combines the UNet's output with its input.
         var configs = StableDiffusionModels.Configs()
         configs.unet = models.unet.config
@@ -129,41 +156,22 @@ public final class StableDiffusionPipeline {
         for (name, v) in [("width", request.width), ("height", request.height)] where v % f != 0 {
             throw PipelineError.invalidRequest(field: name, message: "\(v) must be a multiple of the VAE's factor \(f)")
         }
-        warnings = []
         let kind = try request.scheduler ?? SchedulerKind(modelConfig: schedulerConfig)
         let scheduler = try kind.make(config: schedulerConfig, steps: request.steps, eta: request.eta)
         let plan = try resolvePlan(request, calls: scheduler.callCount)
-        let unet = CachedUNet(unet: models.unet, plan: plan)   // new per run: no state crosses runs
         let cfg = request.guidanceScale > 1
-        // Pruning streams are seeded by the image seed (never the sampler's generator).
-        let pruning = plan.pruning.makePolicy(seed: request.seed)
-        pruning?.reset(steps: request.steps, cfg: cfg)
-        models.unet.tokenReducer = pruning
-        defer { models.unet.tokenReducer = nil }
+        // New per run: no state crosses runs. Pruning streams are seeded by the image seed.
+        let unet = AcceleratedUNet(unet: models.unet, plan: plan, steps: request.steps, cfg: cfg, seed: request.seed)
         let t0 = Date()
-        let cond = try encode(request.prompt)
-        let context: Tensor
-        if cfg {
-            let uncond = try encode(request.negativePrompt)
-            context = Tensor(shape: [2, cond.dim(1), cond.dim(2)], zeroed: false)
-            context.data.update(from: uncond.data, count: uncond.count)
-            (context.data + uncond.count).update(from: cond.data, count: cond.count)
-        } else {
-            context = cond
-        }
+        let (context, notes) = try encodeContext(request, cfg: cfg)
         let textSeconds = Date().timeIntervalSince(t0)
-        if releasesTextEncoder { models.releaseTextEncoder() }
+        if releasesTextEncoder { releaseTextEncoder() }
         let channels = models.unet.config.inChannels
         var generator = TorchGenerator(seed: request.seed)
         var latents = generator.randnNHWC([1, request.height / f, request.width / f, channels])
         let sigma = scheduler.initNoiseSigma
         if sigma != 1 { latents = LatentMath.map(latents) { $0 * sigma } }
         var callSeconds: [Double] = []
-        // The MAC convention of docs/methods/caching.md: one UNet evaluation per call for one image (no CFG factor), counting the
-        // tokens every pruned layer actually ran with.
-        let cost = UNetCost(config: models.unet.config, height: request.height / f, width: request.width / f,
-                            contextTokens: context.dim(1))
-        var macs = 0.0
         let loopStart = Date()
         for k in 0..<scheduler.callCount {
             let s = Date()
@@ -171,12 +179,9 @@ public final class StableDiffusionPipeline {
             let t = scheduler.timesteps[k]
             let unetIn = cfg ? Self.repeatBatch(input, 2) : input
             let step = scheduler.stepIndex(ofCall: k)
-            pruning?.begin(call: k, step: step, ratio: plan.ratio(step: step))
-            let out = try unet(call: k, unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)), context: context)
+            let out = try unet(call: k, step: step, unetIn, timesteps: Array(repeating: t, count: unetIn.dim(0)),
+                               context: context)
             try NonFiniteCheck.require(out, .unet(step: step + 1))
-            pruning?.end(call: k, output: out)
-            let log = pruning?.tokenLog ?? [:]
-            macs += cost.macs(depth: plan.depths[k]) { log[$0.path] }
             let guided = cfg ? Self.guide(out, scale: request.guidanceScale) : out
             latents = try scheduler.step(guided, call: k, sample: latents, noise: &generator)
             try NonFiniteCheck.require(latents, .scheduler(step: step + 1))
@@ -193,10 +198,25 @@ public final class StableDiffusionPipeline {
         let decoded = try vaeTiling ? models.vae.tiledDecode(scaled) : models.vae.decode(scaled)
         try NonFiniteCheck.require(decoded, .vaeDecoder)
         let pixels = Self.toBytes(decoded)
-        return GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
-                              decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
-                              textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
-                              plan: plan, macs: macs, fullMACs: cost.macs(plan: .full(calls: scheduler.callCount)))
+        var image = GeneratedImage(pixels: pixels, width: decoded.dim(2), height: decoded.dim(1), latents: latents,
+                                   decoded: decoded, request: request, schedulerName: scheduler.name, callSeconds: callSeconds,
+                                   textSeconds: textSeconds, loopSeconds: loopSeconds, decodeSeconds: Date().timeIntervalSince(d0),
+                                   plan: plan, macs: unet.macs, fullMACs: unet.fullMACs)
+        image.warnings = notes
+        lock.lock(); lastWarnings = notes; lock.unlock()
+        return image
+    }
+
+    /// The text states of the request's prompt, [uncond; cond] under guidance, and the warnings about them.
+    private func encodeContext(_ request: GenerationRequest, cfg: Bool) throws -> (Tensor, [String]) {
+        let cond = try encodeRecorded(request.prompt)
+        guard cfg else { return (cond.states, cond.warnings) }
+        let uncond = try encodeRecorded(request.negativePrompt)
+        let (u, c) = (uncond.states, cond.states)
+        let context = Tensor(shape: [2, c.dim(1), c.dim(2)], zeroed: false)
+        context.data.update(from: u.data, count: u.count)
+        (context.data + u.count).update(from: c.data, count: c.count)
+        return (context, cond.warnings + uncond.warnings)
     }
 
     /// [x; x; ...] along the batch axis.
