@@ -5,7 +5,7 @@ import XCTest
 /// Plans: presets, string and JSON forms, validation, the MAC model.
 final class PlanTests: XCTestCase {
     func testQuadCenterMatchesSpecVectors() throws {
-        // shared/spec/caching.md section 5 (T = 50, c = 15, p = 1.4, computed with numpy 2.4.6).
+        // DeepCache nonuniform schedule (docs/methods/caching.md; T = 50, c = 15, p = 1.4, computed with numpy 2.4.6).
         let expected: [Int: [Int]] = [
             2: [0, 2, 4, 6, 7, 9, 11, 12, 14, 15, 17, 18, 20, 22, 24, 26, 28, 30, 32, 35, 37, 39, 42, 44, 47],
             3: [0, 3, 6, 8, 11, 13, 15, 17, 20, 22, 25, 28, 32, 35, 38, 42, 46],

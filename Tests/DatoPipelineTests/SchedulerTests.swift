@@ -47,7 +47,7 @@ final class SchedulerTests: XCTestCase {
     func testPNDMCallMap() throws {
         let s = try SchedulerKind.pndm.make(config: .sd15, steps: 50)
         XCTAssertEqual(s.callCount, 51)
-        // shared/spec/caching.md section 3: 981, 961, 961, 941, ..., 1 and stepIndex 0, 1, 1, 2, ...
+        // PNDM calls (docs/methods/caching.md): 981, 961, 961, 941, ..., 1 and stepIndex 0, 1, 1, 2, ...
         XCTAssertEqual(Array(s.timesteps.prefix(4)), [981, 961, 961, 941])
         XCTAssertEqual(s.timesteps.last, 1)
         XCTAssertEqual((0..<5).map { s.stepIndex(ofCall: $0) }, [0, 1, 1, 2, 3])
