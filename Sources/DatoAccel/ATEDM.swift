@@ -63,32 +63,27 @@ public final class ATEDM: PruningPolicy {
         return min(0.95, state.ratio * s.dsapEarlyFactor)
     }
 
-    public func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool {
-        guard settings.levels.contains(site.level), x.dim(1) == site.grid.h * site.grid.w else { return false }
+    /// Temporal placement with a fresh stored mask: the whole block on the stored kept tokens. Otherwise
+    /// (inline) self-attention on all tokens with its head-mean map, the mask from it, and cross-attention and
+    /// the FFN on the kept tokens. Pruned tokens are refilled from their sources after the block.
+    public func tokens(for x: Tensor, at site: TransformerBlockSite) throws -> BlockTokens? {
+        guard settings.levels.contains(site.level), x.dim(1) == site.grid.h * site.grid.w else { return nil }
         let n = x.dim(1), rho = ratio(block: site.path)
         let p = Int((rho * Double(n)).rounded(.down))
-        guard p > 0 else { return false }
+        guard p > 0 else { return nil }
         if settings.temporal, let memory = stored[site.path], state.step - memory.step < settings.refreshSteps,
            memory.selection.kept.count == x.dim(0) {
-            let sel = memory.selection
-            let xk = sel.merge(x), hk = xk.copy()
-            try block(hk, context: context)
-            restore(x, hk, sel) { xk }
-            let k = sel.keptCount
+            let k = memory.selection.keptCount
             state.log[site.path] = LayerTokens(selfQueries: k, selfKeys: k, cross: k, ffn: k)
-            return true
+            return BlockTokens(stream: .kept(Refill(selection: memory.selection, copyUpdate: settings.copyUpdate)))
         }
-        // Inline: attn1 on all tokens with its head-mean map, then the mask; attn2 and the FFN on kept tokens.
-        let map = Tensor(shape: [x.dim(0), n, n], zeroed: false)
-        Elementwise.addInPlace(x, try block.attn1(block.norm1(x), probabilityMean: map))
-        let sel = select(map: map, h1: x, pruning: p)
-        let h1k = sel.merge(x), hk = h1k.copy()
-        try block.attn2(block.norm2(hk), context: context, addTo: hk)
-        try block.ff(block.norm3(hk), addTo: hk)
-        restore(x, hk, sel) { h1k }
-        if settings.temporal { stored[site.path] = (sel, state.step) }
-        state.log[site.path] = LayerTokens(selfQueries: n, selfKeys: n, cross: sel.keptCount, ffn: sel.keptCount)
-        return true
+        let step = state.step
+        return BlockTokens(stream: .keptAfterSelfAttention { [self] map, h1 in
+            let sel = select(map: map, h1: h1, pruning: p)
+            if settings.temporal { stored[site.path] = (sel, step) }
+            state.log[site.path] = LayerTokens(selfQueries: n, selfKeys: n, cross: sel.keptCount, ffn: sel.keptCount)
+            return Refill(selection: sel, copyUpdate: settings.copyUpdate)
+        })
     }
 
     /// The mask (G-WPR top N - P per row) and each pruned token's source.
@@ -118,16 +113,24 @@ public final class ATEDM: PruningPolicy {
         }
         return TokenSelection(kept: kept, recovery: recovery, tokens: n)
     }
+}
 
-    /// Writes the block result back to all N rows of `x`: kept rows from `hk`; pruned rows copy their
-    /// source's row, or with `copyUpdate` add the source's update (hk - before) to their own state.
-    func restore(_ x: Tensor, _ hk: Tensor, _ sel: TokenSelection, before: () -> Tensor) {
-        if settings.copyUpdate {
-            let delta = hk.copy()
-            Elementwise.subtractInPlace(delta, before())
-            Elementwise.addInPlace(x, sel.unmerge(delta))
+/// AT-EDM's stream reduction: the block runs on the kept tokens, then every row of the stream is written back;
+/// kept rows from the result, pruned rows copy their source's row, or with `copyUpdate` add the source's
+/// update (result - before) to their own state.
+struct Refill: StreamReduction {
+    let selection: TokenSelection
+    let copyUpdate: Bool
+
+    func keep(_ x: Tensor) -> Tensor { selection.merge(x) }
+
+    func restore(_ x: Tensor, from h: Tensor, before: Tensor) {
+        if copyUpdate {
+            let delta = h.copy()
+            Elementwise.subtractInPlace(delta, before)
+            Elementwise.addInPlace(x, selection.unmerge(delta))
         } else {
-            let full = sel.unmerge(hk)
+            let full = selection.unmerge(h)
             x.data.update(from: full.data, count: full.count)
         }
     }

@@ -55,22 +55,21 @@ public final class DaTo: PruningPolicy {
     public func end(call k: Int, output: Tensor) { dynamics.record(output, normalize: settings.normalizeDynamics) }
     public var tokenLog: [String: LayerTokens] { state.log }
 
-    public func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool {
+    public func tokens(for x: Tensor, at site: TransformerBlockSite) throws -> BlockTokens? {
         let s = settings
-        guard s.levels.contains(site.level), state.ratio > 0 else { return false }
+        guard s.levels.contains(site.level), state.ratio > 0 else { return nil }
         let (h, w) = site.grid, rows = x.dim(0), n = h * w
-        guard x.dim(1) == n else { return false }
+        guard x.dim(1) == n else { return nil }
         let scores = baseScores(grid: site.grid, rows: rows, path: site.path)
         guard var sel = Self.partition(x, grid: site.grid, scores: scores, ratio: state.ratio,
-                                       alignCFG: s.alignCFG && cfg && rows % 2 == 0)?.selection else { return false }
+                                       alignCFG: s.alignCFG && cfg && rows % 2 == 0)?.selection else { return nil }
         sel.attention = s.pruneSelfAttention
         sel.crossAttention = s.pruneCrossAttention
         sel.mlp = s.pruneFFN
-        try block.run(x, context: context, reduction: sel)
         let k = sel.keptCount
         state.log[site.path] = LayerTokens(selfQueries: sel.attention ? k : n, selfKeys: sel.attention ? k : n,
                                            cross: sel.crossAttention ? k : n, ffn: sel.mlp ? k : n)
-        return true
+        return sel.blockTokens
     }
 
     /// Base scores per row and token: sign * gamma * D + alpha * z with z from the block's own stream.

@@ -31,13 +31,12 @@ public final class ToMe: PruningPolicy {
     public func end(call k: Int, output: Tensor) {}
     public var tokenLog: [String: LayerTokens] { state.log }
 
-    public func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool {
-        guard let m = reduction(at: site, input: x) else { return false }
-        try block.run(x, context: context, reduction: m)
+    public func tokens(for x: Tensor, at site: TransformerBlockSite) throws -> BlockTokens? {
+        guard let m = reduction(at: site, input: x) else { return nil }
         let n = x.dim(1), k = n - m.merged[0].count
         state.log[site.path] = LayerTokens(selfQueries: m.attention ? k : n, selfKeys: m.attention ? k : n,
                                            cross: m.crossAttention ? k : n, ffn: m.mlp ? k : n)
-        return true
+        return m.blockTokens
     }
 
     /// The merge for one block call, nil when the block is not merged (downsample gate, r = 0).
@@ -78,6 +77,8 @@ struct BipartiteMerge: TokenReduction {
     /// Per batch row: unmerged sources (positions in `src`), merged sources and the destination each joins.
     let unmerged: [[Int]], merged: [[Int]], target: [[Int]]
     let tokens: Int
+    /// Destinations average the sources merged into them: not a plain pick of rows.
+    var picksRows: Bool { false }
 
     init(metric x: Tensor, partition: (dst: [Int], src: [Int]), r requested: Int, flags: (Bool, Bool, Bool)) {
         (attention, crossAttention, mlp) = flags

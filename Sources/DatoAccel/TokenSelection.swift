@@ -19,6 +19,9 @@ public struct TokenSelection: TokenReduction {
         }
     }
 
+    /// Merging only picks the kept rows.
+    public var picksRows: Bool { true }
+
     /// Tokens kept per row.
     public var keptCount: Int { kept.first?.count ?? 0 }
 

@@ -116,9 +116,43 @@ public final class BasicTransformerBlock {
 
     /// Updates the token stream `x` [B, N, C] in place.
     public func callAsFunction(_ x: Tensor, context: Tensor) throws {
-        try attn1(norm1(x, for: attn1.precision), addTo: x)
-        try attn2(norm2(x, for: attn2.precision), context: context, addTo: x)
-        try ff(norm3(x, for: ff.precision), addTo: x)
+        try self(x, context: context, tokens: BlockTokens())
+    }
+
+    /// Updates the token stream `x` [B, N, C] in place, each sub-layer on the tokens `t` gives it. Every
+    /// LayerNorm hands its result to its sub-layer in that sub-layer's format (bf16 in a bf16 UNet).
+    public func callAsFunction(_ x: Tensor, context: Tensor, tokens t: BlockTokens) throws {
+        var h = x, kept: (reduction: any StreamReduction, before: Tensor)?
+        if case .kept(let r) = t.stream { kept = (r, r.keep(x)) }
+        if let kept { h = kept.before.copy() }
+        if case .keptAfterSelfAttention(let choose) = t.stream {
+            let map = Tensor(shape: [x.dim(0), x.dim(1), x.dim(1)], zeroed: false)
+            Elementwise.addInPlace(x, try attn1(norm1(x, for: attn1.precision), probabilityMean: map))
+            if let r = try choose(map, x) { kept = (r, r.keep(x)) }
+            if let kept { h = kept.before.copy() }
+        } else {
+            try residual(h, norm1, attn1.precision, t.selfAttention) { try self.attn1($0, addTo: $1) }
+        }
+        try residual(h, norm2, attn2.precision, t.crossAttention) { try self.attn2($0, context: context, addTo: $1) }
+        try residual(h, norm3, ff.precision, t.feedForward) { try self.ff($0, addTo: $1) }
+        if let kept { kept.reduction.restore(x, from: h, before: kept.before) }
+    }
+
+    /// Adds `add`'s sub-layer of norm(h) to `h` [B, N, C], on the rows `r` gives (all rows when nil); the
+    /// sub-layer reads its input in `format`.
+    private func residual(_ h: Tensor, _ norm: LayerNorm, _ format: Precision, _ r: (any RowReduction)?,
+                          _ add: (any LayerInput, Tensor) throws -> Void) throws {
+        guard let r else { return try add(norm(h, for: format), h) }
+        let input: any LayerInput
+        if r.picksRows {
+            input = norm(r.merge(h), for: format)
+        } else {
+            let merged = r.merge(norm(h))
+            input = format == .bf16 ? BF16Tensor(rounding: merged) : merged
+        }
+        let out = Tensor(shape: input.shape)
+        try add(input, out)
+        Elementwise.addInPlace(h, r.unmerge(out))
     }
 }
 

@@ -22,9 +22,20 @@ public struct TransformerBlockSite: Sendable {
 
 /// The hook through which token pruning (ToMe, DaTo, AT-EDM) attaches to the UNet's transformer blocks.
 ///
-/// Every BasicTransformerBlock first offers its call to the reducer, which may run the block its own way
-/// from the block's public sub-layers (and return true), or decline (false) so the block runs densely.
+/// Every BasicTransformerBlock first asks the reducer which tokens each of its sub-layers runs on in this call;
+/// the block then runs its one forward with that description (nil: all tokens).
 public protocol TokenReducer: AnyObject {
-    /// Runs `block` on the token stream `x` [B, N, C] in place, or returns false to leave it to the block.
-    func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool
+    /// The tokens each sub-layer of the block at `site` runs on for the token stream `x` [B, N, C], or nil to
+    /// run the block densely.
+    func tokens(for x: Tensor, at site: TransformerBlockSite) throws -> BlockTokens?
+}
+
+extension TokenReducer {
+    /// Runs `block` on `x` [B, N, C] in place as this reducer describes, or returns false (leaving `x` as it
+    /// was) when the reducer leaves the call dense.
+    public func run(_ block: BasicTransformerBlock, on x: Tensor, context: Tensor, at site: TransformerBlockSite) throws -> Bool {
+        guard let tokens = try tokens(for: x, at: site) else { return false }
+        try block(x, context: context, tokens: tokens)
+        return true
+    }
 }
