@@ -52,9 +52,13 @@ struct BenchUNet: ParsableCommand {
         let unet = try RandomUNet.make(precision: precision, config: config)
         print(String(format: "%@ UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
                      architecture.title, Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, convolution.describe(precision)))
-        let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
-        let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
-        let timesteps = [Float](repeating: 500, count: batch)
+        let (times, out) = try timeCalls(of: try acceleratedRun(unet), config: config)
+        guard let out, out.allFinite else { throw ValidationError("UNet output is not finite") }
+        try report(times, config: config)
+    }
+
+    /// The run the calls go through: a full first call, then `--depth` calls pruned as `--prune` asks.
+    func acceleratedRun(_ unet: UNet2DConditionModel) throws -> AcceleratedUNet {
         let calls = 1 + warmup + repeats
         var method = PruningMethod.none, ratios: [Float] = []
         if let prune {
@@ -63,7 +67,16 @@ struct BenchUNet: ParsableCommand {
             ratios = Array(repeating: Float(r ?? m.defaultRatio), count: calls)
         }
         let plan = try AccelerationPlan(depths: [12] + Array(repeating: depth, count: calls - 1), ratios: ratios, pruning: method)
-        let run = AcceleratedUNet(unet: unet, plan: plan, steps: calls, cfg: batch % 2 == 0, seed: 1)
+        return AcceleratedUNet(unet: unet, plan: plan, steps: calls, cfg: batch % 2 == 0, seed: 1)
+    }
+
+    /// The warm-up calls, then the timed ones (each after a line on standard input with `--stepped`); their times
+    /// and the last output.
+    func timeCalls(of run: AcceleratedUNet, config: UNetConfig) throws -> ([Double], Tensor?) {
+        let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
+        let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
+        let timesteps = [Float](repeating: 500, count: batch)
+        let calls = 1 + warmup + repeats
         func call(_ k: Int) throws -> Tensor { try run(call: k, sample, timesteps: timesteps, context: context) }
         _ = try call(0)   // fills the cache (and warms up)
         for k in 1...max(1, warmup) where k < calls - repeats { _ = try call(k) }
@@ -82,9 +95,13 @@ struct BenchUNet: ParsableCommand {
             if stepped { fflush(stdout) }
         }
         if stepped { _ = readLine() }   // the other program's last call runs undisturbed: go on at a line or EOF
+        return (times, out)
+    }
+
+    /// Median and minimum, GFLOP/s, memory, the machine's peak with `--peak`, the profiles, the JSON line.
+    func report(_ times: [Double], config: UNetConfig) throws {
         let sorted = times.sorted()
         let median = sorted[sorted.count / 2]
-        guard let out, out.allFinite else { throw ValidationError("UNet output is not finite") }
         let rss = PeakMemory.residentBytes()
         // Multiply-accumulates as counted by UNetCost (the full call: 402 GMAC per row at 64x64).
         let flops = 2 * UNetCost(config: config, height: latent, width: latent).macs(depth: depth) * Double(batch)
@@ -99,6 +116,17 @@ struct BenchUNet: ParsableCommand {
             print(String(format: "machine peak (dense 4096^3 product, %@): %.0f GFLOP/s; this call reaches %.0f%% of it",
                          precision.rawValue, best, 100 * gflops / best))
         }
+        printProfiles()
+        if json {
+            let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
+            print("{\"architecture\": \"\(architecture.rawValue)\", \"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
+                  + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
+                  + "\"convolution\": \"\(convolution.algorithm(precision))\"\(peakField)}")
+        }
+    }
+
+    /// The time per operation kind (`--profile`) and per layer shape (`--profile-shapes`).
+    func printProfiles() {
         if profile {
             let total = Profiler.report().reduce(0) { $0 + $1.1 }
             print("time by operation kind (all timed calls):")
@@ -113,12 +141,6 @@ struct BenchUNet: ParsableCommand {
                 let name = shape.padding(toLength: 56, withPad: " ", startingAt: 0)
                 print("  " + name + String(format: " %8.1f ms  %4d calls", 1000 * seconds / Double(repeats), calls / repeats))
             }
-        }
-        if json {
-            let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
-            print("{\"architecture\": \"\(architecture.rawValue)\", \"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
-                  + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
-                  + "\"convolution\": \"\(convolution.algorithm(precision))\"\(peakField)}")
         }
     }
 }
