@@ -49,7 +49,7 @@ public final class ToMe: PruningPolicy {
         guard r > 0 else { return nil }
         calls += 1
         var rng = SplitMix(seed: s.seed ^ UInt64(calls) &* 0x9e37_79b9_7f4a_7c15)
-        let random = s.useRand && x.dim(0) % 2 == 0   // odd batches take the top-left token (tomesd 0.1.2)
+        let random = s.useRand && x.dim(0) % 2 == 0   // odd batches take the top-left token (tomesd 0.1.3)
         let partition = Self.partition(h: site.grid.h, w: site.grid.w, sx: s.sx, sy: s.sy) { random ? rng.next(s.sx * s.sy) : 0 }
         return BipartiteMerge(metric: x, partition: partition, r: r,
                               flags: (s.mergeAttention, s.mergeCrossAttention, s.mergeMLP))

@@ -6,7 +6,7 @@ import Foundation
 struct Dato: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dato",
-        abstract: "Stable Diffusion 1.x on the CPU, accelerated without retraining.",
+        abstract: "Stable Diffusion 1.x and 2.x on the CPU, accelerated without retraining.",
         discussion: ComputeEnvironment.help,
         version: "0.1.0",
         subcommands: [Generate.self, Compare.self, Search.self, Score.self, Inspect.self, Bench.self]
@@ -24,7 +24,7 @@ struct Dato: ParsableCommand {
 /// Benchmarks of the engine.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the networks (full SD 1.5 architecture, random weights).",
+        abstract: "Time the networks (full SD 1.5 or SD 2.1 architecture, random weights).",
         subcommands: [BenchUNet.self, BenchVAE.self, BenchOps.self, BenchPlans.self, BenchPruning.self, BenchNSGA2.self, BenchPrecision.self]
     )
 }
