@@ -39,6 +39,21 @@ struct ConfigChecker {
         .config(file: file, field: field, message: message)
     }
 
+    /// The sizes a UNet and a VAE config share, within `ModelBounds`: the number of levels and each level's width,
+    /// the input and output channels, the norm groups (which must divide every width) and the layers per level.
+    func checkLevels(blockOutChannels: [Int], inChannels: Int, outChannels: Int, normNumGroups: Int,
+                     layersPerBlock: Int) throws {
+        try check("block_out_channels", blockOutChannels.count, in: ModelBounds.levels)
+        try check("block_out_channels", blockOutChannels, in: ModelBounds.channels)
+        try check("in_channels", inChannels, in: ModelBounds.channels)
+        try check("out_channels", outChannels, in: ModelBounds.channels)
+        try check("norm_num_groups", normNumGroups, in: ModelBounds.normGroups)
+        try check("layers_per_block", layersPerBlock, in: ModelBounds.layersPerBlock)
+        for ch in blockOutChannels where ch % normNumGroups != 0 {
+            throw error("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
+        }
+    }
+
     /// `value` must lie in `range`.
     func check(_ field: String, _ value: Int, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else { throw error(field, "\(value) is outside \(range.lowerBound)...\(range.upperBound)") }

@@ -104,13 +104,9 @@ public struct UNetConfig: Codable, Sendable, Equatable {
     /// the norm groups and the heads.
     private func validateSizes(_ check: ConfigChecker) throws {
         let n = blockOutChannels.count
-        try check.check("block_out_channels", n, in: ModelBounds.levels)
-        try check.check("block_out_channels", blockOutChannels, in: ModelBounds.channels)
-        try check.check("in_channels", inChannels, in: ModelBounds.channels)
-        try check.check("out_channels", outChannels, in: ModelBounds.channels)
+        try check.checkLevels(blockOutChannels: blockOutChannels, inChannels: inChannels, outChannels: outChannels,
+                              normNumGroups: normNumGroups, layersPerBlock: layersPerBlock)
         try check.check("cross_attention_dim", crossAttentionDim, in: ModelBounds.channels)
-        try check.check("norm_num_groups", normNumGroups, in: ModelBounds.normGroups)
-        try check.check("layers_per_block", layersPerBlock, in: ModelBounds.layersPerBlock)
         try check.check("norm_eps", normEps, in: ModelBounds.epsilon)
         try check.check("transformer_layers_per_block", transformerLayersPerBlock, levels: n, in: ModelBounds.transformerLayers)
         // diffusers: `num_attention_heads or attention_head_dim` gives the heads; only the one used is checked.
@@ -118,13 +114,9 @@ public struct UNetConfig: Codable, Sendable, Equatable {
         try check.check(headsField, numAttentionHeads ?? attentionHeadDim, levels: n, in: ModelBounds.heads)
         if let sampleSize { try check.check("sample_size", sampleSize, in: ModelBounds.sampleSize) }
         try check.check("freq_shift", freqShift, in: 0...1)
-        for (i, ch) in blockOutChannels.enumerated() {
-            guard ch % normNumGroups == 0 else {
-                throw check.error("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
-            }
-            guard ch % headsPerBlock[i] == 0 else {
-                throw check.error(headsField, "\(ch) channels do not split into \(headsPerBlock[i]) heads")
-            }
+        let heads = headsPerBlock
+        for (ch, h) in zip(blockOutChannels, heads) where ch % h != 0 {
+            throw check.error(headsField, "\(ch) channels do not split into \(h) heads")
         }
         guard blockOutChannels[0] % 2 == 0, blockOutChannels[0] / 2 > freqShift else {
             throw check.error("block_out_channels", "the first width must be even and at least 4 (timestep embedding)")

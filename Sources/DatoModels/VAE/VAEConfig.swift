@@ -71,13 +71,9 @@ public struct VAEConfig: Codable, Sendable, Equatable {
     public func validate(file: String = "vae config") throws {
         let check = ConfigChecker(file: file)
         let n = blockOutChannels.count
-        try check.check("block_out_channels", n, in: ModelBounds.levels)
-        try check.check("block_out_channels", blockOutChannels, in: ModelBounds.channels)
-        try check.check("in_channels", inChannels, in: ModelBounds.channels)
-        try check.check("out_channels", outChannels, in: ModelBounds.channels)
+        try check.checkLevels(blockOutChannels: blockOutChannels, inChannels: inChannels, outChannels: outChannels,
+                              normNumGroups: normNumGroups, layersPerBlock: layersPerBlock)
         try check.check("latent_channels", latentChannels, in: ModelBounds.channels)
-        try check.check("norm_num_groups", normNumGroups, in: ModelBounds.normGroups)
-        try check.check("layers_per_block", layersPerBlock, in: ModelBounds.layersPerBlock)
         try check.check("sample_size", sampleSize, in: ModelBounds.sampleSize)
         // Latents are divided by the scaling factor before decoding (and shifted by the shift factor).
         guard scalingFactor.isFinite, scalingFactor >= 1e-6, scalingFactor <= 1e6 else {
@@ -91,9 +87,6 @@ public struct VAEConfig: Codable, Sendable, Equatable {
         }
         guard upBlockTypes.count == n, upBlockTypes.allSatisfy({ $0 == "UpDecoderBlock2D" }) else {
             throw check.error("up_block_types", "expected \(n) x UpDecoderBlock2D")
-        }
-        for ch in blockOutChannels where ch % normNumGroups != 0 {
-            throw check.error("block_out_channels", "\(ch) is not divisible by norm_num_groups \(normNumGroups)")
         }
         guard actFn == "silu" else { throw check.error("act_fn", "only silu is supported") }
         guard sampleSize >= scaleFactor else { throw check.error("sample_size", "\(sampleSize) is smaller than the VAE factor \(scaleFactor)") }
