@@ -40,7 +40,13 @@ public final class ATEDM: PruningPolicy {
     /// Temporal placement: each block's mask and the step it was computed at.
     private var stored: [String: (selection: TokenSelection, step: Int)] = [:]
 
-    public init(settings: Settings = Settings()) { self.settings = settings }
+    /// How its nearest-token searches run (the model's `ComputeSettings.similarity`).
+    public let similarity: NearestSearch.Options
+
+    public init(settings: Settings = Settings(), similarity: NearestSearch.Options = NearestSearch.Options()) {
+        self.settings = settings
+        self.similarity = similarity
+    }
 
     public func reset(steps: Int, cfg: Bool) {
         self.cfg = cfg
@@ -105,7 +111,7 @@ public final class ATEDM: PruningPolicy {
             let src: [Int]
             switch s.recovery {
             case .attention: src = GWPR.attendedSources(map.data + r * n * n, n: n, kept: k, pruned: pruned)
-            case .similarity: src = TokenMetric.nearest(h1, batch: r, from: pruned, among: k).index.map { k[$0] }
+            case .similarity: src = TokenMetric.nearest(h1, batch: r, from: pruned, among: k, options: similarity).index.map { k[$0] }
             }
             var rec = Array(0..<n)
             for (i, t) in pruned.enumerated() { rec[t] = src[i] }

@@ -32,7 +32,7 @@ public final class AcceleratedUNet: UNetFeatureStore {
         self.plan = plan
         self.steps = steps ?? plan.depths.count
         self.cfg = cfg
-        pruning = plan.pruning.makePolicy(seed: seed)
+        pruning = plan.pruning.makePolicy(seed: seed, similarity: unet.compute.similarity)
         pruning?.reset(steps: self.steps, cfg: cfg)
     }
 

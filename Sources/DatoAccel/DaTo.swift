@@ -41,7 +41,13 @@ public final class DaTo: PruningPolicy {
     private var dynamics = Dynamics()
     private var cfg = false
 
-    public init(settings: Settings = Settings()) { self.settings = settings }
+    /// How its nearest-token searches run (the model's `ComputeSettings.similarity`).
+    public let similarity: NearestSearch.Options
+
+    public init(settings: Settings = Settings(), similarity: NearestSearch.Options = NearestSearch.Options()) {
+        self.settings = settings
+        self.similarity = similarity
+    }
 
     public func reset(steps: Int, cfg: Bool) {
         self.cfg = cfg
@@ -62,7 +68,8 @@ public final class DaTo: PruningPolicy {
         guard x.dim(1) == n else { return nil }
         let scores = baseScores(grid: site.grid, rows: rows, path: site.path)
         guard var sel = Self.partition(x, grid: site.grid, scores: scores, ratio: state.ratio,
-                                       alignCFG: s.alignCFG && cfg && rows % 2 == 0)?.selection else { return nil }
+                                       alignCFG: s.alignCFG && cfg && rows % 2 == 0, search: similarity)?.selection
+        else { return nil }
         sel.attention = s.pruneSelfAttention
         sel.crossAttention = s.pruneCrossAttention
         sel.mlp = s.pruneFFN
@@ -103,9 +110,11 @@ public final class DaTo: PruningPolicy {
     /// The partition (docs/methods/dato.md) for x [B, N, C] on a (h, w) grid: base tokens per 2x2 window
     /// (argmax of `scores`, ties to the lower in-window index; cond rows copy uncond rows' bases when
     /// `alignCFG`), the P = min(floor(r N), N - W) non-base tokens most similar to a base token pruned (ties
-    /// to the lower index), each recovered from its most similar kept token. nil when P <= 0.
+    /// to the lower index), each recovered from its most similar kept token. nil when P <= 0. `search` says how
+    /// the nearest-token searches run.
     public static func partition(_ x: Tensor, grid: (h: Int, w: Int), scores: [[Float]], ratio: Double,
-                          alignCFG: Bool) -> (base: [[Int]], pruned: [[Int]], selection: TokenSelection)? {
+                                 alignCFG: Bool, search: NearestSearch.Options = NearestSearch.Options())
+        -> (base: [[Int]], pruned: [[Int]], selection: TokenSelection)? {
         let (h, w) = grid, n = h * w, rows = x.dim(0)
         let windows = (h / 2) * (w / 2)
         let p = min(Int((ratio * Double(n)).rounded(.down)), n - windows)
@@ -132,7 +141,7 @@ public final class DaTo: PruningPolicy {
             var isBase = [Bool](repeating: false, count: n)
             for t in bases[r] { isBase[t] = true }
             let nonBase = (0..<n).filter { !isBase[$0] }
-            let toBase = TokenMetric.nearest(x, batch: r, from: nonBase, among: bases[r])
+            let toBase = TokenMetric.nearest(x, batch: r, from: nonBase, among: bases[r], options: search)
             let red = toBase.similarity
             let order = nonBase.indices.sorted { red[$0] > red[$1] || (red[$0] == red[$1] && nonBase[$0] < nonBase[$1]) }
             var isPruned = [Bool](repeating: false, count: n)
@@ -143,7 +152,7 @@ public final class DaTo: PruningPolicy {
             var rowOf = [Int](repeating: 0, count: n)
             for (i, t) in nonBase.enumerated() { rowOf[t] = i }
             let keptNonBase = nonBase.filter { !isPruned[$0] }
-            let toKept = TokenMetric.nearest(x, batch: r, from: pr, among: keptNonBase)
+            let toKept = TokenMetric.nearest(x, batch: r, from: pr, among: keptNonBase, options: search)
             var rec = Array(0..<n)
             for (i, t) in pr.enumerated() {
                 let b = bases[r][toBase.index[rowOf[t]]], sb = red[rowOf[t]]

@@ -1,4 +1,5 @@
 import Foundation
+import DatoCore
 
 /// A token-pruning method with its options, as a plan's `m:` field writes it: `name[,option]...`, where an
 /// option is `key=value` or a flag. Names: none, tome, dato, atedm (alias at-edm).
@@ -69,13 +70,14 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     /// The largest ratio the method accepts (one base / destination per 2x2 window for DaTo and ToMe).
     public var maximumRatio: Double { name == .tome || name == .dato ? 0.75 : 0.95 }
 
-    /// The policy with these settings; its random streams derive from `seed`. nil for `none`.
-    public func makePolicy(seed: UInt64) -> PruningPolicy? {
+    /// The policy with these settings; its random streams derive from `seed`, its nearest-token searches run as
+    /// `similarity` says (the model's `ComputeSettings.similarity`). nil for `none`.
+    public func makePolicy(seed: UInt64, similarity: NearestSearch.Options = NearestSearch.Options()) -> PruningPolicy? {
         switch settings {
         case .none: return nil
-        case var .tome(s): s.seed = seed; return ToMe(settings: s)
-        case var .dato(s): s.seed = seed; return DaTo(settings: s)
-        case let .atedm(s): return ATEDM(settings: s)
+        case var .tome(s): s.seed = seed; return ToMe(settings: s, similarity: similarity)
+        case var .dato(s): s.seed = seed; return DaTo(settings: s, similarity: similarity)
+        case let .atedm(s): return ATEDM(settings: s, similarity: similarity)
         }
     }
 

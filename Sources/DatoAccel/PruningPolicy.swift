@@ -57,8 +57,9 @@ enum TokenMetric {
     }
 
     /// For each row of `a` (rows of x), the index into `b` of its most similar row and that similarity;
-    /// ties go to the lower index.
-    static func nearest(_ x: Tensor, batch bi: Int, from a: [Int], among b: [Int]) -> (index: [Int], similarity: [Float]) {
+    /// ties go to the lower index. `options` say how the search runs (the same result either way).
+    static func nearest(_ x: Tensor, batch bi: Int, from a: [Int], among b: [Int],
+                        options: NearestSearch.Options) -> (index: [Int], similarity: [Float]) {
         let c = x.dim(2)
         guard !a.isEmpty, !b.isEmpty else { return ([Int](repeating: 0, count: a.count), [Float](repeating: -.infinity, count: a.count)) }
         let pa = UnsafeMutablePointer<Float>.allocate(capacity: a.count * c)
@@ -66,6 +67,6 @@ enum TokenMetric {
         defer { pa.deallocate(); pb.deallocate() }
         normalized(x, batch: bi, rows: a, into: pa)
         normalized(x, batch: bi, rows: b, into: pb)
-        return NearestSearch.nearest(pa, count: a.count, among: pb, count: b.count, width: c)
+        return NearestSearch.nearest(pa, count: a.count, among: pb, count: b.count, width: c, options: options)
     }
 }

@@ -21,7 +21,13 @@ public final class ToMe: PruningPolicy {
     private var calls = 0
     private var state = CallState()
 
-    public init(settings: Settings = Settings()) { self.settings = settings }
+    /// How its nearest-token searches run (the model's `ComputeSettings.similarity`).
+    public let similarity: NearestSearch.Options
+
+    public init(settings: Settings = Settings(), similarity: NearestSearch.Options = NearestSearch.Options()) {
+        self.settings = settings
+        self.similarity = similarity
+    }
 
     public func reset(steps: Int, cfg: Bool) { calls = 0; state = CallState() }
     public func begin(call k: Int, step: Int, ratio: Double) {
@@ -52,7 +58,7 @@ public final class ToMe: PruningPolicy {
         let random = s.useRand && x.dim(0) % 2 == 0   // odd batches take the top-left token (tomesd 0.1.3)
         let partition = Self.partition(h: site.grid.h, w: site.grid.w, sx: s.sx, sy: s.sy) { random ? rng.next(s.sx * s.sy) : 0 }
         return BipartiteMerge(metric: x, partition: partition, r: r,
-                              flags: (s.mergeAttention, s.mergeCrossAttention, s.mergeMLP))
+                              flags: (s.mergeAttention, s.mergeCrossAttention, s.mergeMLP), search: similarity)
     }
 
     /// Destination and source token indices: one destination per complete sx x sy window at in-window index
@@ -80,7 +86,8 @@ struct BipartiteMerge: TokenReduction {
     /// Destinations average the sources merged into them: not a plain pick of rows.
     var picksRows: Bool { false }
 
-    init(metric x: Tensor, partition: (dst: [Int], src: [Int]), r requested: Int, flags: (Bool, Bool, Bool)) {
+    init(metric x: Tensor, partition: (dst: [Int], src: [Int]), r requested: Int, flags: (Bool, Bool, Bool),
+         search: NearestSearch.Options) {
         (attention, crossAttention, mlp) = flags
         let (dst, src) = partition
         let n = x.dim(1), b = x.dim(0)
@@ -88,7 +95,7 @@ struct BipartiteMerge: TokenReduction {
         var unm: [[Int]] = [], mer: [[Int]] = [], tgt: [[Int]] = []
         for bi in 0..<b {
             // Each source token's most similar destination (cosine), then the r best-matched sources merge.
-            let (arg, best) = TokenMetric.nearest(x, batch: bi, from: src, among: dst)
+            let (arg, best) = TokenMetric.nearest(x, batch: bi, from: src, among: dst, options: search)
             // Highest similarity first; ties by lower index.
             let order = src.indices.sorted { best[$0] > best[$1] || (best[$0] == best[$1] && $0 < $1) }
             mer.append(Array(order.prefix(r)))

@@ -13,11 +13,6 @@ final class AMXConvolution: @unchecked Sendable {
     let outChannels: Int
     private let packed: UnsafeMutablePointer<UInt16>
 
-    /// Whether new bf16 convolutions that qualify (`qualifies`) and linear layers (feature counts multiples of
-    /// 32) use this kernel: by default true where the CPU has AMX; false runs them on oneDNN (set through
-    /// `Conv2D.ownAMXKernel`).
-    nonisolated(unsafe) static var enabled = Attention.amxAvailable
-
     /// A 3x3 convolution with stride 1 and padding 1, or a 1x1 one with stride 1 and no padding, whose channel
     /// counts are multiples of 32.
     static func qualifies(weight: Tensor, stride: Int, padding: (Int, Int, Int, Int)) -> Bool {

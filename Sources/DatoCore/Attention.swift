@@ -8,15 +8,7 @@ import CDNNL
 /// Queries are processed in chunks of rows, so at most `chunk x Nk` scores per thread exist at any
 /// time: the full `[heads, N, N]` probability tensor is never materialised.
 public enum Attention {
-    /// The single-threaded GEMM used inside the attention kernel.
-    public enum GEMMBackend: String, Sendable, CaseIterable { case onednn, openblas }
-
-    /// oneDNN's sgemm by default (measured about 20% faster than OpenBLAS on these shapes).
-    nonisolated(unsafe) public static var gemmBackend = GEMMBackend.onednn
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
-    /// Whether the fp32 kernel may use the AVX-512 softmax (`dato_exp2_rows`): by default where the CPU has
-    /// AVX-512; tests turn it off to check the portable one (the `dato` command for `DATO_AVX512=0`).
-    nonisolated(unsafe) public static var avx512Softmax = dato_avx512_available() == 1
 
     /// A strided view of token rows: `rows[b, n, :]` starts at `base + (b * n_tokens + n) * stride`.
     public struct Rows {
@@ -35,12 +27,13 @@ public enum Attention {
     ///
     /// With `probabilityMean` ([B, Nq, Nk]), the mean over heads of the softmax probabilities is written
     /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
-    /// With `precision` `.bf16` the products run in bf16 with fp32 accumulation and an fp32 softmax: both on
-    /// AMX tiles where the CPU has them (`computeAMX`), otherwise only the probabilities-times-values product
-    /// (`computeBF16`). `chunk` applies to the latter two kernels.
+    /// `compute` chooses the kernel: in bf16 the products run in bf16 with fp32 accumulation and an fp32 softmax,
+    /// both on AMX tiles where the settings and the CPU allow (`computeAMX`), otherwise only the
+    /// probabilities-times-values product (`computeBF16`); in fp32 `computeFP32` with the settings' softmax and
+    /// GEMM. `chunk` applies to the latter two kernels.
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                         chunk: Int = 64, probabilityMean: Tensor? = nil,
-                                        precision: Precision = .fp32) throws -> Tensor {
+                                        compute: ComputeSettings = ComputeSettings()) throws -> Tensor {
         precondition(q.shape.count == 3 && k.shape.count == 3 && v.shape.count == 3, "attention expects [B, N, C]")
         precondition(k.dim(1) == v.dim(1) && q.dim(0) == k.dim(0), "attention: \(q.shape) \(k.shape) \(v.shape)")
         if let p = probabilityMean {
@@ -48,44 +41,54 @@ public enum Attention {
             p.data.update(repeating: 0, count: p.count)
         }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
-        if precision == .bf16 && amxEnabled && amxAvailable {
+        if compute.runsAMXAttention {
             computeAMX(q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
-                       qkDim: q.dim(2), vDim: v.dim(2), causal: causal, probabilityMean: probabilityMean?.data)
-        } else if precision == .bf16 {
+                       qkDim: q.dim(2), vDim: v.dim(2), causal: causal, probabilityMean: probabilityMean?.data,
+                       profiler: compute.profiler)
+        } else if compute.precision == .bf16 {
             try computeBF16(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
-                            qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
+                            qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk,
+                            probabilityMean: probabilityMean?.data, compute: compute)
         } else {
-            compute(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
-                    qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk, probabilityMean: probabilityMean?.data)
+            computeFP32(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
+                        qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk,
+                        probabilityMean: probabilityMean?.data, compute: compute)
         }
         return out
     }
 
-    /// bf16 attention within bf16 layers: on AMX tiles `q`, `k` and `v` may be bf16 (the projections' rounded
-    /// results) and the result is written rounded to bf16 (no fp32 copy for the next layer to convert);
-    /// elsewhere it is `scaledDotProduct`'s fp32 result on the (widened) inputs.
+    /// Whether attention in `compute` reads bf16 operands and writes a bf16 result directly
+    /// (`scaledDotProductForBF16Layers` without conversions), so bf16 layers around it should hand over bf16.
+    public static func exchangesBF16(_ compute: ComputeSettings) -> Bool { compute.runsAMXAttention }
+
+    /// bf16 attention within bf16 layers: where it `exchangesBF16`, `q`, `k` and `v` may be bf16 (the
+    /// projections' rounded results) and the result is written rounded to bf16 (no fp32 copy for the next layer
+    /// to convert); elsewhere it is `scaledDotProduct`'s fp32 result on the (widened) inputs.
     public static func scaledDotProductForBF16Layers(q: any LayerInput, k: any LayerInput, v: any LayerInput,
-                                                     heads: Int) throws -> any LayerInput {
-        guard amxEnabled && amxAvailable else {
-            return try scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: heads, precision: .bf16)
+                                                     heads: Int, compute: ComputeSettings) throws -> any LayerInput {
+        let bf16 = compute.with(precision: .bf16)
+        guard exchangesBF16(bf16) else {
+            return try scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: heads, compute: bf16)
         }
         precondition(q.shape.count == 3 && k.shape.count == 3 && v.shape.count == 3, "attention expects [B, N, C]")
         precondition(k.dim(1) == v.dim(1) && q.dim(0) == k.dim(0), "attention: \(q.shape) \(k.shape) \(v.shape)")
         let out = BF16Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)])
         computeAMX(q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
-                   qkDim: q.dim(2), vDim: v.dim(2), causal: false, probabilityMean: nil)
+                   qkDim: q.dim(2), vDim: v.dim(2), causal: false, probabilityMean: nil, profiler: compute.profiler)
         return out
     }
 
-    /// The kernel on strided rows; `qkDim` and `vDim` are the total (all-head) widths of Q/K and V.
+    /// The fp32 kernel on strided rows; `qkDim` and `vDim` are the total (all-head) widths of Q/K and V; `compute`
+    /// gives its softmax and GEMM kernels and its profiler.
     ///
     /// For each (batch, head) the head's keys are packed transposed ([d, Nk]) and its values packed
     /// ([Nk, d]) so both GEMMs read contiguous memory; then query chunks run in parallel, each as
     /// scores = scale * Q K^T, softmax, out = P V. `probabilityMean` ([B, Nq, Nk], zeroed by the caller)
     /// receives P / heads summed over heads.
-    public static func compute(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int,
-                               vDim: Int, causal: Bool, chunk: Int = 64,
-                               probabilityMean: UnsafeMutablePointer<Float>? = nil) {
+    public static func computeFP32(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int,
+                                   vDim: Int, causal: Bool, chunk: Int = 64,
+                                   probabilityMean: UnsafeMutablePointer<Float>? = nil,
+                                   compute: ComputeSettings = ComputeSettings()) {
         _ = blasSingleThreaded
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
@@ -94,12 +97,13 @@ public enum Attention {
         let chunks = (nq + chunk - 1) / chunk
         let scale = 1 / Float(dk).squareRoot()
         // The AVX-512 softmax (fewer passes, powers of two) unless a probability map needs normalised rows.
-        let fastSoftmax = probabilityMean == nil && avx512Softmax
+        let fastSoftmax = probabilityMean == nil && compute.runsAVX512Softmax
+        let backend = compute.attentionGEMM
         let log2e: Float = 1.44269504
         let kt = UnsafeMutablePointer<Float>.allocate(capacity: dk * nk)
         let vh = UnsafeMutablePointer<Float>.allocate(capacity: nk * dv)
         defer { kt.deallocate(); vh.deallocate() }
-        Profiler.measure(.attention) {
+        compute.profiler.measure(.attention) {
             for b in 0..<batch {
                 for h in 0..<heads {
                     packHead(k: k, v: v, batch: b, head: h, dk: dk, dv: dv, keysInto: kt) { j, row in
@@ -116,18 +120,18 @@ public enum Attention {
                             let op = out.base + (b * nq + r0) * out.stride + h * dv
                             if fastSoftmax {
                                 // Unnormalised 2^(s - max) on log2-scaled scores; rows scaled by 1 / sum after P V.
-                                gemm(rows, nk, dk, scale * log2e, qp, q.stride, kt, nk, scores, nk)
+                                gemm(backend, rows, nk, dk, scale * log2e, qp, q.stride, kt, nk, scores, nk)
                                 dato_exp2_rows(scores, rows, nk, nk, causal ? r0 : -1, inverse)
-                                gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
+                                gemm(backend, rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
                                 for i in 0..<rows {
                                     let row = op + i * out.stride
                                     for j in 0..<dv { row[j] *= inverse[i] }
                                 }
                             } else {
-                                gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
+                                gemm(backend, rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
                                 dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
                                 if let pm = probabilityMean { addToMean(scores, count: rows * nk, heads: heads, pm + (b * nq + r0) * nk) }
-                                gemm(rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
+                                gemm(backend, rows, dv, nk, 1, scores, nk, vh, dv, op, out.stride)
                             }
                             c += workers
                         }
@@ -158,11 +162,11 @@ public enum Attention {
         cblas_saxpy(Int32(count), 1 / Float(heads), probabilities, 1, target, 1)
     }
 
-    /// Single-threaded row-major C = alpha A B (A: m x k, B: k x n).
+    /// Single-threaded row-major C = alpha A B (A: m x k, B: k x n) by `backend`.
     @inline(__always)
-    static func gemm(_ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+    static func gemm(_ backend: GEMMBackend, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
                      _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        if gemmBackend == .onednn {
+        if backend == .onednn {
             dnnl_sgemm(78, 78, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), 0, c, Int64(ldc))
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),

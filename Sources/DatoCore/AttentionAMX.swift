@@ -1,14 +1,6 @@
 import CDatoAMX
 
 extension Attention {
-    /// True when the bf16 attention can run on AMX tiles (Intel CPUs since Sapphire Rapids): a CPU capability,
-    /// used where `amxEnabled` allows it. Otherwise bf16 attention uses oneDNN's matrix products.
-    public static var amxAvailable: Bool { dato_amx_available() == 1 }
-
-    /// Whether bf16 attention may use the AMX kernel when it is available (tests turn it off to check the
-    /// other path; the `dato` command for `DATO_AMX=0`).
-    nonisolated(unsafe) public static var amxEnabled = true
-
     /// The bf16 attention on AMX tiles (`dato_amx.c`): the keys and values of every (batch, head) are packed to
     /// bf16 tiles first, then the blocks of 32 query rows of all heads go to whichever worker is free, each
     /// computing its scores on tiles, an fp32 softmax and the probabilities-times-values product on tiles, in the
@@ -43,7 +35,7 @@ extension Attention {
     }
 
     static func computeAMX(q: AMXInput, k: AMXInput, v: AMXInput, out: AMXOutput, batch: Int, heads: Int, qkDim: Int, vDim: Int,
-                           causal: Bool, probabilityMean: UnsafeMutablePointer<Float>?) {
+                           causal: Bool, probabilityMean: UnsafeMutablePointer<Float>?, profiler: Profiler?) {
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
         let nq = q.tokens, nk = k.tokens
@@ -59,7 +51,7 @@ extension Attention {
             UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         }
         defer { keys.deallocate(); values.deallocate(); scratch.forEach { $0.deallocate() } }
-        Profiler.measure(.attention, shape: "\(nq)x\(nk) tokens, \(heads)x\(dk), batch \(batch)") {
+        profiler.measure(.attention, shape: "\(nq)x\(nk) tokens, \(heads)x\(dk), batch \(batch)") {
             // Item 2p packs the keys of pair p = b * heads + h, item 2p + 1 its values.
             Parallel.items(2 * pairs) { item, _ in
                 let p = item / 2, b = p / heads, h = p % heads

@@ -6,7 +6,8 @@ extension Attention {
     /// 71 against 52 GFLOP/s on one thread), the softmax is fp32, and the probabilities are rounded to bf16
     /// for the product with the values (inner dimension Nk: 158 against 31 GFLOP/s).
     static func computeBF16(q: Rows, k: Rows, v: Rows, out: Rows, batch: Int, heads: Int, qkDim: Int, vDim: Int,
-                            causal: Bool, chunk: Int, probabilityMean: UnsafeMutablePointer<Float>?) throws {
+                            causal: Bool, chunk: Int, probabilityMean: UnsafeMutablePointer<Float>?,
+                            compute: ComputeSettings) throws {
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
         let nq = q.tokens, nk = k.tokens
@@ -20,7 +21,8 @@ extension Attention {
         let kt = UnsafeMutablePointer<Float>.allocate(capacity: dk * nk)
         let vh = UnsafeMutablePointer<UInt16>.allocate(capacity: nk * dv)
         defer { kt.deallocate(); vh.deallocate() }
-        Profiler.measure(.attention) {
+        let backend = compute.attentionGEMM
+        compute.profiler.measure(.attention) {
             for b in 0..<batch {
                 for h in 0..<heads {
                     packHead(k: k, v: v, batch: b, head: h, dk: dk, dv: dv, keysInto: kt) { j, row in
@@ -37,7 +39,7 @@ extension Attention {
                             let r0 = c * chunk, rows = min(chunk, nq - r0)
                             let full = rows == chunk
                             let qp = q.base + (b * nq + r0) * q.stride + h * dk
-                            gemm(rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
+                            gemm(backend, rows, nk, dk, scale, qp, q.stride, kt, nk, scores, nk)
                             dato_softmax_rows(scores, rows, nk, nk, causal ? r0 : -1)
                             if let pm = probabilityMean { addToMean(scores, count: rows * nk, heads: heads, pm + (b * nq + r0) * nk) }
                             dato_to_bf16(scores, rows * nk, 1, probs)

@@ -72,7 +72,7 @@ public final class BF16Tensor: LayerInput, @unchecked Sendable {
         let c = dim(-1)
         precondition(range.lowerBound >= 0 && range.upperBound * c <= count, "rows \(range) of \(shape)")
         let out = BF16Tensor(shape: [range.count, c])
-        Profiler.measure(.layout) { out.data.update(from: data + range.lowerBound * c, count: range.count * c) }
+        out.data.update(from: data + range.lowerBound * c, count: range.count * c)
         return out
     }
 

@@ -12,8 +12,10 @@ public final class Conv2D: @unchecked Sendable {
     public let stride: Int
     /// Padding (top, left, bottom, right).
     public let padding: (Int, Int, Int, Int)
-    /// The format the convolution computes in (`Precision.forNewLayers` when the layer was made).
-    public let precision: Precision
+    /// How the convolution computes (precision, algorithm, kernels, profiler), fixed when it was made.
+    public let compute: ComputeSettings
+    /// The format the convolution computes in (`compute.precision`).
+    public var precision: Precision { compute.precision }
     /// The weights, or nil when the convolution runs as `parts` or with `amx`.
     let weights: DNNLWeights?
     /// swift-dato's own AMX kernel, which runs bf16 3x3 and 1x1 convolutions where the CPU has AMX (`AMXConvolution`).
@@ -32,21 +34,25 @@ public final class Conv2D: @unchecked Sendable {
     public static let bf16MaxInputChannels = 1280
 
     /// `weight` is [out, in, kh, kw]; `bias` is [out] or nil. Symmetric `padding`.
-    public convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int) throws {
-        try self.init(weight: weight, bias: bias, stride: stride, padding: (padding, padding, padding, padding))
+    public convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int,
+                            compute: ComputeSettings = ComputeSettings()) throws {
+        try self.init(weight: weight, bias: bias, stride: stride, padding: (padding, padding, padding, padding),
+                      compute: compute)
     }
 
     /// `padding` is (top, left, bottom, right), as needed for the VAE encoder's asymmetric downsampler.
-    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (Int, Int, Int, Int)) throws {
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (Int, Int, Int, Int),
+                compute: ComputeSettings = ComputeSettings()) throws {
         precondition(weight.shape.count == 4, "conv weight must be 4-D, got \(weight.shape)")
         outChannels = weight.dim(0); inChannels = weight.dim(1)
         kernel = (weight.dim(2), weight.dim(3))
         self.stride = stride
         self.padding = padding
         self.bias = bias
-        precision = Precision.forNewLayers
+        self.compute = compute
+        let precision = compute.precision
         let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
-        if groups.isEmpty && precision == .bf16 && AMXConvolution.enabled
+        if groups.isEmpty && compute.runsAMXMatrixKernels
             && AMXConvolution.qualifies(weight: weight, stride: stride, padding: padding) {
             amx = AMXConvolution(weight: weight)
             weights = nil
@@ -60,7 +66,7 @@ public final class Conv2D: @unchecked Sendable {
             weights = nil
             parts = try groups.enumerated().map { i, range in
                 (range, try Conv2D(weight: Self.inputChannels(range, of: weight), bias: i == 0 ? bias : nil,
-                                   stride: stride, padding: padding))
+                                   stride: stride, padding: padding, compute: compute))
             }
         }
     }
@@ -110,7 +116,7 @@ public final class Conv2D: @unchecked Sendable {
             throw ComputeError.shape("conv output \(out.shape) for input \(x.shape)")
         }
         if let amx {
-            Profiler.measure(.convolution, shape: self.shapeText(x)) {
+            compute.profiler.measure(.convolution, shape: self.shapeText(x)) {
                 amx.run(x, bias: bias, into: out, accumulate: accumulate)
             }
         } else if let weights {
@@ -125,7 +131,7 @@ public final class Conv2D: @unchecked Sendable {
     private func run(_ x: any LayerInput, _ weights: DNNLWeights, into out: Tensor, accumulate: Bool) throws {
         let key = [x.dim(0), x.dim(1), x.dim(2), accumulate ? 1 : 0]
         let op = try ops.op(key) { try makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate) }
-        try Profiler.measure(.convolution, shape: self.shapeText(x)) {
+        try compute.profiler.measure(.convolution, shape: self.shapeText(x)) {
             try op.run(weights, input: x, bias: bias, dst: out.data)
         }
     }
@@ -140,21 +146,8 @@ public final class Conv2D: @unchecked Sendable {
         try DNNLOp { err, len in
             dato_conv_create(n, inChannels, h, w, outChannels, kernel.0, kernel.1, stride, stride,
                              padding.0, padding.1, padding.2, padding.3, bias == nil ? 0 : 1,
-                             accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, Conv2D.winograd ? 1 : 0, err, len)
+                             accumulate ? 1 : 0, precision == .bf16 ? 1 : 0, compute.runsWinograd ? 1 : 0, err, len)
         }
-    }
-
-    /// Whether fp32 3x3 stride-1 convolutions created from now on use oneDNN's Winograd kernels where it has
-    /// them (about 2-3x faster on AVX-512; fp32 arithmetic whose rounding differs from the direct algorithm by
-    /// about 1e-5 relative). True by default; bf16 is always direct. (The `dato` command sets it false for
-    /// `--conv-direct` or `DATO_WINOGRAD=0`; the library reads no environment.)
-    nonisolated(unsafe) public static var winograd = true
-
-    /// Whether bf16 3x3 and 1x1 convolutions (and linear layers) created from now on run on swift-dato's own AMX
-    /// kernel (`AMXConvolution`) where they qualify; false runs them on oneDNN. No effect on a CPU without AMX.
-    public static var ownAMXKernel: Bool {
-        get { AMXConvolution.enabled }
-        set { AMXConvolution.enabled = newValue && Attention.amxAvailable }
     }
 
     /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last

@@ -8,22 +8,22 @@ public enum Elementwise {
     public static func addInPlace(_ a: Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let pa = a.data, pb = b.data
-        Profiler.measure(.elementwise) { Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+        Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
             let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, a.count)
             if lo < hi { vmapAdd(pa + lo, pb + lo, hi - lo) }
-        } }
+        }
     }
 
     /// `a -= b` (same shapes).
     public static func subtractInPlace(_ a: Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "subtract: \(a.shape) vs \(b.shape)")
         let pa = a.data, pb = b.data
-        Profiler.measure(.elementwise) { Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+        Parallel.chunks(a.count / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
             let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, a.count)
             var i = lo
             while i + vecWidth <= hi { vstore(vload(pa + i) - vload(pb + i), pa + i); i += vecWidth }
             while i < hi { pa[i] -= pb[i]; i += 1 }
-        } }
+        }
     }
 
     @inline(__always)
@@ -36,10 +36,10 @@ public enum Elementwise {
     /// Runs a single-threaded C kernel over slices of `t`, in parallel, in place.
     static func inPlace(_ t: Tensor, _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
         let p = t.data, n = t.count
-        Profiler.measure(.elementwise) { Parallel.chunks(n / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
+        Parallel.chunks(n / vecWidth + 1, minimumPerThread: grain / vecWidth) { r in
             let lo = r.lowerBound * vecWidth, hi = min(r.upperBound * vecWidth, n)
             if lo < hi { kernel(p + lo, hi - lo) }
-        } }
+        }
     }
 
     /// SiLU: x * sigmoid(x), in place.
@@ -76,8 +76,6 @@ public enum Elementwise {
     /// Runs `body(rows, F)` over ranges of the rows of `x` ([..., 2F]) in parallel.
     private static func gegluRows(_ x: any LayerInput, _ body: (Range<Int>, Int) -> Void) {
         let f2 = x.dim(-1)
-        Profiler.measure(.elementwise) {
-            Parallel.chunks(x.count / max(f2, 1), minimumPerThread: 4) { body($0, f2 / 2) }
-        }
+        Parallel.chunks(x.count / max(f2, 1), minimumPerThread: 4) { body($0, f2 / 2) }
     }
 }

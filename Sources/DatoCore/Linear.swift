@@ -6,8 +6,10 @@ import CDatoDNNL
 public final class Linear: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
-    /// The format the layer computes in (`Precision.forNewLayers` when the layer was made).
-    public let precision: Precision
+    /// How the layer computes (precision, kernels, profiler), fixed when it was made.
+    public let compute: ComputeSettings
+    /// The format the layer computes in (`compute.precision`).
+    public var precision: Precision { compute.precision }
     /// Who runs the product: oneDNN with its copy of the weights, or swift-dato's AMX kernel (a 1x1 convolution
     /// over the rows), which runs bf16 layers whose feature counts are multiples of 32 where the CPU has AMX.
     enum Backend {
@@ -19,17 +21,17 @@ public final class Linear: @unchecked Sendable {
     private let ops = DNNLOpCache()
 
     /// `weight` is [out, in] (a 1x1 convolution's [out, in, 1, 1] is accepted too); `bias` is [out] or nil.
-    public init(weight: Tensor, bias: Tensor?) throws {
+    public init(weight: Tensor, bias: Tensor?, compute: ComputeSettings = ComputeSettings()) throws {
         precondition(weight.shape.count == 2 || (weight.shape.count == 4 && weight.dim(2) == 1 && weight.dim(3) == 1),
                      "linear weight must be [out, in], got \(weight.shape)")
         outFeatures = weight.dim(0); inFeatures = weight.dim(1)
         self.bias = bias
-        precision = Precision.forNewLayers
-        if precision == .bf16 && AMXConvolution.enabled && inFeatures % 32 == 0 && outFeatures % 32 == 0 {
+        self.compute = compute
+        if compute.runsAMXMatrixKernels && inFeatures % 32 == 0 && outFeatures % 32 == 0 {
             backend = .amx(AMXConvolution(weight: weight))   // [out, in] or a 1x1 convolution's [out, in, 1, 1]
         } else {
             let w2 = weight.shape.count == 2 ? weight : weight.copy().reshape([outFeatures, inFeatures])
-            backend = .onednn(try DNNLWeights(linear: w2, precision: precision))
+            backend = .onednn(try DNNLWeights(linear: w2, precision: compute.precision))
         }
     }
 
@@ -85,7 +87,7 @@ public final class Linear: @unchecked Sendable {
         switch backend {
         case .onednn(let w): weights = w
         case .amx(let kernel):
-            Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
+            compute.profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
                 kernel.runRows(x, bias: bias, into: out, accumulate: accumulate, bf16Output: bf16Output)
             }
             return
@@ -97,7 +99,7 @@ public final class Linear: @unchecked Sendable {
                                    precision == .bf16 ? 1 : 0, bf16Output ? 1 : 0, err, len)
             }
         }
-        try Profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
+        try compute.profiler.measure(.linear, shape: "\(m)x\(self.inFeatures) -> \(self.outFeatures)") {
             try op.run(weights, input: x, bias: bias, dst: out)
         }
     }

@@ -16,24 +16,29 @@ public enum NearestSearch {
     /// Twice the largest difference between a bf16 estimate and the fp32 product (see above), rounded up.
     public static let margin: Float = 0.016
 
-    /// Whether the bf16 estimate runs first (on where the CPU has AMX; tests switch it, the `dato` command
-    /// turns it off for `DATO_AMX=0`).
-    nonisolated(unsafe) public static var bf16Estimate = Attention.amxAvailable
+    /// How a search runs (part of `ComputeSettings`).
+    public struct Options: Sendable, Equatable {
+        /// Whether the bf16 estimate runs first (where the CPU has AMX; without it the search is one fp32 product
+        /// whatever this says).
+        public var bf16Estimate = CPUFeatures.amx
+        /// Above this fraction of candidates among a block's estimates, the block is recomputed by one fp32
+        /// product (a separate fp32 product per candidate costs about 3.5 times as much per pair).
+        public var crowdedFraction = 0.25
 
-    /// Above this fraction of candidates among a block's estimates, the block is recomputed by one fp32 product
-    /// (a separate fp32 product per candidate costs about 3.5 times as much per pair; tests set 0 and 1).
-    nonisolated(unsafe) public static var crowdedFraction = 0.25
+        /// The defaults: estimates where the CPU has AMX, blocks recomputed above a quarter of candidates.
+        public init() {}
+    }
 
     /// For each of the `m` rows of `a` [m, k], the index of its nearest row among the `n` rows of `b` [n, k] and
     /// that dot product; index 0 and -infinity when `n` is 0.
     public static func nearest(_ a: UnsafePointer<Float>, count m: Int, among b: UnsafePointer<Float>, count n: Int,
-                               width k: Int) -> (index: [Int], similarity: [Float]) {
+                               width k: Int, options: Options = Options()) -> (index: [Int], similarity: [Float]) {
         var index = [Int](repeating: 0, count: m), best = [Float](repeating: -.infinity, count: m)
         guard m > 0, n > 0 else { return (index, best) }
         index.withUnsafeMutableBufferPointer { ip in
             best.withUnsafeMutableBufferPointer { bp in
                 guard let ip = ip.baseAddress, let bp = bp.baseAddress else { return }
-                if !(bf16Estimate && Attention.amxAvailable && estimated(a, m, b, n, k, ip, bp)) {
+                if !(options.bf16Estimate && CPUFeatures.amx && estimated(a, m, b, n, k, ip, bp, options.crowdedFraction)) {
                     exhaustive(a, m, b, n, k, ip, bp)
                 }
             }
@@ -58,7 +63,8 @@ public enum NearestSearch {
     /// runs alone and decides: when it is crowded (likely a flat image), nothing is written and false returned,
     /// so that the caller runs the exhaustive search, one multithreaded fp32 product.
     static func estimated(_ a: UnsafePointer<Float>, _ m: Int, _ b: UnsafePointer<Float>, _ n: Int, _ k: Int,
-                          _ index: UnsafeMutablePointer<Int>, _ best: UnsafeMutablePointer<Float>) -> Bool {
+                          _ index: UnsafeMutablePointer<Int>, _ best: UnsafeMutablePointer<Float>,
+                          _ crowdedFraction: Double) -> Bool {
         let rowsPerBlock = 32, groups = (n + 31) / 32, paddedWidth = (k + 31) / 32 * 32
         let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: dato_amx_keys_size(n, k))
         defer { packed.deallocate() }

@@ -9,29 +9,25 @@ public enum Normalization {
     /// own. Returns a new tensor.
     public static func groupNorm(_ x: Tensor, adding: Tensor? = nil, groups: Int, gamma: Tensor, beta: Tensor,
                                  eps: Float, silu: Bool = false) -> Tensor {
-        Profiler.measure(.groupNorm) {
-            let (scale, shift) = groupAffine(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps)
-            let out = Tensor(shape: x.shape, zeroed: false)
-            let dst = out.data
-            affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
-                dato_affine_rows(src, dst + row * c, rows, c, sc, sh, silu ? 1 : 0)
-            }
-            return out
+        let (scale, shift) = groupAffine(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps)
+        let out = Tensor(shape: x.shape, zeroed: false)
+        let dst = out.data
+        affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
+            dato_affine_rows(src, dst + row * c, rows, c, sc, sh, silu ? 1 : 0)
         }
+        return out
     }
 
     /// `groupNorm` with its result rounded to bf16, for bf16 layers to read without converting it themselves.
     public static func groupNormBF16(_ x: Tensor, adding: Tensor? = nil, groups: Int, gamma: Tensor, beta: Tensor,
                                      eps: Float, silu: Bool = false) -> BF16Tensor {
-        Profiler.measure(.groupNorm) {
-            let (scale, shift) = groupAffine(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps)
-            let out = BF16Tensor(shape: x.shape)
-            let dst = out.data
-            affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
-                dato_affine_rows_bf16(src, dst + row * c, rows, c, sc, sh, silu ? 1 : 0)
-            }
-            return out
+        let (scale, shift) = groupAffine(x, adding: adding, groups: groups, gamma: gamma, beta: beta, eps: eps)
+        let out = BF16Tensor(shape: x.shape)
+        let dst = out.data
+        affineRows(x, scale: scale, shift: shift) { src, row, rows, c, sc, sh in
+            dato_affine_rows_bf16(src, dst + row * c, rows, c, sc, sh, silu ? 1 : 0)
         }
+        return out
     }
 
     /// The per-(batch, channel) scale and shift that apply group normalisation of x + adding and the affine
@@ -182,7 +178,7 @@ public enum Normalization {
         precondition(gamma.count == c && beta.count == c, "layer norm: affine size")
         let rows = x.count / c
         let src = x.data, g = gamma.data, bt = beta.data
-        Profiler.measure(.layerNorm) { Parallel.chunks(rows, minimumPerThread: 8) { r in
+        Parallel.chunks(rows, minimumPerThread: 8) { r in
             for row in r {
                 let p = src + row * c
                 write(row) { o in
@@ -197,7 +193,7 @@ public enum Normalization {
                     while i < c { o[i] = (p[i] - mean) * rstd * g[i] + bt[i]; i += 1 }
                 }
             }
-        } }
+        }
     }
 
     /// Sum of a row (or of squared deviations from `center`) with 16 vector accumulators.

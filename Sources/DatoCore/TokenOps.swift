@@ -11,7 +11,7 @@ public enum TokenOps {
             outSize == 2 * i ? o >> 1 : min(Int((Float(o) * s).rounded(.down)), i - 1)
         }
         let src = x.data, dst = out.data
-        Profiler.measure(.layout) { Parallel.chunks(n * oh, minimumPerThread: 4) { r in
+        Parallel.chunks(n * oh, minimumPerThread: 4) { r in
             for row in r {
                 let b = row / oh, y = row % oh
                 let sy = source(y, ih, oh, sh)
@@ -20,7 +20,7 @@ public enum TokenOps {
                     (dst + (row * ow + xo) * c).update(from: src + ((b * ih + sy) * iw + sx) * c, count: c)
                 }
             }
-        } }
+        }
         return out
     }
 
@@ -34,7 +34,7 @@ public enum TokenOps {
         shape[shape.count - 1] = total
         let out = Tensor(shape: shape, zeroed: false)
         let dst = out.data
-        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
+        Parallel.chunks(rows, minimumPerThread: 64) { r in
             for row in r {
                 var offset = 0
                 for p in parts {
@@ -43,7 +43,7 @@ public enum TokenOps {
                     offset += c
                 }
             }
-        } }
+        }
         return out
     }
 
@@ -68,9 +68,9 @@ public enum TokenOps {
     static func copyChannels<T>(_ src: UnsafePointer<T>, shape: [Int], _ range: Range<Int>, to dst: UnsafeMutablePointer<T>) {
         let c = shape.last ?? 1, rows = shape.reduce(1, *) / max(c, 1), width = range.count
         let first = src + range.lowerBound
-        Profiler.measure(.layout) { Parallel.chunks(rows, minimumPerThread: 64) { r in
+        Parallel.chunks(rows, minimumPerThread: 64) { r in
             for row in r { (dst + row * width).update(from: first + row * c, count: width) }
-        } }
+        }
     }
 
     /// Gathers token rows: out[b, i, :] = x[b, index[b][i], :]. Every batch row takes the same count.
@@ -84,9 +84,9 @@ public enum TokenOps {
         for bi in 0..<b {
             let src = x.data + bi * n * c, dst = out.data + bi * k * c
             let idx = index[bi]
-            Profiler.measure(.layout) { Parallel.chunks(k, minimumPerThread: 64) { r in
+            Parallel.chunks(k, minimumPerThread: 64) { r in
                 for i in r { (dst + i * c).update(from: src + idx[i] * c, count: c) }
-            } }
+            }
         }
         return out
     }
@@ -100,9 +100,9 @@ public enum TokenOps {
         for bi in 0..<b {
             let src = rows.data + bi * k * c, dst = x.data + bi * n * c
             let idx = index[bi]
-            Profiler.measure(.layout) { Parallel.chunks(k, minimumPerThread: 64) { r in
+            Parallel.chunks(k, minimumPerThread: 64) { r in
                 for i in r { (dst + idx[i] * c).update(from: src + i * c, count: c) }
-            } }
+            }
         }
     }
 }

@@ -75,8 +75,10 @@ public final class Parameters {
         }
     }
 
-    /// A view that prefixes every name with `prefix.`.
-    public func scope(_ prefix: String) -> Scope { Scope(params: self, prefix: prefix) }
+    /// A view that prefixes every name with `prefix.`, whose layers compute as `compute` says.
+    public func scope(_ prefix: String, compute: ComputeSettings = ComputeSettings()) -> Scope {
+        Scope(params: self, prefix: prefix, compute: compute)
+    }
 
     /// Throws one error listing every problem, plus tensors under `prefix` the model never asked for.
     public func finish(unexpectedUnder prefix: String = "") throws {
@@ -89,14 +91,17 @@ public final class Parameters {
     }
 }
 
-/// A `Parameters` view under a dotted prefix, mirroring diffusers' module tree.
+/// A `Parameters` view under a dotted prefix, mirroring diffusers' module tree, with the compute settings every
+/// layer made from it receives.
 public struct Scope {
     let params: Parameters
     let prefix: String
+    /// How the layers made from this scope compute (precision, kernels, profiler).
+    public let compute: ComputeSettings
 
     /// The sub-module `name` (e.g. `scope["down_blocks"][0]`).
     public subscript(_ name: String) -> Scope {
-        Scope(params: params, prefix: prefix.isEmpty ? name : "\(prefix).\(name)")
+        Scope(params: params, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", compute: compute)
     }
     public subscript(_ index: Int) -> Scope { self[String(index)] }
 
@@ -116,24 +121,25 @@ public struct Scope {
                      bias: Bool = true) throws -> Conv2D {
         let w = tensor("weight", [cout, cin, kernel, kernel])
         let b = bias ? tensor("bias", [cout]) : nil
-        return try Conv2D(weight: w, bias: b, stride: stride, padding: padding ?? kernel / 2)
+        return try Conv2D(weight: w, bias: b, stride: stride, padding: padding ?? kernel / 2, compute: compute)
     }
 
     /// A convolution with explicit (top, left, bottom, right) padding.
     public func conv(_ cin: Int, _ cout: Int, kernel: Int, stride: Int, padding: (Int, Int, Int, Int)) throws -> Conv2D {
         try Conv2D(weight: tensor("weight", [cout, cin, kernel, kernel]), bias: tensor("bias", [cout]),
-                   stride: stride, padding: padding)
+                   stride: stride, padding: padding, compute: compute)
     }
 
     /// A linear layer.
     public func linear(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws -> Linear {
-        try Linear(weight: tensor("weight", [outFeatures, inFeatures]), bias: bias ? tensor("bias", [outFeatures]) : nil)
+        try Linear(weight: tensor("weight", [outFeatures, inFeatures]), bias: bias ? tensor("bias", [outFeatures]) : nil,
+                   compute: compute)
     }
 
     /// A linear layer stored either as [out, in] or as a 1x1 convolution [out, in, 1, 1].
     public func pointwise(_ inFeatures: Int, _ outFeatures: Int, asConv: Bool) throws -> Linear {
         let shape = asConv ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures]
-        return try Linear(weight: tensor("weight", shape), bias: tensor("bias", [outFeatures]))
+        return try Linear(weight: tensor("weight", shape), bias: tensor("bias", [outFeatures]), compute: compute)
     }
 
     /// A norm layer's affine parameters (`weight`, `bias`).

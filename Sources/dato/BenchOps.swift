@@ -14,7 +14,6 @@ struct BenchOps: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var compute: PrecisionOptions
     var precision: Precision { compute.precision }
-    var convolution: ConvolutionOptions { compute.convolution }
     @Option(help: "Only the operations whose name contains this text (e.g. attention).") var only: String?
 
     func validate() throws {
@@ -25,12 +24,12 @@ struct BenchOps: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        convolution.apply()
-        try Precision.$forNewLayers.withValue(precision) { try measure() }
+        try measure(compute.settings())
     }
 
-    func measure() throws {
-        print("precision \(convolution.describe(precision)), \(Parallel.threadCount) threads")
+    /// Times each operation with its layers made with `settings`.
+    func measure(_ settings: ComputeSettings) throws {
+        print("precision \(ConvolutionOptions.describe(settings)), \(Parallel.threadCount) threads")
         let rnd = RandomSource(seed: 3)
         func time(_ name: String, flops: Double, _ body: () throws -> Void) rethrows {
             if let only, !name.contains(only) { return }
@@ -44,9 +43,11 @@ struct BenchOps: ParsableCommand {
             print(name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: " %9.2f ms %8.1f GFLOP/s", best * 1e3, flops / best / 1e9))
         }
         let x320 = try rnd.load("x", shape: [2, 64, 64, 320])
-        let conv = try Conv2D(weight: rnd.load("w", shape: [320, 320, 3, 3]), bias: rnd.load("b", shape: [320]), padding: 1)
+        let conv = try Conv2D(weight: rnd.load("w", shape: [320, 320, 3, 3]), bias: rnd.load("b", shape: [320]), padding: 1,
+                              compute: settings)
         try time("conv 3x3 320->320, 64x64, batch 2", flops: 2 * 8192 * 320 * 320 * 9) { _ = try conv(x320) }
-        let conv2 = try Conv2D(weight: rnd.load("w", shape: [1280, 1280, 3, 3]), bias: rnd.load("b", shape: [1280]), padding: 1)
+        let conv2 = try Conv2D(weight: rnd.load("w", shape: [1280, 1280, 3, 3]), bias: rnd.load("b", shape: [1280]), padding: 1,
+                               compute: settings)
         for side in [16, 8] {
             let x = try rnd.load("x", shape: [2, side, side, 1280])
             try time("conv 3x3 1280->1280, \(side)x\(side), batch 2", flops: 2 * Double(2 * side * side) * 1280 * 1280 * 9) {
@@ -54,42 +55,44 @@ struct BenchOps: ParsableCommand {
             }
         }
         let tokens = x320.copy().reshape([2, 4096, 320])
-        let lin = try Linear(weight: rnd.load("w", shape: [320, 320]), bias: nil)
+        let lin = try Linear(weight: rnd.load("w", shape: [320, 320]), bias: nil, compute: settings)
         try time("linear 8192x320 -> 320", flops: 2 * 8192 * 320 * 320) { _ = try lin(tokens) }
-        let ff = try Linear(weight: rnd.load("w", shape: [2560, 320]), bias: rnd.load("b", shape: [2560]))
+        let ff = try Linear(weight: rnd.load("w", shape: [2560, 320]), bias: rnd.load("b", shape: [2560]), compute: settings)
         try time("linear 8192x320 -> 2560 (GEGLU proj)", flops: 2 * 8192 * 320 * 2560) { _ = try ff(tokens) }
-        let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil)
+        let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil, compute: settings)
         let xb = try rnd.load("x", shape: [2048, 2048])
         try time("linear 2048x2048 -> 2048", flops: 2 * 2048 * 2048 * 2048) { _ = try big(xb) }
-        let amx = precision == .bf16 && Attention.amxAvailable && Attention.amxEnabled
-        for backend in precision == .bf16 ? [Attention.GEMMBackend.onednn] : Attention.GEMMBackend.allCases {
-            Attention.gemmBackend = backend
+        let amx = settings.runsAMXAttention
+        for backend in precision == .bf16 ? [GEMMBackend.onednn] : GEMMBackend.allCases {
+            var attention = settings
+            attention.attentionGEMM = backend
             for chunk in amx ? [64] : [64, 128, 256] {   // the AMX kernel has its own blocking
                 let what = amx ? "AMX tiles" : "chunk \(chunk), \(backend)"
                 try time("attention 4096 tok, 8x40, b2, \(what)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
-                    _ = try Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk, precision: precision)
+                    _ = try Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk, compute: attention)
                 }
             }
         }
-        Attention.gemmBackend = .onednn
         let ctx = try rnd.load("c", shape: [2, 77, 320])
         try time("cross-attention 4096 x 77 tokens, 8 heads", flops: 2 * 2 * 2 * 4096 * 77 * 320) {
-            _ = try Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8, precision: precision)
+            _ = try Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8, compute: settings)
         }
         let g = try rnd.load("g.weight", shape: [320]), b = try rnd.load("g.bias", shape: [320])
         time("group norm + SiLU [2, 64, 64, 320]", flops: 0) {
             _ = Normalization.groupNorm(x320, groups: 32, gamma: g, beta: b, eps: 1e-5, silu: true)
         }
-        if precision == .bf16 { try measureHandoffs(time, rnd: rnd, x320: x320, conv: conv, lin: lin, g: g, b: b) }
-        if precision == .bf16 && Conv2D.ownAMXKernel {
-            try compareConvKernels(rnd: rnd)
-            try compareLinearKernels(rnd: rnd)
+        if precision == .bf16 {
+            try measureHandoffs(time, rnd: rnd, x320: x320, conv: conv, lin: lin, g: g, b: b, settings: settings)
+        }
+        if settings.runsAMXMatrixKernels {
+            try compareConvKernels(rnd: rnd, settings: settings)
+            try compareLinearKernels(rnd: rnd, settings: settings)
         }
     }
 
     /// oneDNN's bf16 3x3 and 1x1 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns
     /// (this machine's speed drifts within seconds): medians and the median of the per-pair ratios.
-    func compareConvKernels(rnd: RandomSource) throws {
+    func compareConvKernels(rnd: RandomSource, settings: ComputeSettings) throws {
         let shapes = [(3, 64, 320, 320), (3, 32, 640, 640), (3, 16, 1280, 1280), (3, 8, 1280, 1280), (3, 16, 2560, 1280),
                       (3, 8, 2560, 1280), (1, 64, 640, 320), (1, 32, 1280, 640), (1, 16, 2560, 1280), (1, 8, 2560, 1280)]
         for (k, side, cin, cout) in shapes {
@@ -97,14 +100,14 @@ struct BenchOps: ParsableCommand {
             if let only, !name.contains(only) { continue }
             let w = try rnd.load("w", shape: [cout, cin, k, k]), bias = try rnd.load("b", shape: [cout])
             let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, side, side, cin]))
-            let convs = try onBothKernels { try Conv2D(weight: w, bias: bias, padding: k / 2) }
+            let convs = try onBothKernels(settings) { try Conv2D(weight: w, bias: bias, padding: k / 2, compute: $0) }
             try compareTakingTurns(name) { k in _ = try convs[k](x) }
         }
     }
 
     /// oneDNN's bf16 linear layers against swift-dato's AMX kernel at the UNet's sizes (bf16 input, as the layers
     /// get it from norms and GEGLU), calls taking turns: medians and the median of the per-pair ratios.
-    func compareLinearKernels(rnd: RandomSource) throws {
+    func compareLinearKernels(rnd: RandomSource, settings: ComputeSettings) throws {
         let shapes = [(8192, 320, 320), (2048, 640, 640), (512, 1280, 1280), (512, 320, 2560), (512, 1280, 320),
                       (512, 1280, 10240), (512, 5120, 1280)]
         for (rows, inF, outF) in shapes {
@@ -112,17 +115,17 @@ struct BenchOps: ParsableCommand {
             if let only, !name.contains(only) { continue }
             let w = try rnd.load("w", shape: [outF, inF]), bias = try rnd.load("b", shape: [outF])
             let x = BF16Tensor(rounding: try rnd.load("x", shape: [rows, inF]))
-            let layers = try onBothKernels { try Linear(weight: w, bias: bias) }
+            let layers = try onBothKernels(settings) { try Linear(weight: w, bias: bias, compute: $0) }
             try compareTakingTurns(name) { k in _ = try layers[k](x) }
         }
     }
 
-    /// The layer `make` creates, made for oneDNN and for our AMX kernel (in that order).
-    func onBothKernels<Layer>(_ make: () throws -> Layer) rethrows -> [Layer] {
-        defer { Conv2D.ownAMXKernel = true }
-        return try [false, true].map { own in
-            Conv2D.ownAMXKernel = own
-            return try make()
+    /// The layer `make` creates from `settings`, made for oneDNN and for our AMX kernel (in that order).
+    func onBothKernels<Layer>(_ settings: ComputeSettings, _ make: (ComputeSettings) throws -> Layer) rethrows -> [Layer] {
+        try [false, true].map { own in
+            var s = settings
+            s.amxMatrixKernels = own
+            return try make(s)
         }
     }
 
@@ -146,7 +149,7 @@ struct BenchOps: ParsableCommand {
     /// A producer and the bf16 layers reading its result, with the result handed over in fp32 (each layer
     /// converts it) and in bf16 (the producer rounds it once).
     func measureHandoffs(_ time: (String, Double, () throws -> Void) throws -> Void, rnd: RandomSource, x320: Tensor,
-                         conv: Conv2D, lin: Linear, g: Tensor, b: Tensor) throws {
+                         conv: Conv2D, lin: Linear, g: Tensor, b: Tensor, settings: ComputeSettings) throws {
         let tokens = x320.copy().reshape([2, 4096, 320])
         let qkv = 3 * 2.0 * 8192 * 320 * 320
         for half in [false, true] {
@@ -157,15 +160,15 @@ struct BenchOps: ParsableCommand {
                 for _ in 0..<3 { _ = try lin(h) }
             }
         }
-        let proj = try Linear(weight: rnd.load("w", shape: [2560, 320]), bias: rnd.load("b", shape: [2560]))
-        let out = try Linear(weight: rnd.load("w", shape: [320, 1280]), bias: nil)
+        let proj = try Linear(weight: rnd.load("w", shape: [2560, 320]), bias: rnd.load("b", shape: [2560]), compute: settings)
+        let out = try Linear(weight: rnd.load("w", shape: [320, 1280]), bias: nil, compute: settings)
         for half in [false, true] {
             try time("FF 320 -> 2560, GEGLU, -> 320, \(half ? "bf16" : "fp32") handoffs", 2 * 8192 * 320 * 3840) {
                 _ = try half ? out(Elementwise.gegluBF16(proj.roundedToBF16(tokens)))
                     : out(Elementwise.geglu(proj(tokens)))
             }
         }
-        let ff = try FeedForward(Parameters(rnd).scope("ff"), dim: 320)
+        let ff = try FeedForward(Parameters(rnd).scope("ff", compute: settings), dim: 320)
         let normed = Normalization.layerNormBF16(tokens, gamma: g, beta: b, eps: 1e-5), residual = tokens.copy()
         try time("FF bf16, whole", 2 * 8192 * 320 * 3840) { _ = try ff(normed) }
         try time("FF bf16, \(FeedForward.rowsPerPiece)-row pieces added to the residual", 2 * 8192 * 320 * 3840) {

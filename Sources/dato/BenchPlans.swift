@@ -23,7 +23,6 @@ struct BenchPlans: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var compute: PrecisionOptions
     var precision: Precision { compute.precision }
-    var convolution: ConvolutionOptions { compute.convolution }
     @Flag(help: "Skip the unaccelerated whole run (no speed-up column then).") var skipFull = false
 
     func validate() throws {
@@ -38,15 +37,14 @@ struct BenchPlans: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        convolution.apply()
         let kind = scheduler
         let config = UNetConfig()
-        let unet = try RandomUNet.make(precision: precision, config: config)
+        let unet = try RandomUNet.make(compute: compute.settings(), config: config)
         var g = TorchGenerator(seed: 1)
         let context = Tensor(shape: [2, 77, 768], values: g.randn(2 * 77 * 768))
         let x = g.randnNHWC([2, latent, latent, 4])
         let cost = UNetCost(config: config, height: latent, width: latent)
-        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(convolution.describe(precision))")
+        print("SD 1.5 UNet, random weights, latent \(latent)x\(latent), batch 2 (CFG), \(Parallel.threadCount) threads, \(compute.description)")
         print("per-call time by depth (median of \(repeats), after a full call filled the cache):")
         for d in try ArgumentCheck.integers(depths, "--depths", in: 0...AccelerationPlan.fullDepth) {
             let cached = AcceleratedUNet(unet: unet, plan: try AccelerationPlan(depths: [12] + Array(repeating: d, count: repeats)))

@@ -37,7 +37,7 @@ struct BenchPrecision: ParsableCommand {
         var psnr: [Double] = [], ssim: [Double] = [], align: [Precision: [Double]] = [:], seconds: [Precision: Double] = [:]
         var images: [Precision: [GeneratedImage]] = [:]
         for precision in Precision.allCases {
-            let pipe = try StableDiffusionPipeline.load(path: path, precision: precision)
+            let pipe = try StableDiffusionPipeline.load(path: path, compute: ConvolutionOptions().settings(precision))
             let start = Date()
             for prompt in list {
                 var request = GenerationRequest(prompt: prompt)

@@ -26,7 +26,8 @@ struct BenchPruning: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let params = Parameters(RandomSource(seed: 4))
-        let block = try BasicTransformerBlock(params.scope("b"), dim: 320, heads: 8, contextDim: 768)
+        let compute = ConvolutionOptions().settings(.fp32)
+        let block = try BasicTransformerBlock(params.scope("b", compute: compute), dim: 320, heads: 8, contextDim: 768)
         let n = latent * latent
         let x = try RandomSource(seed: 5).load("x", shape: [2, n, 320])
         let context = try RandomSource(seed: 6).load("c", shape: [2, 77, 768])
@@ -49,7 +50,7 @@ struct BenchPruning: ParsableCommand {
         try time("dense block") { try block(x.copy(), context: context) }
         try time("  self-attention alone (norm1 + attn1)") { _ = try block.attn1(block.norm1(x)) }
         func policy(_ name: String, _ method: String, ratio: Double, call: Int = 5) throws {
-            guard let p = try PruningMethod(parsing: method).makePolicy(seed: 1) else { return }
+            guard let p = try PruningMethod(parsing: method).makePolicy(seed: 1, similarity: compute.similarity) else { return }
             p.reset(steps: 50, cfg: true)
             p.begin(call: call, step: call, ratio: ratio)
             try time(name) { _ = try p.run(block, on: x.copy(), context: context, at: site) }
@@ -58,19 +59,19 @@ struct BenchPruning: ParsableCommand {
         try policy("dato 0.4, cross-attention and FFN too", "dato,cross,ffn", ratio: 0.4)
         let scores = (0..<2).map { _ in (0..<n).map { Float($0 % 7) } }
         time("  dato partition alone (similarities, top-k, sources)") {
-            _ = DaTo.partition(x, grid: (latent, latent), scores: scores, ratio: 0.4, alignCFG: true)
+            _ = DaTo.partition(x, grid: (latent, latent), scores: scores, ratio: 0.4, alignCFG: true, search: compute.similarity)
         }
         try policy("tome 0.5 (attn1 merged)", "tome", ratio: 0.5)
         try policy("atedm 0.6 inline (map, G-WPR, attn2 + FFN on kept)", "atedm,dsap=0", ratio: 0.6)
         let map = Tensor(shape: [2, n, n], zeroed: false)
         try time("  self-attention with head-mean map") { _ = try block.attn1(block.norm1(x), probabilityMean: map) }
         time("  G-WPR (10 iterations) + mask + sources, 2 rows") {
-            _ = ATEDM().select(map: map, h1: x, pruning: Int(0.6 * Double(n)))
+            _ = ATEDM(similarity: compute.similarity).select(map: map, h1: x, pruning: Int(0.6 * Double(n)))
         }
         // Temporal: a map call stores the mask, the next call reuses it for the whole block.
         var s = ATEDM.Settings()
         s.temporal = true; s.dsapTau = 0
-        let temporal = ATEDM(settings: s)
+        let temporal = ATEDM(settings: s, similarity: compute.similarity)
         temporal.reset(steps: 50, cfg: true)
         temporal.begin(call: 0, step: 0, ratio: 0.6)
         _ = try temporal.run(block, on: x.copy(), context: context, at: site)

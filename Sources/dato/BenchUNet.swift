@@ -22,7 +22,6 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Token pruning for the timed calls, e.g. dato:0.4, tome:0.5, atedm:0.6,temporal.") var prune: String?
     @OptionGroup var compute: PrecisionOptions
     var precision: Precision { compute.precision }
-    var convolution: ConvolutionOptions { compute.convolution }
     @Flag(help: "Print the time per operation kind.") var profile = false
     @Flag(help: "Print the time per operation shape (convolutions, linear layers, attention), largest first.")
     var profileShapes = false
@@ -46,15 +45,17 @@ struct BenchUNet: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        convolution.apply()
         let config = architecture.unetConfig
         let t0 = Date()
-        let unet = try RandomUNet.make(precision: precision, config: config)
+        let profiler = profile || profileShapes ? Profiler(byShape: profileShapes) : nil
+        let settings = compute.settings(profiler: profiler)
+        let unet = try RandomUNet.make(compute: settings, config: config)
         print(String(format: "%@ UNet, random weights, built in %.1f s; latent %dx%d, batch %d, %d threads, %@",
-                     architecture.title, Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount, convolution.describe(precision)))
-        let (times, out) = try timeCalls(of: try acceleratedRun(unet), config: config)
+                     architecture.title, Date().timeIntervalSince(t0), latent, latent, batch, Parallel.threadCount,
+                     ConvolutionOptions.describe(settings)))
+        let (times, out) = try timeCalls(of: try acceleratedRun(unet), config: config, profiler: profiler)
         guard let out, out.allFinite else { throw ValidationError("UNet output is not finite") }
-        try report(times, config: config)
+        try report(times, config: config, settings: settings)
     }
 
     /// The run the calls go through: a full first call, then `--depth` calls pruned as `--prune` asks.
@@ -70,9 +71,9 @@ struct BenchUNet: ParsableCommand {
         return AcceleratedUNet(unet: unet, plan: plan, steps: calls, cfg: batch % 2 == 0, seed: 1)
     }
 
-    /// The warm-up calls, then the timed ones (each after a line on standard input with `--stepped`); their times
-    /// and the last output.
-    func timeCalls(of run: AcceleratedUNet, config: UNetConfig) throws -> ([Double], Tensor?) {
+    /// The warm-up calls, then the timed ones (each after a line on standard input with `--stepped`; `profiler`
+    /// cleared before them); their times and the last output.
+    func timeCalls(of run: AcceleratedUNet, config: UNetConfig, profiler: Profiler?) throws -> ([Double], Tensor?) {
         let sample = try RandomSource(seed: 1).load("sample", shape: [batch, latent, latent, config.inChannels])
         let context = try RandomSource(seed: 2).load("context", shape: [batch, 77, config.crossAttentionDim])
         let timesteps = [Float](repeating: 500, count: batch)
@@ -81,9 +82,7 @@ struct BenchUNet: ParsableCommand {
         _ = try call(0)   // fills the cache (and warms up)
         for k in 1...max(1, warmup) where k < calls - repeats { _ = try call(k) }
         var times: [Double] = []
-        Profiler.enabled = profile || profileShapes
-        Profiler.byShape = profileShapes
-        Profiler.reset()
+        profiler?.reset()
         var out: Tensor?
         if stepped { print("ready: one timed call per line on standard input"); fflush(stdout) }
         for i in 0..<repeats {
@@ -99,7 +98,7 @@ struct BenchUNet: ParsableCommand {
     }
 
     /// Median and minimum, GFLOP/s, memory, the machine's peak with `--peak`, the profiles, the JSON line.
-    func report(_ times: [Double], config: UNetConfig) throws {
+    func report(_ times: [Double], config: UNetConfig, settings: ComputeSettings) throws {
         let sorted = times.sorted()
         let median = sorted[sorted.count / 2]
         let rss = PeakMemory.residentBytes()
@@ -111,33 +110,37 @@ struct BenchUNet: ParsableCommand {
                      Double(PeakMemory.currentBytes() ?? 0) / 1_073_741_824))
         var peakGflops: Double?
         if peak {
-            let best = try GEMMPeak.measure(precision: precision)
+            let best = try GEMMPeak.measure(compute: settings.with(precision: precision))
             peakGflops = best
             print(String(format: "machine peak (dense 4096^3 product, %@): %.0f GFLOP/s; this call reaches %.0f%% of it",
                          precision.rawValue, best, 100 * gflops / best))
         }
-        printProfiles()
+        if let profiler = settings.profiler { printProfiles(profiler, timed: times.reduce(0, +)) }
         if json {
             let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
             print("{\"architecture\": \"\(architecture.rawValue)\", \"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
                   + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
-                  + "\"convolution\": \"\(convolution.algorithm(precision))\"\(peakField)}")
+                  + "\"convolution\": \"\(ConvolutionOptions.algorithm(settings))\"\(peakField)}")
         }
     }
 
-    /// The time per operation kind (`--profile`) and per layer shape (`--profile-shapes`).
-    func printProfiles() {
+    /// The time per layer kind (`--profile`; the rest of the `timed` seconds as "other") and per layer shape
+    /// (`--profile-shapes`).
+    func printProfiles(_ profiler: Profiler, timed: Double) {
         if profile {
-            let total = Profiler.report().reduce(0) { $0 + $1.1 }
-            print("time by operation kind (all timed calls):")
-            for (kind, seconds, calls) in Profiler.report() {
-                let name = kind.rawValue.padding(toLength: 32, withPad: " ", startingAt: 0)
-                print("  " + name + String(format: " %8.3f s  %5.1f%%  %6d calls", seconds, 100 * seconds / max(total, 1e-9), calls))
+            let kinds = profiler.report()
+            let measured = kinds.reduce(0) { $0 + $1.1 }
+            print("time by layer kind (all timed calls):")
+            func line(_ name: String, _ seconds: Double, _ calls: String) {
+                print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                      + String(format: " %8.3f s  %5.1f%%  ", seconds, 100 * seconds / max(timed, 1e-9)) + calls)
             }
+            for (kind, seconds, calls) in kinds { line(kind.rawValue, seconds, String(format: "%6d calls", calls)) }
+            line("other (elementwise, layout, pruning)", max(timed - measured, 0), "")
         }
         if profileShapes {
             print("time by operation shape (per call, averaged over the timed calls):")
-            for (shape, seconds, calls) in Profiler.shapeReport() {
+            for (shape, seconds, calls) in profiler.shapeReport() {
                 let name = shape.padding(toLength: 56, withPad: " ", startingAt: 0)
                 print("  " + name + String(format: " %8.1f ms  %4d calls", 1000 * seconds / Double(repeats), calls / repeats))
             }
@@ -148,12 +151,12 @@ struct BenchUNet: ParsableCommand {
 /// The best throughput of a large dense product (4096 x 4096 x 4096 through `Linear`, oneDNN), the figure
 /// "fraction of peak" refers to: what this machine's vector units reach on the easiest possible work.
 enum GEMMPeak {
-    static func measure(precision: Precision, repeats: Int = 3) throws -> Double {
+    static func measure(compute: ComputeSettings, repeats: Int = 3) throws -> Double {
         let n = 4096
         let source = RandomSource(seed: 3)
-        let layer = try Precision.$forNewLayers.withValue(precision) {
-            try Linear(weight: source.load("w", shape: [n, n]), bias: nil)
-        }
+        var unmeasured = compute
+        unmeasured.profiler = nil
+        let layer = try Linear(weight: source.load("w", shape: [n, n]), bias: nil, compute: unmeasured)
         let x = try source.load("x", shape: [n, n])
         _ = try layer(x)
         var best = Double.infinity

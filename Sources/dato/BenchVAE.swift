@@ -26,14 +26,14 @@ struct BenchVAE: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        convolution.apply()
+        let compute = convolution.settings(.fp32)
         var config = VAEConfig()
         config.sampleSize = 512
         let params = Parameters(RandomSource(seed: 0))
-        let vae = try Memory.withoutPooling { try AutoencoderKL(config: config, params: params.scope("")) }
+        let vae = try Memory.withoutPooling { try AutoencoderKL(config: config, params: params.scope("", compute: compute)) }
         let side = latent * config.scaleFactor
         print("SD 1.5 VAE decoder, random weights; latent \(latent)x\(latent) -> \(side)x\(side) px, "
-              + "\(Parallel.threadCount) threads, \(convolution.describe(.fp32))\(tiling ? ", tiled" : "")")
+              + "\(Parallel.threadCount) threads, \(ConvolutionOptions.describe(compute))\(tiling ? ", tiled" : "")")
         let z = try RandomSource(seed: 1).load("z", shape: [1, latent, latent, config.latentChannels])
         func decode() throws -> Tensor { tiling ? try vae.tiledDecode(z) : try vae.decode(z) }
         _ = try decode()   // warm-up: primitives and weight layouts

@@ -1,23 +1,29 @@
 import ArgumentParser
 import DatoCore
 
-/// The convolution algorithm choice (shared by the commands that build models).
+/// The convolution algorithm choice (shared by the commands that build models), and the compute settings it
+/// makes together with the environment's switches (`ComputeEnvironment`).
 struct ConvolutionOptions: ParsableArguments {
     @Flag(name: .customLong("conv-direct"), help: "fp32: run 3x3 convolutions with the direct algorithm instead of Winograd (about 2.5x slower convolutions, but an fp32 SD UNet needs about 4 instead of 8.3 GiB, and rounding is that of the direct kernels).")
     var direct = false
 
-    /// Applies the choice to the layers created from now on.
-    func apply() {
-        if direct { Conv2D.winograd = false }
+    /// The settings for layers computing in `precision`: this CPU's defaults, less what the environment turns
+    /// off, direct convolutions with `--conv-direct`, measured by `profiler` when given.
+    func settings(_ precision: Precision, profiler: Profiler? = nil) -> ComputeSettings {
+        var s = ComputeEnvironment.current.applied(to: ComputeSettings(precision: precision))
+        if direct { s.convolution = .direct }
+        s.profiler = profiler
+        return s
     }
 
-    /// The 3x3 convolution algorithm in `precision` ("winograd" or "direct"; bf16 is always direct).
-    func algorithm(_ precision: Precision) -> String {
-        precision == .fp32 && Conv2D.winograd ? "winograd" : "direct"
+    /// The 3x3 convolution algorithm of `settings` ("winograd" or "direct"; bf16 is always direct).
+    static func algorithm(_ settings: ComputeSettings) -> String {
+        settings.precision == .fp32 && settings.convolution == .winograd ? "winograd" : "direct"
     }
 
-    /// How convolutions run for `precision`, for benchmark headers.
-    func describe(_ precision: Precision) -> String {
-        precision == .bf16 ? "bf16" : "fp32 (\(Conv2D.winograd ? "Winograd 3x3" : "direct") convolutions)"
+    /// How convolutions run in `settings`, for benchmark headers.
+    static func describe(_ settings: ComputeSettings) -> String {
+        settings.precision == .bf16 ? "bf16"
+            : "fp32 (\(settings.convolution == .winograd ? "Winograd 3x3" : "direct") convolutions)"
     }
 }

@@ -12,11 +12,9 @@ struct Dato: ParsableCommand {
         subcommands: [Generate.self, Compare.self, Search.self, Score.self, Inspect.self, Bench.self]
     )
 
-    /// Line-buffered output, so progress reaches pipes and log files as it happens; the environment's compute
-    /// switches (`ComputeEnvironment`) set before any command runs.
+    /// Line-buffered output, so progress reaches pipes and log files as it happens.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
-        ComputeEnvironment(ProcessInfo.processInfo.environment).apply()
         Self.main(nil)
     }
 }

@@ -2,8 +2,9 @@ import DatoCore
 import Foundation
 
 /// The compute switches the `dato` command takes from its environment: the one place that reads environment
-/// variables (the library reads none; its settings default to what the CPU can do). Each variable set to "0"
-/// turns its feature off; any other value, or none, keeps the library's default.
+/// variables (the library reads none; its `ComputeSettings` default to what the CPU can do). Each variable set to
+/// "0" turns its feature off in the settings the command gives the models; any other value, or none, keeps the
+/// default.
 ///
 /// - `DATO_WINOGRAD=0`: fp32 3x3 convolutions with the direct algorithm (as `--conv-direct`).
 /// - `DATO_AMX=0`: none of swift-dato's own AMX kernels (bf16 attention, convolutions and linear layers, the
@@ -35,15 +36,20 @@ struct ComputeEnvironment: Equatable {
     /// The library's defaults (no variable set).
     init() {}
 
-    /// Sets the library's settings: only switches features off, never on where the CPU lacks them.
-    func apply() {
-        if !winograd { Conv2D.winograd = false }
+    /// The switches of this process's environment.
+    static var current: ComputeEnvironment { ComputeEnvironment(ProcessInfo.processInfo.environment) }
+
+    /// `settings` with the features these switches turn off turned off (never turns one on).
+    func applied(to settings: ComputeSettings) -> ComputeSettings {
+        var s = settings
+        if !winograd { s.convolution = .direct }
         if !amx {
-            Attention.amxEnabled = false
-            NearestSearch.bf16Estimate = false
+            s.amxAttention = false
+            s.similarity.bf16Estimate = false
         }
-        if !amx || !amxConvolution { Conv2D.ownAMXKernel = false }
-        if !avx512 { Attention.avx512Softmax = false }
+        if !amx || !amxConvolution { s.amxMatrixKernels = false }
+        if !avx512 { s.softmax = .portable }
+        return s
     }
 
     /// One line per variable, for the `dato` command's help.

@@ -8,9 +8,9 @@ struct PrecisionOptions: ParsableArguments {
 
     @OptionGroup var convolution: ConvolutionOptions
 
-    /// Applies the convolution choice to the layers created from now on.
-    func apply() { convolution.apply() }
+    /// The compute settings these options and the environment ask for (`ConvolutionOptions.settings`).
+    func settings(profiler: Profiler? = nil) -> ComputeSettings { convolution.settings(precision, profiler: profiler) }
 
     /// How convolutions run in this precision, for benchmark headers.
-    var description: String { convolution.describe(precision) }
+    var description: String { ConvolutionOptions.describe(settings()) }
 }

@@ -90,8 +90,9 @@ struct Search: ParsableCommand {
         let kindOfSpace = self.space
         let promptList = try Self.readPrompts(prompts)
         let seedList = try ArgumentCheck.seeds(seeds)
-        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config, predictionType: predictionType,
-                                                    variant: variant)
+        let pipe = try StableDiffusionPipeline.load(path: model, configFolder: config,
+                                                    compute: ComputeEnvironment.current.applied(to: ComputeSettings()),
+                                                    predictionType: predictionType, variant: variant)
         let kind = try scheduler ?? SchedulerKind(modelConfig: pipe.schedulerConfig)
         let sched = try kind.make(config: pipe.schedulerConfig, steps: steps)
         var space = PlanSpace(kind: kindOfSpace, calls: sched.callCount, steps: steps)

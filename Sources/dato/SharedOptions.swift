@@ -37,15 +37,13 @@ struct ModelOptions: ParsableArguments {
     var predictionType: PredictionType? { location.predictionType }
     var variant: String? { location.variant }
     var precision: Precision { compute.precision }
-    var convolution: ConvolutionOptions { compute.convolution }
 
     /// The model path: `--model`, or the bundled demo model's folder.
     func path() throws -> String { try location.path() }
 
     /// Loads the pipeline and reports weight warnings on standard error.
     func load() throws -> StableDiffusionPipeline {
-        convolution.apply()
-        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, precision: precision,
+        let pipe = try StableDiffusionPipeline.load(path: try path(), configFolder: config, useEMA: ema, compute: compute.settings(),
                                                     predictionType: predictionType, variant: variant)
         for n in pipe.models.notes { FileHandle.standardError.write("note: \(n)\n") }
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }

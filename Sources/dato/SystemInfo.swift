@@ -3,9 +3,9 @@ import COpenBLAS
 import DatoCore
 import Foundation
 
-/// `-v`: what the engine runs on.
+/// `-v`: what the engine runs on, and how it computes with `settings`.
 enum SystemInfo {
-    static func print() {
+    static func print(_ settings: ComputeSettings) {
         let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("flags") }?
             .split(separator: " ").map(String.init) ?? []
@@ -16,6 +16,8 @@ enum SystemInfo {
         let v = dnnl_version().pointee
         Swift.print("CPU: \(model); features: \(interesting.filter(flags.contains).joined(separator: " "))")
         Swift.print("oneDNN \(v.major).\(v.minor).\(v.patch); OpenBLAS: \(String(cString: openblas_get_config()))")
-        Swift.print("compute threads: \(Parallel.threadCount); fp32 3x3 convolutions: \(Conv2D.winograd ? "Winograd (from 16x16 px)" : "direct")")
+        Swift.print("compute threads: \(Parallel.threadCount); fp32 3x3 convolutions: \(settings.convolution == .winograd ? "Winograd (from 16x16 px)" : "direct")")
+        Swift.print("AMX kernels: attention \(settings.runsAMXAttention ? "on" : "off"), convolutions and linear layers "
+                    + "\(settings.runsAMXMatrixKernels ? "on" : "off") (bf16 only); fp32 softmax: \(settings.softmax.rawValue)")
     }
 }

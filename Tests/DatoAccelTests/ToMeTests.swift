@@ -22,7 +22,8 @@ final class ToMeTests: XCTestCase {
                 let expectedUnmerged = try f.tensor("grid\(h)x\(w).r\(ratio).unmerged")
                 guard r > 0 else { XCTAssertEqual(expectedMerged.array, y.array); continue }
                 let part = ToMe.partition(h: h, w: w, sx: 2, sy: 2) { 0 }
-                let m = BipartiteMerge(metric: metric, partition: part, r: r, flags: (true, false, false))
+                let m = BipartiteMerge(metric: metric, partition: part, r: r, flags: (true, false, false),
+                                   search: NearestSearch.Options())
                 let merged = m.merge(y)
                 XCTAssertEqual(merged.shape, expectedMerged.shape, "\(h)x\(w) r=\(ratio)")
                 // The merged sequence's order is irrelevant to attention (tome.md section 6): compare the rows as sets.
@@ -46,7 +47,8 @@ final class ToMeTests: XCTestCase {
             let metric = try f.tensor("grid\(h)x\(w).metric"), y = try f.tensor("grid\(h)x\(w).y")
             var choices = try f.tensor("grid\(h)x\(w).rand.choice").array.map { Int($0) }.makeIterator()
             let part = ToMe.partition(h: h, w: w, sx: 2, sy: 2) { choices.next() ?? -1 }
-            let m = BipartiteMerge(metric: metric, partition: part, r: h * w / 2, flags: (true, false, false))
+            let m = BipartiteMerge(metric: metric, partition: part, r: h * w / 2, flags: (true, false, false),
+                                   search: NearestSearch.Options())
             let merged = m.merge(y), expected = try f.tensor("grid\(h)x\(w).rand.merged")
             var worst: Float = 0
             for (a, b) in zip(Self.sortedRows(merged), Self.sortedRows(expected)) { for (u, v) in zip(a, b) { worst = max(worst, difference(u, v)) } }

@@ -42,7 +42,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(g.modelOptions.predictionType, .v)
         XCTAssertEqual(g.modelOptions.variant, "fp16")
         XCTAssertEqual(g.modelOptions.precision, .bf16)
-        XCTAssertTrue(g.modelOptions.convolution.direct)
+        XCTAssertTrue(g.modelOptions.compute.convolution.direct)
         XCTAssertTrue(g.verbose && g.releaseTextEncoder && g.vaeTiling)
 
         let d = try Generate.parse(["--prompt-file", "p.txt", "--threads", "3", "--model", "m", "--seed", "-1"])
@@ -55,7 +55,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNil(d.scheduler)
         XCTAssertEqual(d.output, "output.png")
         XCTAssertEqual(d.modelOptions.precision, .fp32)
-        XCTAssertFalse(d.modelOptions.convolution.direct)
+        XCTAssertFalse(d.modelOptions.compute.convolution.direct)
         XCTAssertNil(try Generate.parse(["-p", "x"]).threadOptions.threads)
         for scheduler in SchedulerKind.allCases {
             XCTAssertEqual(try Generate.parse(["-p", "x", "--scheduler", scheduler.rawValue]).scheduler, scheduler)
@@ -136,7 +136,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(u.architecture, .sd21)
         XCTAssertEqual(u.latent, 96)
         XCTAssertEqual(u.precision, .bf16)
-        XCTAssertTrue(u.stepped && u.json && u.convolution.direct)
+        XCTAssertTrue(u.stepped && u.json && u.compute.convolution.direct)
         XCTAssertEqual(u.repeats, 8)
         XCTAssertEqual(u.threadOptions.threads, 2)
         let p = try BenchPlans.parse(["--latent", "32", "--steps", "20", "--scheduler", "ddim", "--accel", "deepcache:3",

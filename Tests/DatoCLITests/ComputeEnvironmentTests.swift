@@ -37,34 +37,41 @@ final class ComputeEnvironmentTests: XCTestCase {
         }
     }
 
-    /// `apply` sets the library's switches: DATO_AMX=0 all three AMX paths, DATO_AMX_CONV=0 only the
-    /// convolutions; no switch is turned on. (The AMX convolution switch stays off on a CPU without AMX.)
-    func testApplySetsTheLibrarySettings() {
-        let saved = (Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax)
-        defer {
-            (Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax) = saved
-        }
-        let amx = Attention.amxAvailable
-        func allOn() {
-            (Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax) =
-                (true, true, true, true, true)
-        }
-        func state() -> [Bool] {
-            [Conv2D.winograd, Attention.amxEnabled, Conv2D.ownAMXKernel, NearestSearch.bf16Estimate, Attention.avx512Softmax]
+    /// `applied(to:)` turns settings off: DATO_AMX=0 all three AMX paths, DATO_AMX_CONV=0 only the convolutions
+    /// and linear layers; no switch is turned on. (Whether a kernel runs also needs the CPU: `ComputeSettings`.)
+    func testAppliedTurnsSettingsOff() {
+        var allOn = ComputeSettings()
+        (allOn.convolution, allOn.amxAttention, allOn.amxMatrixKernels) = (.winograd, true, true)
+        (allOn.similarity.bf16Estimate, allOn.softmax) = (true, .avx512)
+        func state(_ s: ComputeSettings) -> [Bool] {
+            [s.convolution == .winograd, s.amxAttention, s.amxMatrixKernels, s.similarity.bf16Estimate, s.softmax == .avx512]
         }
         let cases: [([String: String], [Bool])] = [
-            ([:], [true, true, amx, true, true]),
-            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, amx, true, true]),
-            (["DATO_WINOGRAD": "0"], [false, true, amx, true, true]),
+            ([:], [true, true, true, true, true]),
+            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true]),
+            (["DATO_WINOGRAD": "0"], [false, true, true, true, true]),
             (["DATO_AMX": "0"], [true, false, false, false, true]),
             (["DATO_AMX_CONV": "0"], [true, true, false, true, true]),
-            (["DATO_AVX512": "0"], [true, true, amx, true, false]),
+            (["DATO_AVX512": "0"], [true, true, true, true, false]),
         ]
         for (environment, expected) in cases {
-            allOn()
-            ComputeEnvironment(environment).apply()
-            XCTAssertEqual(state(), expected, "\(environment)")
+            XCTAssertEqual(state(ComputeEnvironment(environment).applied(to: allOn)), expected, "\(environment)")
         }
+        var allOff = allOn
+        (allOff.convolution, allOff.amxAttention, allOff.amxMatrixKernels) = (.direct, false, false)
+        (allOff.similarity.bf16Estimate, allOff.softmax) = (false, .portable)
+        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)), [false, false, false, false, false])
+        XCTAssertEqual(ComputeEnvironment([:]).applied(to: ComputeSettings(precision: .bf16)).precision, .bf16)
+    }
+
+    /// `--conv-direct` and the precision reach the settings the commands build models with.
+    func testPrecisionOptionsMakeTheSettings() throws {
+        let direct = try PrecisionOptions.parse(["--precision", "bf16", "--conv-direct"]).settings()
+        XCTAssertEqual(direct.precision, .bf16)
+        XCTAssertEqual(direct.convolution, .direct)
+        let plain = try PrecisionOptions.parse([]).settings(profiler: Profiler())
+        XCTAssertEqual(plain.precision, .fp32)
+        XCTAssertNotNil(plain.profiler)
     }
 
     /// The digest cache: $XDG_CACHE_HOME/swift-dato when absolute (XDG rules ignore a relative or empty one),
@@ -91,5 +98,26 @@ final class ComputeEnvironmentTests: XCTestCase {
                 XCTAssertFalse(text.contains(pattern), "\(file) reads the environment (\(pattern))")
             }
         }
+    }
+
+    /// The library keeps no mutable global state: no `@TaskLocal`, and no stored `static var` except the two
+    /// documented ones (the BF16GEMM primitive cache and the signal pipe of InterruptWatch).
+    func testLibraryHasNoMutableStatics() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let files = try XCTUnwrap(FileManager.default.enumerator(atPath: sources.path)).compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".swift") }
+        let documented = ["DatoCore/BF16GEMM.swift: cache", "DatoSearch/InterruptWatch.swift: pipeEnds"]
+        var found: [String] = []
+        for file in files {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                if line.contains("@TaskLocal") { found.append("\(file): TaskLocal") }
+                guard let range = line.range(of: "static var "), !line.contains("{") else { continue }
+                let name = line[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                found.append("\(file): \(name)")
+            }
+        }
+        XCTAssertEqual(found.sorted(), documented)
     }
 }

@@ -6,6 +6,9 @@ import DatoTestSupport
 /// left are the order of the fp32 accumulation, so the tolerance is the fp32 one, and a layer that skipped
 /// the rounding (or rounded differently) fails.
 final class BF16Tests: XCTestCase {
+    /// This CPU's defaults in bf16 (AMX kernels where it has them).
+    let bf16 = ComputeSettings(precision: .bf16)
+
     /// fp32 -> bf16 -> fp32 with round-to-nearest-even (finite values).
     static func roundedToBF16(_ t: Tensor) -> Tensor {
         Tensor(shape: t.shape, values: t.array.map { v in
@@ -21,7 +24,7 @@ final class BF16Tests: XCTestCase {
             let what = "bf16 conv, \(channels) input channels"
             let x = Reference.random([2, 9, 7, channels], seed: 1), w = Reference.random([24, channels, 3, 3], seed: 2)
             let b = Reference.random([24], seed: 3)
-            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: w, bias: b, padding: 1) }
+            let conv = try Conv2D(weight: w, bias: b, padding: 1, compute: bf16)
             XCTAssertEqual(conv.precision, .bf16)
             XCTAssertEqual(conv.parts.count, channels > Conv2D.bf16MaxInputChannels ? 3 : 0, what)
             let y = try conv(x)
@@ -42,7 +45,7 @@ final class BF16Tests: XCTestCase {
     /// channels, 10 pairs of tiles), two channel groups (2560), 1x1 convolutions; bias or none, accumulation into
     /// fp32 contents, fp32 and bf16 inputs (the same result).
     func testAMXConvolution() throws {
-        guard AMXConvolution.enabled else { throw XCTSkip("this CPU has no AMX") }
+        guard CPUFeatures.amx else { throw XCTSkip("this CPU has no AMX") }
         let shapes = [(3, 2, 9, 7, 64, 96), (3, 1, 1, 1, 32, 32), (3, 3, 4, 13, 96, 64), (3, 2, 12, 11, 1280, 32),
                       (3, 1, 3, 4, 2560, 32), (1, 2, 5, 7, 64, 32), (1, 1, 6, 6, 1280, 64)]
         for (i, (k, n, h, w, cin, cout)) in shapes.enumerated() {
@@ -50,7 +53,7 @@ final class BF16Tests: XCTestCase {
             let what = "AMX conv \(k)x\(k) [\(n), \(h), \(w), \(cin)] -> \(cout)"
             let x = Reference.random([n, h, w, cin], seed: 30 + seed), wt = Reference.random([cout, cin, k, k], seed: 40 + seed)
             let b = i == 1 || i == 5 ? nil : Reference.random([cout], seed: 50 + seed)
-            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: wt, bias: b, padding: k / 2) }
+            let conv = try Conv2D(weight: wt, bias: b, padding: k / 2, compute: bf16)
             XCTAssertEqual(conv.implementation, "dato:amx_bf16", what)
             XCTAssertEqual(conv.parts.count, k == 3 && cin > Conv2D.bf16MaxInputChannels ? 2 : 0, what)
             let y = try conv(x)
@@ -70,12 +73,12 @@ final class BF16Tests: XCTestCase {
     /// place only then), fp32 and bf16 inputs (the same result), bf16 results (the fp32 result rounded), and
     /// accumulation into some rows of a larger tensor (the others untouched).
     func testAMXLinear() throws {
-        guard AMXConvolution.enabled else { throw XCTSkip("this CPU has no AMX") }
+        guard CPUFeatures.amx else { throw XCTSkip("this CPU has no AMX") }
         for (i, (rows, inF, outF)) in [(7, 64, 32), (48, 96, 64), (154, 768, 320)].enumerated() {
             let seed = UInt64(i), what = "AMX linear \(rows)x\(inF) -> \(outF)"
             let x = Reference.random([rows, inF], seed: 70 + seed), w = Reference.random([outF, inF], seed: 80 + seed)
             let b = Reference.random([outF], seed: 90 + seed)
-            let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: b) }
+            let lin = try Linear(weight: w, bias: b, compute: bf16)
             guard case .amx = lin.backend else { return XCTFail("\(what): not on the AMX kernel") }
             let y = try lin(x)
             let expected = Reference.linear(Self.roundedToBF16(x), Self.roundedToBF16(w), b)
@@ -102,7 +105,7 @@ final class BF16Tests: XCTestCase {
     func testLayersReadBF16InputsInPlace() throws {
         for channels in [16, 2600] {
             let x = Reference.random([2, 5, 6, channels], seed: 11), w = Reference.random([8, channels, 3, 3], seed: 12)
-            let conv = try Precision.$forNewLayers.withValue(.bf16) { try Conv2D(weight: w, bias: nil, padding: 1) }
+            let conv = try Conv2D(weight: w, bias: nil, padding: 1, compute: bf16)
             let half = BF16Tensor(rounding: x)
             XCTAssertEqual(maxDifference(try conv(half), try conv(x)), 0, "conv, \(channels) channels")
             let a = Reference.random([2, 5, 6, 8], seed: 13), b = a.copy()
@@ -111,7 +114,7 @@ final class BF16Tests: XCTestCase {
             XCTAssertEqual(maxDifference(a, b), 0, "conv accumulate, \(channels) channels")
         }
         let x = Reference.random([3, 7, 40], seed: 14), w = Reference.random([24, 40], seed: 15)
-        let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: Reference.random([24], seed: 16)) }
+        let lin = try Linear(weight: w, bias: Reference.random([24], seed: 16), compute: bf16)
         XCTAssertEqual(maxDifference(try lin(BF16Tensor(rounding: x)), try lin(x)), 0, "linear")
         XCTAssertThrowsError(try Linear(weight: w, bias: nil)(BF16Tensor(rounding: x)), "fp32 linear, bf16 input")
     }
@@ -121,7 +124,7 @@ final class BF16Tests: XCTestCase {
     /// fp32 GEGLU on its widened values, rounded.
     func testLinearWritesBF16Results() throws {
         let x = Reference.random([2, 9, 40], seed: 20), w = Reference.random([48, 40], seed: 21)
-        let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: Reference.random([48], seed: 22)) }
+        let lin = try Linear(weight: w, bias: Reference.random([48], seed: 22), compute: bf16)
         let half = try lin.roundedToBF16(x)
         XCTAssertEqual(half.shape, [2, 9, 48])
         let full = try lin(x), rounded = Self.roundedToBF16(full), got = half.widened()
@@ -160,16 +163,17 @@ final class BF16Tests: XCTestCase {
         let q = BF16Tensor(rounding: Reference.random([2, 70, 80], seed: 23))
         let k = BF16Tensor(rounding: Reference.random([2, 45, 80], seed: 24))
         let v = BF16Tensor(rounding: Reference.random([2, 45, 80], seed: 25))
-        let full = try Attention.scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: 2, precision: .bf16)
+        let full = try Attention.scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: 2, compute: bf16)
         for (what, inputs) in [("bf16", [q, k, v] as [any LayerInput]), ("fp32", [q.widened(), k.widened(), v.widened()])] {
-            let y = try Attention.scaledDotProductForBF16Layers(q: inputs[0], k: inputs[1], v: inputs[2], heads: 2)
+            let y = try Attention.scaledDotProductForBF16Layers(q: inputs[0], k: inputs[1], v: inputs[2], heads: 2,
+                                                                compute: bf16)
             XCTAssertEqual(y.shape, full.shape)
             switch y {
             case let h as BF16Tensor:
-                XCTAssertTrue(Attention.amxAvailable)
+                XCTAssertTrue(CPUFeatures.amx)
                 XCTAssertEqual(maxDifference(h.widened(), Self.roundedToBF16(full)), 0, "\(what) inputs")
             case let t as Tensor:
-                XCTAssertFalse(Attention.amxAvailable)
+                XCTAssertFalse(CPUFeatures.amx)
                 XCTAssertEqual(maxDifference(t, full), 0, "\(what) inputs")
             default:
                 XCTFail("unexpected result type \(type(of: y))")
@@ -179,11 +183,11 @@ final class BF16Tests: XCTestCase {
 
     func testLinearRoundsInputAndWeights() throws {
         let x = Reference.random([2, 13, 40], seed: 5), w = Reference.random([24, 40], seed: 6), b = Reference.random([24], seed: 7)
-        let lin = try Precision.$forNewLayers.withValue(.bf16) { try Linear(weight: w, bias: b) }
+        let lin = try Linear(weight: w, bias: b, compute: bf16)
         let y = try lin(x)
         assertClose(y, Reference.linear(Self.roundedToBF16(x), Self.roundedToBF16(w), b), tol: 2e-5, "bf16 linear")
         XCTAssertGreaterThan(maxDifference(y, Reference.linear(x, w, b)), 1e-4, "the result must show bf16 rounding")
-        XCTAssertEqual(try Linear(weight: w, bias: b).precision, .fp32, "fp32 outside a bf16 scope")
+        XCTAssertEqual(try Linear(weight: w, bias: b).precision, .fp32, "fp32 by default")
     }
 
     /// bf16 attention against fp32 attention, on both bf16 kernels (AMX tiles where the CPU has them, and
@@ -198,9 +202,9 @@ final class BF16Tests: XCTestCase {
             (40, 600, 1, false, 64, 40), (300, 300, 2, true, 64, 80),
             (40, 2100, 1, false, 64, 40), (1056, 1056, 1, true, 64, 8)]   // several 1024-key blocks
         let cases = Reference.attentionCases.map { ($0.nq, $0.nk, $0.heads, $0.causal, $0.chunk, 24) } + wide
-        defer { Attention.amxEnabled = true }
-        for amx in Attention.amxAvailable ? [false, true] : [false] {
-            Attention.amxEnabled = amx
+        for amx in CPUFeatures.amx ? [false, true] : [false] {
+            var settings = bf16
+            settings.amxAttention = amx
             for (i, c) in cases.enumerated() {
                 let what = "bf16 attention (\(amx ? "AMX" : "oneDNN")) case \(i)"
                 let q = Reference.random([2, c.0, c.5], seed: UInt64(20 + i), scale: 2)
@@ -208,13 +212,14 @@ final class BF16Tests: XCTestCase {
                 let v = Reference.random([2, c.1, c.5], seed: UInt64(40 + i))
                 let map = Tensor(shape: [2, c.0, c.1]), map32 = Tensor(shape: [2, c.0, c.1])
                 let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4,
-                                                       probabilityMean: map, precision: .bf16)
+                                                       probabilityMean: map, compute: settings)
                 let y32 = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4,
                                                          probabilityMean: map32)
                 let reference = Reference.attention(q: q, k: k, v: v, heads: c.2, causal: c.3)
                 assertClose(y, reference, tol: 2e-2, what)
                 // Without a map the AMX kernel takes its online-softmax path over key blocks.
-                let plain = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4, precision: .bf16)
+                let plain = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.2, causal: c.3, chunk: c.4,
+                                                           compute: settings)
                 assertClose(plain, reference, tol: 2e-2, "\(what) without a map")
                 XCTAssertGreaterThan(maxDifference(y, y32), 0, "\(what) must differ from fp32")
                 assertClose(map, map32, tol: 2e-2, "\(what): map")
@@ -247,7 +252,7 @@ final class BF16Tests: XCTestCase {
                 }
             }
             let reference = Reference.attention(q: q, k: k, v: v, heads: 1, causal: false)
-            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, precision: .bf16)
+            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, compute: bf16)
             assertClose(y, reference, tol: 2e-2, "bf16 attention over keys changing by \(step) a block")
         }
     }

@@ -34,11 +34,10 @@ final class KernelTests: XCTestCase {
     /// layouts that cannot be reordered back) agree with the double-precision reference at every shape, also
     /// when the same layer alternates with direct ones (small inputs), and accumulate.
     func testWinogradConvolution() throws {
-        let saved = Conv2D.winograd
-        defer { Conv2D.winograd = saved }
-        Conv2D.winograd = true
+        var settings = ComputeSettings()
+        settings.convolution = .winograd
         let w = Reference.random([64, 64, 3, 3], seed: 7, scale: 0.1), b = Reference.random([64], seed: 8)
-        let conv = try Conv2D(weight: w, bias: b, padding: 1)
+        let conv = try Conv2D(weight: w, bias: b, padding: 1, compute: settings)
         var kernels: Set<String> = []
         for (i, side) in [16, 10, 24, 7, 16].enumerated() {
             let x = Reference.random([2, side, side + 1, 64], seed: UInt64(500 + i))
@@ -52,8 +51,8 @@ final class KernelTests: XCTestCase {
         }
         XCTAssertTrue(kernels.contains { $0.contains("wino") }, "no Winograd kernel ran: \(kernels)")
         XCTAssertTrue(kernels.contains { !$0.contains("wino") }, "no direct kernel ran: \(kernels)")
-        Conv2D.winograd = false
-        let direct = try Conv2D(weight: w, bias: b, padding: 1)
+        settings.convolution = .direct
+        let direct = try Conv2D(weight: w, bias: b, padding: 1, compute: settings)
         _ = try direct(Reference.random([2, 16, 16, 64], seed: 9))
         XCTAssertFalse(direct.implementation?.contains("wino") ?? true, "direct layer used \(direct.implementation ?? "?")")
     }
@@ -140,13 +139,13 @@ final class KernelTests: XCTestCase {
     func testAttention() throws {
         // Self-attention with more queries than one chunk, cross-attention with few keys, causal; with the
         // AVX-512 softmax (where the CPU has it) and the portable one.
-        let avx512 = Attention.avx512Softmax
-        defer { Attention.avx512Softmax = avx512 }
-        for fast in avx512 ? [true, false] : [false] {
-            Attention.avx512Softmax = fast
+        for fast in CPUFeatures.avx512 ? [true, false] : [false] {
+            var settings = ComputeSettings()
+            settings.softmax = fast ? .avx512 : .portable
             for (i, c) in Reference.attentionCases.enumerated() {
                 let (q, k, v) = Reference.attentionInputs(c, seed: i)
-                let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk)
+                let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
+                                                       compute: settings)
                 assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.heads, causal: c.causal), tol: 1e-5,
                             "attention case \(i)\(fast ? " (AVX-512 softmax)" : "")")
             }

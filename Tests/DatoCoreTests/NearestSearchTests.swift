@@ -41,14 +41,13 @@ final class NearestSearchTests: XCTestCase {
     /// double-precision search.
     func checkSearch(_ a: [Float], _ m: Int, _ b: [Float], _ n: Int, _ k: Int, exact: [Double],
                      settings: [(Bool, Double)], file: StaticString = #filePath, line: UInt = #line) {
-        let saved = (NearestSearch.bf16Estimate, NearestSearch.crowdedFraction)
-        defer { (NearestSearch.bf16Estimate, NearestSearch.crowdedFraction) = saved }
         for (estimate, crowded) in settings {
-            NearestSearch.bf16Estimate = estimate
-            NearestSearch.crowdedFraction = crowded
+            var options = NearestSearch.Options()
+            (options.bf16Estimate, options.crowdedFraction) = (estimate, crowded)
             let (index, similarity) = a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
-                    NearestSearch.nearest(pa.baseAddress!, count: m, among: pb.baseAddress!, count: n, width: k)
+                    NearestSearch.nearest(pa.baseAddress!, count: m, among: pb.baseAddress!, count: n, width: k,
+                                          options: options)
                 }
             }
             for i in 0..<m {

@@ -19,9 +19,8 @@ final class BlockTokensTests: XCTestCase {
 
     func block(_ precision: Precision) throws -> (BasicTransformerBlock, Tensor, Tensor) {
         let rnd = RandomSource(seed: 11)
-        let block = try Precision.$forNewLayers.withValue(precision) {
-            try BasicTransformerBlock(Parameters(rnd).scope("b"), dim: 64, heads: 2, contextDim: 32)
-        }
+        let block = try BasicTransformerBlock(Parameters(rnd).scope("b", compute: ComputeSettings(precision: precision)),
+                                              dim: 64, heads: 2, contextDim: 32)
         return (block, try rnd.load("x", shape: [2, 48, 64]), try rnd.load("c", shape: [2, 7, 32]))
     }
 

@@ -7,7 +7,7 @@ import XCTest
 final class FeedForwardTests: XCTestCase {
     func testBF16PiecesMatchTheWholeFeedForward() throws {
         let rnd = RandomSource(seed: 7)
-        let ff = try Precision.$forNewLayers.withValue(.bf16) { try FeedForward(Parameters(rnd).scope("ff"), dim: 32) }
+        let ff = try FeedForward(Parameters(rnd).scope("ff", compute: ComputeSettings(precision: .bf16)), dim: 32)
         let rows = 2 * FeedForward.rowsPerPiece + 150   // two whole pieces and a short one
         let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, rows / 2, 32]))
         let residual = try rnd.load("r", shape: [2, rows / 2, 32]), expected = residual.copy()

@@ -66,7 +66,7 @@ final class LoadingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try SafetensorsWriter.write(tensors, to: path)
         let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
-        XCTAssertThrowsError(try StableDiffusionModels.build(try SafetensorsSource(path: path)) {
+        XCTAssertThrowsError(try StableDiffusionModels.build(try SafetensorsSource(path: path), compute: ComputeSettings()) {
             try AutoencoderKL(config: config, params: $0)
         }) { error in
             let text = "\(error)"

@@ -21,10 +21,10 @@ final class UNetFixtureTests: XCTestCase {
         }
     }
 
-    func load(_ name: String) throws -> UNet2DConditionModel {
+    func load(_ name: String, compute: ComputeSettings = ComputeSettings()) throws -> UNet2DConditionModel {
         let config = try UNetConfig.load(Fixtures.path(name, "config.json"))
         let params = Parameters(try SafetensorsSource(path: Fixtures.path(name, "diffusion_pytorch_model.safetensors")))
-        let unet = try UNet2DConditionModel(config: config, params: params.scope(""))
+        let unet = try UNet2DConditionModel(config: config, params: params.scope("", compute: compute))
         try params.finish()
         return unet
     }
@@ -50,7 +50,7 @@ final class UNetFixtureTests: XCTestCase {
     /// the CPU has it) stays within a few bf16 roundings of diffusers' fp32 output, and does differ from it.
     func testBF16StaysCloseToDiffusers() throws {
         for name in ["unet-tiny2", "unet-sdlike"] {
-            let unet = try Precision.$forNewLayers.withValue(.bf16) { try load(name) }
+            let unet = try load(name, compute: ComputeSettings(precision: .bf16))
             let io = try Fixtures.io(name)
             let context = try io.tensor("encoder_hidden_states")
             let reference = try io.tensor("out")

@@ -7,11 +7,14 @@ final class CLIPEncoderLayer {
     let fc1: Linear, fc2: Linear
     let heads: Int
     let quickGelu: Bool
+    /// The settings of its attention (softmax and GEMM kernels, profiler).
+    let compute: ComputeSettings
 
     init(_ s: Scope, config c: CLIPTextConfig) throws {
         let d = c.hiddenSize
         heads = c.numAttentionHeads
         quickGelu = c.hiddenAct == "quick_gelu"
+        compute = s.compute
         layerNorm1 = LayerNorm(s["layer_norm1"], channels: d, eps: c.layerNormEps)
         let a = s["self_attn"]
         qProj = try a["q_proj"].linear(d, d)
@@ -26,7 +29,8 @@ final class CLIPEncoderLayer {
     /// Updates `x` [B, T, D] in place.
     func callAsFunction(_ x: Tensor) throws {
         let n = layerNorm1(x)
-        let o = try Attention.scaledDotProduct(q: try qProj(n), k: try kProj(n), v: try vProj(n), heads: heads, causal: true)
+        let o = try Attention.scaledDotProduct(q: try qProj(n), k: try kProj(n), v: try vProj(n), heads: heads, causal: true,
+                                               compute: compute)
         try outProj.accumulate(o, into: x)
         let h = try fc1(layerNorm2(x))
         if quickGelu { Elementwise.quickGelu(h) } else { Elementwise.gelu(h) }

@@ -49,17 +49,19 @@ public struct StableDiffusionModels {
     /// Loads a diffusers folder (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, ...). Each component's
     /// weights may be safetensors or `.bin`, single or sharded (`ComponentWeights`); `variant` (diffusers'
     /// `variant=`, e.g. "fp16") picks the variant files where a component has them, and it is an error when no
-    /// component has them (as in diffusers). Choices worth knowing are in `notes` and `warnings`.
-    public init(diffusersFolder dir: String, variant: String? = nil) throws {
+    /// component has them (as in diffusers). Choices worth knowing are in `notes` and `warnings`. The UNet computes
+    /// as `compute` says; the text encoder and the VAE (whose output is the image) always in fp32.
+    public init(diffusersFolder dir: String, variant: String? = nil, compute: ComputeSettings = ComputeSettings()) throws {
         guard FileManager.default.fileExists(atPath: "\(dir)/model_index.json") else {
             throw ModelError.layout(path: dir, message: "not a diffusers folder (no model_index.json)")
         }
         let configs = try Configs(diffusersFolder: dir)
         try configs.validateTogether(folder: dir)
         let weights = try Self.componentWeights(dir, variant: variant)
-        loadedTextEncoder = try Self.fp32 { try Self.loadTextEncoder(config: configs.textEncoder, weights: weights.textEncoder) }
-        unet = try Self.loadUNet(config: configs.unet, weights: weights.unet)
-        vae = try Self.fp32 { try Self.loadVAE(config: configs.vae, weights: weights.vae) }
+        loadedTextEncoder = try Self.loadTextEncoder(config: configs.textEncoder, weights: weights.textEncoder,
+                                                     compute: compute.with(precision: .fp32))
+        unet = try Self.loadUNet(config: configs.unet, weights: weights.unet, compute: compute)
+        vae = try Self.loadVAE(config: configs.vae, weights: weights.vae, compute: compute.with(precision: .fp32))
         let all = [weights.textEncoder, weights.unet, weights.vae]
         notes = all.compactMap(\.note)
         warnings = all.compactMap(\.warning)
@@ -89,8 +91,9 @@ public struct StableDiffusionModels {
     /// its EMA copy when the file has one. The text encoder is CLIP's (SD 1.x) or OpenCLIP's (SD 2.x, q/k/v
     /// read as row blocks of its stacked projection). Schedule buffers, position ids and unused EMA tensors
     /// are skipped; unknown tensors are listed in `warnings`; missing or mis-shaped required tensors are an error.
+    /// The UNet computes as `compute` says, the text encoder and the VAE in fp32.
     public init(singleFile path: String, configs given: Configs? = nil, useEMA: Bool = false,
-                prediction: PredictionType? = nil) throws {
+                prediction: PredictionType? = nil, compute: ComputeSettings = ComputeSettings()) throws {
         let file = try openCheckpoint(path)
         try UnsupportedArchitecture.check(singleFile: file.shapes, path: path)
         let layout = SingleFileLayout(names: file.shapes.keys)
@@ -135,60 +138,67 @@ public struct StableDiffusionModels {
                 $0.hasPrefix(LDMKeyMap.textPrefix) ? LDMKeyMap.textEncoder(String($0.dropFirst(LDMKeyMap.textPrefix.count))) : nil
             })
         singleFile = description
-        loadedTextEncoder = try Self.fp32 {
-            try Self.build(textSource, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: configs.textEncoder, params: $0) }
+        let fp32 = compute.with(precision: .fp32)
+        loadedTextEncoder = try Self.build(textSource, compute: fp32, ignoring: LDMKeyMap.isTextEncoderBuffer) {
+            try CLIPTextModel(config: configs.textEncoder, params: $0)
         }
-        unet = try Self.build(unetSource) { try UNet2DConditionModel(config: configs.unet, params: $0) }
-        vae = try Self.fp32 { try Self.build(vaeSource) { try AutoencoderKL(config: configs.vae, params: $0) } }
+        unet = try Self.build(unetSource, compute: compute) { try UNet2DConditionModel(config: configs.unet, params: $0) }
+        vae = try Self.build(vaeSource, compute: fp32) { try AutoencoderKL(config: configs.vae, params: $0) }
         self.warnings = warnings
     }
 
-    /// Runs `body` with fp32 layers: the text encoder and the VAE (whose output is the image) always compute in
-    /// fp32; only the UNet follows `Precision.forNewLayers`.
-    static func fp32<T>(_ body: () throws -> T) rethrows -> T {
-        try Precision.$forNewLayers.withValue(.fp32, operation: body)
-    }
-
-    /// Builds a model from a source and checks that every tensor was used and matched.
-    static func build<M>(_ source: TensorSource, ignoring: @escaping (String) -> Bool = { _ in false },
+    /// Builds a model whose layers compute as `compute` says from a source, and checks that every tensor was
+    /// used and matched.
+    static func build<M>(_ source: TensorSource, compute: ComputeSettings, ignoring: @escaping (String) -> Bool = { _ in false },
                          _ make: (Scope) throws -> M) throws -> M {
         let params = Parameters(source)
         params.ignorable = ignoring
-        let model = try make(params.scope(""))
+        let model = try make(params.scope("", compute: compute))
         try params.finish()
         return model
     }
 
     /// Loads `unet/` of a diffusers folder (its plain weights, else `variant`'s, else fp16's; see `ComponentWeights`).
-    public static func loadUNet(config: UNetConfig, folder: String, variant: String? = nil) throws -> UNet2DConditionModel {
-        try loadUNet(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant))
+    public static func loadUNet(config: UNetConfig, folder: String, variant: String? = nil,
+                                compute: ComputeSettings = ComputeSettings()) throws -> UNet2DConditionModel {
+        try loadUNet(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant),
+                     compute: compute)
     }
 
-    /// Loads a UNet from chosen weights.
-    public static func loadUNet(config: UNetConfig, weights: ComponentWeights) throws -> UNet2DConditionModel {
+    /// Loads a UNet from chosen weights, its layers computing as `compute` says.
+    public static func loadUNet(config: UNetConfig, weights: ComponentWeights,
+                                compute: ComputeSettings = ComputeSettings()) throws -> UNet2DConditionModel {
         let source = RenamedSource(try weights.open())
-        return try build(source) { try UNet2DConditionModel(config: config, params: $0) }
+        return try build(source, compute: compute) { try UNet2DConditionModel(config: config, params: $0) }
     }
 
     /// Loads `vae/` of a diffusers folder (its plain weights, else `variant`'s, else fp16's).
-    public static func loadVAE(config: VAEConfig, folder: String, variant: String? = nil) throws -> AutoencoderKL {
-        try loadVAE(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant))
+    public static func loadVAE(config: VAEConfig, folder: String, variant: String? = nil,
+                               compute: ComputeSettings = ComputeSettings()) throws -> AutoencoderKL {
+        try loadVAE(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant),
+                    compute: compute)
     }
 
-    /// Loads a VAE from chosen weights.
-    public static func loadVAE(config: VAEConfig, weights: ComponentWeights) throws -> AutoencoderKL {
+    /// Loads a VAE from chosen weights, its layers computing as `compute` says.
+    public static func loadVAE(config: VAEConfig, weights: ComponentWeights,
+                               compute: ComputeSettings = ComputeSettings()) throws -> AutoencoderKL {
         let source = RenamedSource(try weights.open())
-        return try build(source) { try AutoencoderKL(config: config, params: $0) }
+        return try build(source, compute: compute) { try AutoencoderKL(config: config, params: $0) }
     }
 
     /// Loads `text_encoder/` of a diffusers folder (with or without the `text_model.` key level).
-    public static func loadTextEncoder(config: CLIPTextConfig, folder: String, variant: String? = nil) throws -> CLIPTextModel {
-        try loadTextEncoder(config: config, weights: try ComponentWeights.find(in: folder, naming: .transformers, variant: variant))
+    public static func loadTextEncoder(config: CLIPTextConfig, folder: String, variant: String? = nil,
+                                       compute: ComputeSettings = ComputeSettings()) throws -> CLIPTextModel {
+        try loadTextEncoder(config: config, weights: try ComponentWeights.find(in: folder, naming: .transformers, variant: variant),
+                            compute: compute)
     }
 
-    /// Loads a text encoder from chosen weights.
-    public static func loadTextEncoder(config: CLIPTextConfig, weights: ComponentWeights) throws -> CLIPTextModel {
+    /// Loads a text encoder from chosen weights, its layers computing as `compute` says.
+    public static func loadTextEncoder(config: CLIPTextConfig, weights: ComponentWeights,
+                                       compute: ComputeSettings = ComputeSettings()) throws -> CLIPTextModel {
         let source = RenamedSource(try weights.open(), rename: LDMKeyMap.textEncoder)
-        return try build(source, ignoring: LDMKeyMap.isTextEncoderBuffer) { try CLIPTextModel(config: config, params: $0) }
+        return try build(source, compute: compute, ignoring: LDMKeyMap.isTextEncoderBuffer) {
+            try CLIPTextModel(config: config, params: $0)
+        }
     }
 }

@@ -4,14 +4,16 @@ import DatoCore
 /// to_out.0 with bias. Cross-attention when a context is given.
 public final class CrossAttention {
     public let heads: Int
-    /// The format of the attention products (the layers' precision: bf16 in a bf16 UNet).
-    public let precision: Precision
+    /// How the attention products compute (the layers' settings: bf16 in a bf16 UNet).
+    public let compute: ComputeSettings
+    /// The format of the attention products.
+    public var precision: Precision { compute.precision }
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
     private let contextProjections = ContextProjections()
 
     public init(_ s: Scope, queryDim: Int, contextDim: Int?, heads: Int) throws {
         self.heads = heads
-        precision = Precision.forNewLayers
+        compute = s.compute
         toQ = try s["to_q"].linear(queryDim, queryDim, bias: false)
         toK = try s["to_k"].linear(contextDim ?? queryDim, queryDim, bias: false)
         toV = try s["to_v"].linear(contextDim ?? queryDim, queryDim, bias: false)
@@ -33,7 +35,7 @@ public final class CrossAttention {
     public func callAsFunction(_ x: any LayerInput, context: Tensor? = nil, probabilityMean: Tensor) throws -> Tensor {
         let (k, v) = try keysAndValues(x, context: context) { try $0($1) }
         return try toOut(Attention.scaledDotProduct(q: try toQ(x), k: k, v: v, heads: heads,
-                                                    probabilityMean: probabilityMean, precision: precision))
+                                                    probabilityMean: probabilityMean, compute: compute))
     }
 
     /// to_k and to_v of the context (kept across calls while it is unchanged), or of `x` for self-attention, each
@@ -44,16 +46,16 @@ public final class CrossAttention {
         return try contextProjections.keysAndValues(for: context) { (try project(toK, $0), try project(toV, $0)) }
     }
 
-    /// The heads' outputs. In a bf16 block on AMX tiles the projections hand their results to the attention in
-    /// bf16 and it hands its own to `to_out` in bf16 (no fp32 copies in between).
+    /// The heads' outputs. Where the attention exchanges bf16 with bf16 layers, the projections hand their
+    /// results to it in bf16 and it hands its own to `to_out` in bf16 (no fp32 copies in between).
     private func heads(_ x: any LayerInput, context: Tensor?) throws -> any LayerInput {
-        guard precision == .bf16 && Attention.amxEnabled && Attention.amxAvailable,
-              [toQ, toK, toV, toOut].allSatisfy({ $0.precision == .bf16 }) else {
+        guard Attention.exchangesBF16(compute), [toQ, toK, toV, toOut].allSatisfy({ $0.precision == .bf16 }) else {
             let q = try toQ(x), (k, v) = try keysAndValues(x, context: context) { try $0($1) }
-            return try Attention.scaledDotProduct(q: q, k: k, v: v, heads: heads, precision: precision)
+            return try Attention.scaledDotProduct(q: q, k: k, v: v, heads: heads, compute: compute)
         }
         let (k, v) = try keysAndValues(x, context: context) { try $0.roundedToBF16($1) }
-        return try Attention.scaledDotProductForBF16Layers(q: try toQ.roundedToBF16(x), k: k, v: v, heads: heads)
+        return try Attention.scaledDotProductForBF16Layers(q: try toQ.roundedToBF16(x), k: k, v: v, heads: heads,
+                                                           compute: compute)
     }
 }
 

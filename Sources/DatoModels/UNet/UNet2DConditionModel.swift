@@ -6,6 +6,8 @@ import DatoCore
 /// (consuming skips in reverse), head. See docs/methods/unet-layout.md for the numbering.
 public final class UNet2DConditionModel {
     public let config: UNetConfig
+    /// How its layers compute (fixed when it was built).
+    public let compute: ComputeSettings
     public let timeEmbedding: TimestepEmbedding
     public let convIn: Conv2D
     public let downBlocks: [UNetDownBlock]
@@ -23,8 +25,10 @@ public final class UNet2DConditionModel {
         return out
     }
 
-    /// Builds the model, taking every weight from `params` (diffusers names, no prefix).
+    /// Builds the model, taking every weight from `params` (diffusers names, no prefix); its layers compute as
+    /// `params.compute` says.
     public init(config: UNetConfig, params: Scope) throws {
+        compute = params.compute
         try config.validate()
         try params.reserve(try config.describedParameters(file: "unet config"), for: "UNet")
         self.config = config

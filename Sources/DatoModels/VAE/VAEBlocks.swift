@@ -5,8 +5,11 @@ import DatoCore
 final class VAEAttention {
     let groupNorm: GroupNorm
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
+    /// The settings of its attention (kernels, profiler).
+    let compute: ComputeSettings
 
     init(_ s: Scope, channels: Int, groups: Int) throws {
+        compute = s.compute
         groupNorm = GroupNorm(s["group_norm"], channels: channels, groups: groups, eps: 1e-6)
         toQ = try s["to_q"].linear(channels, channels)
         toK = try s["to_k"].linear(channels, channels)
@@ -17,7 +20,7 @@ final class VAEAttention {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let shape = x.shape
         let n = groupNorm(x).reshape([shape[0], shape[1] * shape[2], shape[3]])
-        let o = try Attention.scaledDotProduct(q: try toQ(n), k: try toK(n), v: try toV(n), heads: 1)
+        let o = try Attention.scaledDotProduct(q: try toQ(n), k: try toK(n), v: try toV(n), heads: 1, compute: compute)
         let out = x.copy().reshape([shape[0], shape[1] * shape[2], shape[3]])
         try toOut.accumulate(o, into: out)
         return out.reshape(shape)

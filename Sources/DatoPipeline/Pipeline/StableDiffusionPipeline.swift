@@ -49,20 +49,18 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     /// scheduler config, as diffusers' `from_single_file(config=...)`; without it the architecture is
     /// inferred from the shapes, with the built-in tokenizer (padding as the family pads) and the family's
     /// scheduler config. `useEMA` loads
-    /// the UNet's EMA weights when the file has them. `precision` is the UNet's compute format (the text
-    /// encoder and the VAE always run in fp32). `predictionType` (`--prediction-type`) overrides the scheduler
+    /// the UNet's EMA weights when the file has them. `compute` says how the UNet computes (precision, kernels;
+    /// the text encoder and the VAE always run in fp32 with the same kernels). `predictionType` (`--prediction-type`) overrides the scheduler
     /// config's; a single file without `configFolder` otherwise predicts what diffusers' rule says
     /// (`PredictionChoice.inferred`: SD 1.x epsilon, SD 2.x v unless it is SD 2.0 base). `variant` (diffusers'
     /// `variant=`, e.g. "fp16") chooses a diffusers folder's variant weights files; it does not apply to single files.
     public static func load(path: String, configFolder: String? = nil, useEMA: Bool = false,
-                            precision: Precision = .fp32, predictionType: PredictionType? = nil,
+                            compute: ComputeSettings = ComputeSettings(), predictionType: PredictionType? = nil,
                             variant: String? = nil) throws -> StableDiffusionPipeline {
         // Source tensors are freed as soon as the layers hold their own (bf16: converted) copies.
         let pipe = try Memory.withoutPooling {
-            try Precision.$forNewLayers.withValue(precision) {
-                try loadModels(path: path, configFolder: configFolder, useEMA: useEMA, predictionType: predictionType,
-                               variant: variant)
-            }
+            try loadModels(path: path, configFolder: configFolder, useEMA: useEMA, predictionType: predictionType,
+                           variant: variant, compute: compute)
         }
         guard predictionType != nil else { return pipe }
         return StableDiffusionPipeline(models: pipe.models, tokenizer: pipe.tokenizer,
@@ -71,14 +69,15 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     }
 
     private static func loadModels(path: String, configFolder: String?, useEMA: Bool,
-                                   predictionType: PredictionType?, variant: String?) throws -> StableDiffusionPipeline {
+                                   predictionType: PredictionType?, variant: String?,
+                                   compute: ComputeSettings) throws -> StableDiffusionPipeline {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.layout(path: path, message: "no such model folder or file")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if isDir.boolValue {
-            let models = try StableDiffusionModels(diffusersFolder: path, variant: variant)
+            let models = try StableDiffusionModels(diffusersFolder: path, variant: variant, compute: compute)
             return StableDiffusionPipeline(models: models, tokenizer: try CLIPTokenizer(folder: "\(path)/tokenizer"),
                                            schedulerConfig: try schedulerConfig(in: path), modelName: name)
         }
@@ -89,7 +88,8 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
             throw ModelError.input("variant '\(variant)' applies to the weights files of a diffusers folder; \(path) is a single file")
         }
         let configs = try configFolder.map { try StableDiffusionModels.Configs(diffusersFolder: $0) }
-        let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA, prediction: predictionType)
+        let models = try StableDiffusionModels(singleFile: path, configs: configs, useEMA: useEMA, prediction: predictionType,
+                                               compute: compute)
         var tokenizer = try CLIPTokenizer.builtin(specialTokens: models.singleFile?.family == .sd2 ? .sd2 : SpecialTokens())
         var scheduler = SingleFileScheduler.config(for: models.singleFile)
         if let dir = configFolder {

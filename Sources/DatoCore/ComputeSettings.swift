@@ -1,0 +1,73 @@
+/// How layers compute: one value chosen by the caller (the `dato` command maps its flags and environment to it)
+/// and given to every layer when it is made, so that a loaded model computes the same way for its whole life and
+/// two models in one process may compute differently. The defaults are the fastest kernels this CPU has
+/// (`CPUFeatures`); turning a kernel off selects the portable path that computes the same function.
+public struct ComputeSettings: Sendable {
+    /// The 3x3 convolution algorithm of fp32 layers (bf16 convolutions are always direct).
+    public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+        /// oneDNN's Winograd kernels where it has them: about 2-3x faster on AVX-512, rounding differs from the
+        /// direct algorithm by about 1e-5 relative, and more memory for transformed weights.
+        case winograd
+        /// The direct algorithm.
+        case direct
+    }
+
+    /// The softmax of the fp32 attention kernel.
+    public enum SoftmaxKernel: String, Sendable, CaseIterable {
+        /// Powers of two on log2-scaled scores with AVX-512, rows normalised after the product with the values.
+        case avx512
+        /// The portable kernel (also used wherever a probability map must be written).
+        case portable
+    }
+
+    /// The format of convolutions, linear layers and attention products (`Precision`).
+    public var precision: Precision
+    /// fp32 3x3 convolutions: Winograd or direct.
+    public var convolution: ConvolutionAlgorithm = .winograd
+    /// bf16 attention on swift-dato's AMX kernel (where the CPU has AMX); otherwise oneDNN's products.
+    public var amxAttention = CPUFeatures.amx
+    /// bf16 3x3 and 1x1 convolutions and linear layers on swift-dato's AMX kernel where they qualify (and the
+    /// CPU has AMX); otherwise oneDNN's.
+    public var amxMatrixKernels = CPUFeatures.amx
+    /// The single-threaded matrix product inside the fp32 attention kernel.
+    public var attentionGEMM = GEMMBackend.onednn
+    /// The fp32 attention's softmax (AVX-512 where the CPU has it).
+    public var softmax: SoftmaxKernel = CPUFeatures.avx512 ? .avx512 : .portable
+    /// How nearest-token searches (token pruning) run.
+    public var similarity = NearestSearch.Options()
+    /// Where layers add their wall time (nil: not measured; one branch per layer call).
+    public var profiler: Profiler?
+
+    /// The defaults for this CPU, computing in `precision`.
+    public init(precision: Precision = .fp32) {
+        self.precision = precision
+    }
+
+    /// The same settings computing in `precision` (for example the text encoder and VAE of a bf16 model, which
+    /// compute in fp32).
+    public func with(precision: Precision) -> ComputeSettings {
+        var copy = self
+        copy.precision = precision
+        return copy
+    }
+
+    /// Whether bf16 attention runs on AMX tiles: asked for, computing in bf16, and the CPU has AMX.
+    public var runsAMXAttention: Bool { precision == .bf16 && amxAttention && CPUFeatures.amx }
+
+    /// Whether bf16 convolutions and linear layers that qualify run on swift-dato's AMX kernel.
+    public var runsAMXMatrixKernels: Bool { precision == .bf16 && amxMatrixKernels && CPUFeatures.amx }
+
+    /// Whether the fp32 attention may use the AVX-512 softmax.
+    var runsAVX512Softmax: Bool { softmax == .avx512 && CPUFeatures.avx512 }
+
+    /// Whether fp32 3x3 convolutions use oneDNN's Winograd kernels.
+    var runsWinograd: Bool { precision == .fp32 && convolution == .winograd }
+}
+
+/// The single-threaded GEMM used inside the attention kernel.
+public enum GEMMBackend: String, Sendable, CaseIterable {
+    /// oneDNN's sgemm (measured about 20% faster than OpenBLAS on attention's shapes).
+    case onednn
+    /// OpenBLAS's sgemm.
+    case openblas
+}
