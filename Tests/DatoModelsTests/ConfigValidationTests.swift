@@ -187,7 +187,8 @@ final class ConfigValidationTests: XCTestCase {
         let text = "\(folder)/text_encoder"
         try FileManager.default.createDirectory(atPath: text, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Fixtures.path("clip-tiny", "model.safetensors"), toPath: "\(text)/model.safetensors")
-        XCTAssertThrowsError(try StableDiffusionModels.loadTextEncoder(config: try CLIPTextConfig.load(clip), folder: text)) {
+        XCTAssertThrowsError(try StableDiffusionModels.loadTextEncoder(
+            config: try CLIPTextConfig.load(clip), weights: try ComponentWeights.find(in: text, naming: .transformers, variant: nil))) {
             XCTAssertTrue("\($0)".contains("the config does not match these weights"), "\($0)")
         }
     }

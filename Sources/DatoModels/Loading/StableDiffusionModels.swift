@@ -172,25 +172,11 @@ public struct StableDiffusionModels {
         return try build(source, compute: compute) { try UNet2DConditionModel(config: config, params: $0) }
     }
 
-    /// Loads `vae/` of a diffusers folder (its plain weights, else `variant`'s, else fp16's).
-    public static func loadVAE(config: VAEConfig, folder: String, variant: String? = nil,
-                               compute: ComputeSettings = ComputeSettings()) throws -> AutoencoderKL {
-        try loadVAE(config: config, weights: try ComponentWeights.find(in: folder, naming: .diffusers, variant: variant),
-                    compute: compute)
-    }
-
     /// Loads a VAE from chosen weights, its layers computing as `compute` says.
     public static func loadVAE(config: VAEConfig, weights: ComponentWeights,
                                compute: ComputeSettings = ComputeSettings()) throws -> AutoencoderKL {
         let source = RenamedSource(try weights.open())
         return try build(source, compute: compute) { try AutoencoderKL(config: config, params: $0) }
-    }
-
-    /// Loads `text_encoder/` of a diffusers folder (with or without the `text_model.` key level).
-    public static func loadTextEncoder(config: CLIPTextConfig, folder: String, variant: String? = nil,
-                                       compute: ComputeSettings = ComputeSettings()) throws -> CLIPTextModel {
-        try loadTextEncoder(config: config, weights: try ComponentWeights.find(in: folder, naming: .transformers, variant: variant),
-                            compute: compute)
     }
 
     /// Loads a text encoder from chosen weights, its layers computing as `compute` says.
