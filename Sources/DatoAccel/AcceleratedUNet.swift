@@ -48,7 +48,7 @@ public final class AcceleratedUNet: UNetFeatureStore {
     /// partial from the cache; 0 returns the previous call's raw output unchanged (all batch rows). The
     /// step's prune ratio applies; `observer` traces the call (`UNetHooks.observer`).
     public func callAsFunction(call k: Int, step: Int? = nil, _ sample: Tensor, timesteps: [Float], context: Tensor,
-                               observer: ((String, Tensor) -> Void)? = nil) throws -> Tensor {
+                               observer: ModuleObserver? = nil) throws -> Tensor {
         guard k >= 0, k < plan.depths.count else { throw PlanError("no depth for UNet call \(k)") }
         let d = plan.depths[k], s = step ?? k
         pruning?.begin(call: k, step: s, ratio: plan.ratio(step: s))

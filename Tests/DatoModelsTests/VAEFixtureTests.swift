@@ -19,9 +19,9 @@ final class VAEFixtureTests: XCTestCase {
         try params.finish()
         let io = try Fixtures.io("vae-tiny")
         var seen: [String: Tensor] = [:]
-        vae.observer = { seen[$0] = $1.copy() }
-        assertClose(try vae.encode(io.tensor("image")), try io.tensor("moments"), "moments")
-        assertClose(try vae.decode(io.tensor("latents")), try io.tensor("decoded"), "decoded")
+        let observer: ModuleObserver = { seen[$0] = $1.copy() }
+        assertClose(try vae.encode(io.tensor("image"), observer: observer), try io.tensor("moments"), "moments")
+        assertClose(try vae.decode(io.tensor("latents"), observer: observer), try io.tensor("decoded"), "decoded")
         for key in io.entries.keys.filter({ $0.hasPrefix("inter.") }).sorted() {
             let module = String(key.dropFirst("inter.".count))
             guard let mine = seen[module] else { XCTFail("no output recorded for \(module)"); continue }

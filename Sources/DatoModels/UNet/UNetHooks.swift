@@ -10,10 +10,10 @@ public struct UNetHooks {
     public var tokenReducer: TokenReducer?
     /// Called with (module name, output) after conv_in, time_embedding, each block ("down_blocks.i",
     /// "down_blocks.i.res.j", "mid_block", "up_blocks.i"); for tests and tracing.
-    public var observer: ((String, Tensor) -> Void)?
+    public var observer: ModuleObserver?
 
     public init(features: UNetFeatureStore? = nil, tokenReducer: TokenReducer? = nil,
-                observer: ((String, Tensor) -> Void)? = nil) {
+                observer: ModuleObserver? = nil) {
         self.features = features
         self.tokenReducer = tokenReducer
         self.observer = observer

@@ -7,7 +7,6 @@ public final class VAEEncoder {
     let midBlock: VAEMidBlock
     let convNormOut: GroupNorm
     let convOut: Conv2D
-    var observer: ((String, Tensor) -> Void)?
 
     init(_ s: Scope, config c: VAEConfig) throws {
         let ch = c.blockOutChannels, g = c.normNumGroups
@@ -21,7 +20,8 @@ public final class VAEEncoder {
         convOut = try s["conv_out"].conv(ch[ch.count - 1], 2 * c.latentChannels, kernel: 3)
     }
 
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// The moments of `x`; `observer` sees each block's output (diffusers' module name, tensor).
+    func callAsFunction(_ x: Tensor, observer: ModuleObserver?) throws -> Tensor {
         var h = try convIn(x)
         observer?("encoder.conv_in", h)
         for (i, b) in downBlocks.enumerated() {
@@ -41,7 +41,6 @@ public final class VAEDecoder {
     let upBlocks: [VAEUpBlock]
     let convNormOut: GroupNorm
     let convOut: Conv2D
-    var observer: ((String, Tensor) -> Void)?
 
     init(_ s: Scope, config c: VAEConfig) throws {
         let rev = Array(c.blockOutChannels.reversed()), g = c.normNumGroups
@@ -55,7 +54,8 @@ public final class VAEDecoder {
         convOut = try s["conv_out"].conv(rev[rev.count - 1], c.outChannels, kernel: 3)
     }
 
-    func callAsFunction(_ z: Tensor) throws -> Tensor {
+    /// The image of `z`; `observer` sees each block's output (diffusers' module name, tensor).
+    func callAsFunction(_ z: Tensor, observer: ModuleObserver?) throws -> Tensor {
         var h = try convIn(z)
         observer?("decoder.conv_in", h)
         h = try midBlock(h)
@@ -77,11 +77,6 @@ public final class AutoencoderKL {
     let quantConv: Conv2D?
     let postQuantConv: Conv2D?
 
-    /// Called with (module name, output) after the encoder's and decoder's blocks; for tests and tracing.
-    public var observer: ((String, Tensor) -> Void)? {
-        didSet { encoder.observer = observer; decoder.observer = observer }
-    }
-
     public init(config: VAEConfig, params s: Scope) throws {
         try config.validate()
         try s.reserve(try config.describedParameters(file: "vae config"), for: "VAE")
@@ -93,17 +88,19 @@ public final class AutoencoderKL {
         postQuantConv = config.usePostQuantConv ? try s["post_quant_conv"].conv(l, l, kernel: 1) : nil
     }
 
-    /// Image [B, H, W, in_channels] -> moments [B, H/f, W/f, 2 x latent_channels].
-    public func encode(_ image: Tensor) throws -> Tensor {
+    /// Image [B, H, W, in_channels] -> moments [B, H/f, W/f, 2 x latent_channels]. `observer` (for tests and
+    /// tracing) is called with each block's module name and output.
+    public func encode(_ image: Tensor, observer: ModuleObserver? = nil) throws -> Tensor {
         guard image.shape.count == 4, image.dim(3) == config.inChannels else {
             throw ModelError.input("VAE encoder expects [B, H, W, \(config.inChannels)], got \(image.shape)")
         }
-        let h = try encoder(image)
+        let h = try encoder(image, observer: observer)
         return try quantConv.map { try $0(h) } ?? h
     }
 
     /// Latents [B, h, w, latent_channels] (already divided by the scaling factor) -> image [B, H, W, out].
-    public func decode(_ latents: Tensor) throws -> Tensor {
+    /// `observer` (for tests and tracing) is called with each block's module name and output.
+    public func decode(_ latents: Tensor, observer: ModuleObserver? = nil) throws -> Tensor {
         guard latents.shape.count == 4, latents.dim(3) == config.latentChannels else {
             throw ModelError.input("VAE decoder expects [B, h, w, \(config.latentChannels)], got \(latents.shape)")
         }
@@ -112,6 +109,6 @@ public final class AutoencoderKL {
             z = try postQuantConv(latents)
             observer?("post_quant_conv", z)
         }
-        return try decoder(z)
+        return try decoder(z, observer: observer)
     }
 }
