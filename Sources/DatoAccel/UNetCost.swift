@@ -20,70 +20,111 @@ public struct UNetCost: Sendable {
 
     /// Counts for a latent of `height x width` and a text context of `contextTokens` tokens.
     public init(config c: UNetConfig, height: Int, width: Int, contextTokens: Int = 77) {
-        let ch = c.blockOutChannels, n = ch.count, l = c.layersPerBlock, c0 = ch[0], temb = Double(4 * c0)
-        let crossWidth = Double(c.crossAttentionDim)
-        let layers = c.transformerLayersPerBlock.perBlock(n)
-        func resnet(_ cin: Int, _ cout: Int, _ px: Int) -> Double {
-            let p = Double(px), i = Double(cin), o = Double(cout)
+        let shape = Shape(config: c, height: height, width: width, contextTokens: contextTokens)
+        let n = shape.levels, last = c.blockOutChannels[n - 1]
+        let downs = Self.downUnits(shape)
+        let ups = Self.upUnits(shape, skipChannels: downs.skipChannels)
+        down = downs.macs
+        downLayers = downs.layers
+        up = ups.macs.reversed()
+        upLayers = ups.layers.reversed()
+        mid = 2 * shape.resnet(last, last, level: n - 1) + shape.transformer(last, level: n - 1)
+        midLayers = shape.stack("mid_block.attentions.0", level: n - 1)
+        grids = shape.sizes.map { (h: $0.0, w: $0.1) }
+        self.contextTokens = contextTokens
+        crossWidth = c.crossAttentionDim
+        let c0 = c.blockOutChannels[0]
+        always = Double(c0) * shape.temb + shape.temb * shape.temb + 9 * Double(c0 * c.outChannels * shape.pixels[0])
+    }
+
+    /// The sizes a count needs: per-level grids and pixel counts, and the MACs of a resnet and a transformer
+    /// stack at a level.
+    struct Shape {
+        let config: UNetConfig
+        let sizes: [(Int, Int)], pixels: [Int]
+        let layersPerLevel: [Int]
+        let temb: Double, contextTokens: Int
+        var levels: Int { sizes.count }
+
+        init(config c: UNetConfig, height: Int, width: Int, contextTokens: Int) {
+            config = c
+            var sizes = [(height, width)]
+            for _ in 1..<c.blockOutChannels.count {
+                let s = sizes[sizes.count - 1]
+                sizes.append(((s.0 + 1) / 2, (s.1 + 1) / 2))
+            }
+            self.sizes = sizes
+            pixels = sizes.map { $0.0 * $0.1 }
+            layersPerLevel = c.transformerLayersPerBlock.perBlock(c.blockOutChannels.count)
+            temb = Double(4 * c.blockOutChannels[0])
+            self.contextTokens = contextTokens
+        }
+
+        /// A resnet from `cin` to `cout` channels at `level`: two 3x3 convolutions, the shortcut, the time projection.
+        func resnet(_ cin: Int, _ cout: Int, level: Int) -> Double {
+            let p = Double(pixels[level]), i = Double(cin), o = Double(cout)
             return 9 * i * o * p + 9 * o * o * p + (cin == cout ? 0 : i * o * p) + temb * o
         }
-        func transformer(_ chn: Int, _ px: Int, _ depth: Int) -> Double {
-            let c = Double(chn), t = Double(px), x = Double(contextTokens), cc = crossWidth
+
+        /// A Transformer2DModel of `channels` at `level`: projections in and out, and its blocks.
+        func transformer(_ channels: Int, level: Int) -> Double {
+            let c = Double(channels), t = Double(pixels[level]), x = Double(contextTokens)
+            let cc = Double(config.crossAttentionDim)
             let block = 4 * t * c * c + 2 * t * t * c              // self-attention projections + matmuls
                 + 2 * t * c * c + 2 * x * cc * c + 2 * t * x * c   // cross-attention
                 + 12 * t * c * c                                   // GEGLU feed-forward
-            return 2 * t * c * c + Double(depth) * block
+            return 2 * t * c * c + Double(layersPerLevel[level]) * block
         }
-        var sizes = [(height, width)]
-        for _ in 1..<n { let s = sizes[sizes.count - 1]; sizes.append(((s.0 + 1) / 2, (s.1 + 1) / 2)) }
-        let px = sizes.map { $0.0 * $0.1 }
-        var down = [9 * Double(c.inChannels * c0 * px[0])]   // D_0 = conv_in
-        func stack(_ prefix: String, _ level: Int, _ count: Int) -> [Layer] {
-            (0..<count).map { Layer(path: "\(prefix).transformer_blocks.\($0)", level: level, channels: ch[level]) }
+
+        /// The transformer layers of the Transformer2DModel at `prefix` (a module path) at `level`.
+        func stack(_ prefix: String, level: Int) -> [Layer] {
+            (0..<layersPerLevel[level]).map {
+                Layer(path: "\(prefix).transformer_blocks.\($0)", level: level, channels: config.blockOutChannels[level])
+            }
         }
-        var downAttn: [[Layer]] = [[]], upAttnByExecution: [[Layer]] = []
-        var skipChannels = [c0]
-        var cin = c0
+    }
+
+    /// D_0 (conv_in) ... D_{n-1}: MACs, transformer layers, and the channels each leaves on the skip stack.
+    static func downUnits(_ shape: Shape) -> (macs: [Double], layers: [[Layer]], skipChannels: [Int]) {
+        let c = shape.config, ch = c.blockOutChannels, n = ch.count
+        var macs = [9 * Double(c.inChannels * ch[0] * shape.pixels[0])], layers: [[Layer]] = [[]]
+        var skipChannels = [ch[0]], cin = ch[0]
         for i in 0..<n {
             let cross = c.downBlockTypes[i] == "CrossAttnDownBlock2D"
-            for j in 0..<l {
-                down.append(resnet(j == 0 ? cin : ch[i], ch[i], px[i]) + (cross ? transformer(ch[i], px[i], layers[i]) : 0))
-                downAttn.append(cross ? stack("down_blocks.\(i).attentions.\(j)", i, layers[i]) : [])
+            for j in 0..<c.layersPerBlock {
+                macs.append(shape.resnet(j == 0 ? cin : ch[i], ch[i], level: i) + (cross ? shape.transformer(ch[i], level: i) : 0))
+                layers.append(cross ? shape.stack("down_blocks.\(i).attentions.\(j)", level: i) : [])
                 skipChannels.append(ch[i])
             }
             if i < n - 1 {
-                down.append(9 * Double(ch[i] * ch[i] * px[i + 1]))
-                downAttn.append([])
+                macs.append(9 * Double(ch[i] * ch[i] * shape.pixels[i + 1]))   // the downsampler
+                layers.append([])
                 skipChannels.append(ch[i])
             }
             cin = ch[i]
         }
-        let last = ch[n - 1]
-        mid = 2 * resnet(last, last, px[n - 1]) + transformer(last, px[n - 1], layers[n - 1])
-        var upByExecution: [Double] = []
-        var prev = last
+        return (macs, layers, skipChannels)
+    }
+
+    /// The up units in execution order (U_{n-1} first): MACs and transformer layers, reading the skip stack.
+    static func upUnits(_ shape: Shape, skipChannels: [Int]) -> (macs: [Double], layers: [[Layer]]) {
+        let c = shape.config, ch = c.blockOutChannels, n = ch.count, l = c.layersPerBlock
+        var skips = skipChannels, macs: [Double] = [], layers: [[Layer]] = []
+        var prev = ch[n - 1]
         for i in 0..<n {
             let level = n - 1 - i, out = ch[level]
             let cross = c.upBlockTypes[i] == "CrossAttnUpBlock2D"
             for j in 0...l {
-                let skip = skipChannels.removeLast()
-                var m = resnet((j == 0 ? prev : out) + skip, out, px[level])
-                if cross { m += transformer(out, px[level], layers[level]) }
-                if j == l && i < n - 1 { m += 9 * Double(out * out * px[level - 1]) }   // upsampler conv at the finer grid
-                upByExecution.append(m)
-                upAttnByExecution.append(cross ? stack("up_blocks.\(i).attentions.\(j)", level, layers[level]) : [])
+                let skip = skips.removeLast()
+                var m = shape.resnet((j == 0 ? prev : out) + skip, out, level: level)
+                if cross { m += shape.transformer(out, level: level) }
+                if j == l && i < n - 1 { m += 9 * Double(out * out * shape.pixels[level - 1]) }   // upsampler conv at the finer grid
+                macs.append(m)
+                layers.append(cross ? shape.stack("up_blocks.\(i).attentions.\(j)", level: level) : [])
             }
             prev = out
         }
-        self.down = down
-        up = upByExecution.reversed()
-        grids = sizes.map { (h: $0.0, w: $0.1) }
-        downLayers = downAttn
-        upLayers = upAttnByExecution.reversed()
-        midLayers = stack("mid_block.attentions.0", n - 1, layers[n - 1])
-        self.contextTokens = contextTokens
-        self.crossWidth = c.crossAttentionDim
-        always = Double(c0) * temb + temb * temb + 9 * Double(c0 * c.outChannels * px[0])
+        return (macs, layers)
     }
 
     /// Units in the call (12 for SD 1.x).
