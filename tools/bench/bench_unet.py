@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""One SD 1.5 or SD 2.1 UNet call (random weights), swift-dato vs diffusers/PyTorch, on the same machine and threads.
+"""One SD 1.5 or SD 2.1 UNet call (random weights), swift-dato vs a peer engine, on the same machine and threads.
 
 For each latent size and precision it runs `dato bench unet` (release build; `--precision bf16` for bf16) and the
-same call in PyTorch (fp32, or under bf16 autocast), each as a median of repeats after a warm-up, and prints
-a table of times, achieved GFLOP/s, the fraction of this machine's measured peak (swift-dato's dense 4096^3
-product in that precision, measured in the same run) and the ratio ours / PyTorch.
+same call in the peer: diffusers in PyTorch (fp32, or under bf16 autocast; the default) or OpenVINO's CPU plugin
+on the same UNet converted to IR (`--peer openvino`, `openvino_peer.py`; `bench_openvino.py` runs this with that
+peer), each as a median of repeats after a warm-up, and prints a table of times, achieved GFLOP/s, the fraction of
+this machine's measured peak (swift-dato's dense 4096^3 product in that precision, measured in the same run) and
+the ratio ours / peer.
 
-The timed calls alternate: ours, PyTorch's, ours, ... (`dato bench unet --stepped` waits for a line before each
+The timed calls alternate: ours, the peer's, ours, ... (`dato bench unet --stepped` waits for a line before each
 call), so that both see the same state of a machine whose speed drifts; besides the ratio of the medians the
-table gives the median of the per-pair ratios. `--sequential` runs all of ours first, then all of PyTorch's.
+table gives the median of the per-pair ratios. `--sequential` runs all of ours first, then all of the peer's.
 
-Usage: python tools/bench/bench_unet.py [--architecture sd15|sd21] [--latents 32,64] [--precisions fp32,bf16]
-                                        [--batch 2] [--repeats 5] [--threads 2] [--sequential]
+Usage: python tools/bench/bench_unet.py [--peer torch|openvino] [--architecture sd15|sd21] [--latents 32,64]
+                                        [--precisions fp32,bf16] [--batch 2] [--repeats 5] [--threads 2] [--sequential]
 """
 import argparse
 import json
@@ -58,52 +60,71 @@ def torch_unet(args, latent):
     return unet, (sample, t, context)
 
 
-def torch_calls(precision):
-    """A context that runs PyTorch's calls in the precision (bf16 = autocast), and inference mode."""
-    import contextlib
-    import torch
+class TorchPeer:
+    """diffusers' UNet in PyTorch: fp32, or bf16 under autocast; `call()` times one call."""
 
-    stack = contextlib.ExitStack()
-    stack.enter_context(torch.inference_mode())
-    stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"))
-    return stack
+    def __init__(self, args, latent, precision):
+        import contextlib
+        import torch
+
+        self.label = f"PyTorch/diffusers ({'bf16 autocast' if precision == 'bf16' else 'fp32'})"
+        self.unet, self.inputs = torch_unet(args, latent)
+        self.calls = contextlib.ExitStack()
+        self.calls.enter_context(torch.inference_mode())
+        self.calls.enter_context(torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"))
+        self.call()   # warm-up
+
+    def call(self):
+        sample, t, context = self.inputs
+        s = time.perf_counter()
+        self.unet(sample, t, encoder_hidden_states=context)
+        return time.perf_counter() - s
+
+    def version(self):
+        import torch
+
+        return f"torch {torch.__version__}"
+
+    def close(self):
+        self.calls.close()
+        del self.unet
 
 
-def timed(unet, inputs):
-    sample, t, context = inputs
-    s = time.perf_counter()
-    unet(sample, t, encoder_hidden_states=context)
-    return time.perf_counter() - s
+PEERS = {"torch": TorchPeer}
 
 
-def peer_result(times):
-    import torch
+def make_peer(args, latent, precision):
+    if args.peer == "openvino":
+        from openvino_peer import OpenVINOPeer
 
+        return OpenVINOPeer(args, latent, precision, torch_unet, ARCHITECTURES[args.architecture]["cross_attention_dim"])
+    return PEERS[args.peer](args, latent, precision)
+
+
+def peer_result(peer, times):
     return {"median_s": statistics.median(times), "min_s": min(times),
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "version": f"torch {torch.__version__}"}
+            "version": peer.version()}
 
 
 def run_sequential(args, latent, precision):
-    """All of ours (one `dato bench unet` run), then all of PyTorch's."""
+    """All of ours (one `dato bench unet` run), then all of the peer's."""
     out = subprocess.run(dato_command(args, latent, precision), cwd=ROOT, check=True, capture_output=True,
                          text=True).stdout
     print(out.rstrip())
     ours = json.loads(out.strip().splitlines()[-1])
-    print(f"PyTorch/diffusers ({'bf16 autocast' if precision == 'bf16' else 'fp32'}):", flush=True)
-    unet, inputs = torch_unet(args, latent)
+    peer = make_peer(args, latent, precision)
+    print(f"{peer.label}:", flush=True)
     times = []
-    with torch_calls(precision):
-        timed(unet, inputs)
-        for i in range(args.repeats):
-            times.append(timed(unet, inputs))
-            print(f"  torch call {i + 1}: {times[-1]:.3f} s", flush=True)
-    del unet
-    return ours, peer_result(times), []
+    for i in range(args.repeats):
+        times.append(peer.call())
+        print(f"  peer call {i + 1}: {times[-1]:.3f} s", flush=True)
+    peer.close()
+    return ours, peer_result(peer, times), []
 
 
 def run_interleaved(args, latent, precision):
-    """Our warm-up, then PyTorch's, then timed calls taking turns; returns both results and the pair ratios."""
+    """Our warm-up, then the peer's, then timed calls taking turns; returns both results and the pair ratios."""
     proc = subprocess.Popen(dato_command(args, latent, precision) + ["--stepped"], cwd=ROOT, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
@@ -117,28 +138,29 @@ def run_interleaved(args, latent, precision):
                 return line
 
     our_line("ready")
-    unet, inputs = torch_unet(args, latent)
+    peer = make_peer(args, latent, precision)
+    print(f"{peer.label}: calls taking turns with ours", flush=True)
     ratios, times = [], []
-    with torch_calls(precision):
-        timed(unet, inputs)
-        for i in range(args.repeats):
-            proc.stdin.write("\n")
-            proc.stdin.flush()
-            ours_s = float(our_line("call").split(":")[1].split()[0])
-            times.append(timed(unet, inputs))
-            print(f"  torch call {i + 1}: {times[-1]:.3f} s", flush=True)
-            ratios.append(ours_s / times[-1])
-    del unet
+    for i in range(args.repeats):
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        ours_s = float(our_line("call").split(":")[1].split()[0])
+        times.append(peer.call())
+        print(f"  peer call {i + 1}: {times[-1]:.3f} s", flush=True)
+        ratios.append(ours_s / times[-1])
+    peer.close()
     proc.stdin.close()
     rest = proc.stdout.read()
     print(rest.rstrip())
     if proc.wait() != 0:
         raise RuntimeError(f"dato bench unet failed (exit status {proc.returncode})")
-    return json.loads(rest.strip().splitlines()[-1]), peer_result(times), ratios
+    return json.loads(rest.strip().splitlines()[-1]), peer_result(peer, times), ratios
 
 
-def main():
+def main(default_peer="torch"):
     ap = argparse.ArgumentParser()
+    ap.add_argument("--peer", choices=["torch", "openvino"], default=default_peer,
+                    help="the other engine: diffusers in PyTorch, or OpenVINO's CPU plugin on the same UNet as IR")
     ap.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="sd15")
     ap.add_argument("--latents", default="32,64")
     ap.add_argument("--precisions", default="fp32,bf16")
@@ -156,15 +178,15 @@ def main():
             rows.append((latent, precision, ours, peer, ratios))
     gib = 1 << 30
     print(f"\n{'latent':>6} {'prec':>5} | {'ours s':>7} {'(min)':>7} {'GFLOP/s':>8} {'% peak':>6} {'peak':>6} | "
-          f"{'torch s':>7} {'(min)':>7} | {'ours/torch':>10} {'pairs':>6} | {'RSS ours':>8} {'torch':>6}")
+          f"{'peer s':>7} {'(min)':>7} | {'ours/peer':>10} {'pairs':>6} | {'RSS ours':>8} {'peer':>6}")
     for latent, precision, ours, peer, ratios in rows:
         gflops, peak = ours["gflops"], ours.get("peak_gflops", float("nan"))
         pairs = f"{statistics.median(ratios):6.3f}" if ratios else f"{'-':>6}"
         print(f"{latent:>6} {precision:>5} | {ours['median_s']:7.3f} {ours['min_s']:7.3f} {gflops:8.0f} {100 * gflops / peak:6.0f} "
               f"{peak:6.0f} | {peer['median_s']:7.3f} {peer['min_s']:7.3f} | {ours['median_s'] / peer['median_s']:10.3f} {pairs} | "
               f"{ours['peak_rss_bytes'] / gib:7.2f}G {peer['peak_rss_bytes'] / gib:5.2f}G")
-    print("(ours/torch: ratio of the medians; pairs: median of the ratios of calls run one after the other)")
-    print(f"({rows[0][3]['version']}; PyTorch's peak RSS is the Python process's maximum so far; "
+    print("(ours/peer: ratio of the medians; pairs: median of the ratios of calls run one after the other)")
+    print(f"({rows[0][3]['version']}; the peer's peak RSS is the Python process's maximum so far; "
           "GFLOP/s count the call's multiply-adds x 2 as swift-dato's UNetCost does)")
 
 
