@@ -21,12 +21,12 @@ public final class ATEDM: PruningPolicy {
 
     public struct Settings: Sendable, Equatable {
         /// Levels that prune (0 = the latent grid).
-        public var levels: Set<Int> = [0, 1]
+        public var levels: Set<Int> = [0]
         /// G-WPR power iterations and early-stop tolerance (L1).
         public var iterations = 10
         public var tolerance: Float = 1e-4
         /// Pruned tokens copy the kept token they attend to most, or their most cosine-similar kept token.
-        public var recovery = Recovery.attention
+        public var recovery = Recovery.similarity
         /// The hidden states `similarity` recovery compares.
         public var features = Features.attn1
         /// G-WPR's iteration direction.
@@ -34,7 +34,7 @@ public final class ATEDM: PruningPolicy {
         /// Where the mask takes effect.
         public var maskPoint = MaskPoint.attn1
         /// Copy only the source's update (h1[p] + h[src] - h1[src]) instead of its whole state.
-        public var copyUpdate = false
+        public var copyUpdate = true
         /// Reuse a block's mask on later calls and refresh it every `refreshSteps` steps.
         public var temporal = false
         public var refreshSteps = 5
@@ -44,7 +44,7 @@ public final class ATEDM: PruningPolicy {
         public var dsapProtect = true
         public var dsapEarlyFactor = 1.0
         /// What the CFG rows of an image share.
-        public var cfgSharing = Sharing.none
+        public var cfgSharing = Sharing.sources
         public init() {}
     }
 
