@@ -19,9 +19,14 @@ public final class ATEDM: PruningPolicy {
     /// and the cond row's sources.
     public enum Sharing: String, Sendable, Equatable, CaseIterable { case none, mask, sources }
 
+    /// A part of the UNet, by the diffusers path prefix of its blocks.
+    public enum Stage: String, Sendable, Equatable, CaseIterable { case down = "down_blocks", mid = "mid_block", up = "up_blocks" }
+
     public struct Settings: Sendable, Equatable {
         /// Levels that prune (0 = the latent grid).
         public var levels: Set<Int> = [0]
+        /// Parts of the UNet that prune (at the levels above).
+        public var stages: Set<Stage> = [.down, .mid, .up]
         /// G-WPR power iterations and early-stop tolerance (L1).
         public var iterations = 10
         public var tolerance: Float = 1e-4
@@ -81,7 +86,9 @@ public final class ATEDM: PruningPolicy {
 
     /// DSAP's protected blocks: the first attention module of each down stage and the last of each up stage
     /// (`down_blocks.D.attentions.0`, `up_blocks.U.attentions.L` where L = modules per down stage, since an up
-    /// stage has one more). Down stages run before up stages in every UNet call, so L is known by then.
+    /// stage has one more). Down stages run before up stages in every UNet call, so L is known by then: every
+    /// down-stage path this asks about (and every block `tokens(for:at:)` sees) updates it.
+    @discardableResult
     func isProtected(_ path: String) -> Bool {
         let parts = path.split(separator: ".")
         guard parts.count >= 4, parts[2] == "attentions", let k = Int(parts[3]) else { return false }
@@ -98,8 +105,9 @@ public final class ATEDM: PruningPolicy {
     /// (inline) self-attention on all tokens with its head-mean map, the mask from it, and cross-attention and
     /// the FFN on the kept tokens. Pruned tokens are refilled from their sources after the block.
     public func tokens(for x: Tensor, at site: TransformerBlockSite) throws -> BlockTokens? {
-        _ = isProtected(site.path)
-        guard settings.levels.contains(site.level), x.dim(1) == site.grid.h * site.grid.w else { return nil }
+        isProtected(site.path)   // learns the modules per down stage even where this block stays dense
+        guard settings.levels.contains(site.level), settings.stages.contains(where: { site.path.hasPrefix($0.rawValue) }),
+              x.dim(1) == site.grid.h * site.grid.w else { return nil }
         let n = x.dim(1), rho = ratio(block: site.path)
         let p = Int((rho * Double(n)).rounded(.down))
         guard p > 0 else { return nil }

@@ -6,7 +6,7 @@ import Foundation
 /// - tome: `deterministic` (top-left destinations), `cross`, `mlp`, `downsample=N`
 /// - dato: `gamma=G`, `alpha=A`, `levels=0+1`, `cross`, `ffn`, `noalign`, `raw` (unnormalised D),
 ///   `randomsign`, `reference` (the release's apply_patch behaviour, docs/methods/dato.md)
-/// - atedm: `levels=0+1`, `iterations=T`, `tolerance=E`, `gwpr=received|given`, `recovery=attention|similarity`,
+/// - atedm: `levels=0+1`, `stages=down+mid+up`, `iterations=T`, `tolerance=E`, `gwpr=received|given`, `recovery=attention|similarity`,
 ///   `features=input|attn1`, `copy=state|update` (`copyupdate` = `copy=update`), `mask=attn1|ffn`, `temporal`,
 ///   `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `share=none|mask|sources`
 ///   (`sharedmask` = `share=mask`)
@@ -117,6 +117,7 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     static func atedmSettings(_ o: inout Options) throws -> ATEDM.Settings {
         var s = ATEDM.Settings()
         if let l = try o.levels() { s.levels = l }
+        if let st = try o.stages() { s.stages = st }
         if let t = try o.int("iterations", in: 1...1000) { s.iterations = t }
         if let e = try o.number("tolerance", in: 0...1) { s.tolerance = Float(e) }
         if let r = try o.choice("recovery", ATEDM.Recovery.self) { s.recovery = r }
@@ -193,6 +194,18 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
             let l = pieces.compactMap { $0.allSatisfy(\.isASCII) ? Int($0) : nil }
             guard !l.isEmpty, l.count == pieces.count, l.allSatisfy({ (0...7).contains($0) }) else {
                 throw PlanError("\(method) option levels=\(PlanError.excerpt(v)) must list levels 0...7 joined by '+', e.g. levels=0+1")
+            }
+            return Set(l)
+        }
+
+        /// `stages=down+up`: AT-EDM's UNet parts (down, mid, up) joined by '+'.
+        mutating func stages() throws -> Set<ATEDM.Stage>? {
+            guard let v = value("stages") else { return nil }
+            let names: [String: ATEDM.Stage] = ["down": .down, "mid": .mid, "up": .up]
+            let pieces = v.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
+            let l = pieces.compactMap { names[$0] }
+            guard !l.isEmpty, l.count == pieces.count else {
+                throw PlanError("\(method) option stages=\(PlanError.excerpt(v)) must list down, mid, up joined by '+', e.g. stages=down+up")
             }
             return Set(l)
         }

@@ -124,6 +124,28 @@ final class ATEDMTests: XCTestCase {
         }
     }
 
+    /// `levels` and `stages` choose the blocks that prune; DSAP learns the modules per down stage from the
+    /// paths (one here, as in the demo model), so the last up module is `attentions.1`.
+    func testBlockChoiceAndLayout() throws {
+        let f = try PruningFixtures.file("atedm"), x = try f.tensor("x")
+        var s = ATEDM.Settings()
+        s.stages = [.up]
+        let policy = ATEDM(settings: s)
+        policy.reset(steps: 10, cfg: true)
+        policy.begin(call: 0, step: 5, ratio: 0.5)
+        XCTAssertNil(try policy.tokens(for: x, at: site), "down stage with stages=up")
+        let up = TransformerBlockSite(path: "up_blocks.2.attentions.0.transformer_blocks.0", grid: (8, 8), latent: (8, 8))
+        XCTAssertNotNil(try policy.tokens(for: x, at: up))
+        let deeper = TransformerBlockSite(path: "up_blocks.1.attentions.0.transformer_blocks.0", grid: (8, 8), latent: (16, 16))
+        XCTAssertNil(try policy.tokens(for: x, at: deeper), "level 1 with levels=0")
+        let demo = ATEDM()
+        demo.reset(steps: 10, cfg: true)
+        demo.begin(call: 0, step: 0, ratio: 0.5)
+        XCTAssertEqual(demo.ratio(block: "down_blocks.1.attentions.0.transformer_blocks.0"), 0)
+        XCTAssertEqual(demo.ratio(block: "up_blocks.2.attentions.1.transformer_blocks.0"), 0, "last up module protected")
+        XCTAssertEqual(demo.ratio(block: "up_blocks.2.attentions.0.transformer_blocks.0"), 0.5)
+    }
+
     /// Ratio 0 runs dense; DSAP protects the first down / last up block of a stage in early steps and scales
     /// the ratio there.
     func testDSAPAndZeroRatio() throws {

@@ -27,7 +27,7 @@ final class PlanGrammarTests: XCTestCase {
         "atedm": ["levels=0+1", "iterations=5", "tolerance=0.01", "recovery=attention", "recovery=similarity", "copyupdate",
                   "temporal", "refresh=3", "dsap=0.3", "protect=0", "protect=1", "early=2", "sharedmask", "share=none",
                   "share=mask", "share=sources", "copy=state", "copy=update", "features=input", "features=attn1",
-                  "gwpr=received", "gwpr=given", "mask=attn1", "mask=ffn"],
+                  "gwpr=received", "gwpr=given", "mask=attn1", "mask=ffn", "stages=up", "stages=down+mid+up"],
     ]
 
     /// The first option of each key.
@@ -132,6 +132,7 @@ final class PlanGrammarTests: XCTestCase {
             ("dato:nan", "dato ratio 'nan'"), ("dato:-0.1", "[0, 1)"), ("tome:0.5,downsample=9", "downsample=9"),
             ("dato:0.4,gamma=nan", "gamma=nan"), ("dato:0.4,gamma=inf", "gamma=inf"), ("atedm:0.5,recovery=magic", "recovery=magic"),
             ("atedm:0.5,share=all", "share=all"), ("atedm:0.5,copy=both", "copy=both"), ("atedm:0.5,gwpr=rows", "gwpr=rows"),
+            ("atedm:0.5,stages=left", "stages=left"), ("atedm:0.5,stages=up+", "stages=up+"),
             ("atedm:0.5,protect=2", "protect=2"), ("dato:0.4,levels=8", "levels=8"), ("dato:0.4,levels=", "levels="),
             ("dato:0.4,levels=0+1+tome:0.5", "levels="), ("deepcache:3+magic:0.4", "interval"),
             ("deepcache:3+dato-reference", "interval"), ("magic", "is not a preset"), ("d:12;q:1", "unknown field 'q'"),
