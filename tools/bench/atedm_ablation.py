@@ -57,6 +57,8 @@ GROUPS = {
         ("atedm:0.5,dsap=0", "no DSAP"),
         ("atedm:0.5,dsap=0.5", "DSAP tau 0.5"),
         ("atedm:0.5,protect=0", "DSAP without protected modules"),
+        ("atedm:0.5,stages=up", "up stages only"),
+        ("atedm:0.7,stages=up", "up stages only, ratio 0.7"),
         ("atedm:0.3", "ratio 0.3"),
         ("atedm:0.7", "ratio 0.7"),
         ("atedm:0.3,temporal", "temporal placement, ratio 0.3"),
