@@ -131,83 +131,39 @@ public final class ATEDM: PruningPolicy {
     }
 
     /// The mask (G-WPR top N - P per row) and each pruned token's source; `h1` holds the features similarity
-    /// recovery compares.
+    /// recovery compares. Under CFG the rows are [uncond; cond] and may share mask and sources (`cfgSharing`).
     public func select(map: Tensor, h1: Tensor, pruning p: Int) -> TokenSelection {
         let rows = map.dim(0), n = map.dim(1), s = settings
         var scores = (0..<rows).map { GWPR.scores(map.data + $0 * n * n, n: n, iterations: s.iterations, tolerance: s.tolerance,
                                                direction: s.direction) }
-        let shared = s.cfgSharing != .none && cfg && rows % 2 == 0
-        if shared {
-            for r in 0..<(rows / 2) {
-                let mean = zip(scores[r], scores[r + rows / 2]).map { ($0 + $1) / 2 }
-                scores[r] = mean; scores[r + rows / 2] = mean
-            }
+        let half = s.cfgSharing != .none && cfg && rows % 2 == 0 ? rows / 2 : 0
+        for r in 0..<half {
+            let mean = zip(scores[r], scores[r + half]).map { ($0 + $1) / 2 }
+            scores[r] = mean; scores[r + half] = mean
         }
-        var kept: [[Int]] = [], recovery: [[Int]] = []
-        for r in 0..<rows {
-            if shared && s.cfgSharing == .sources && r < rows / 2 {
-                kept.append([]); recovery.append([]); continue   // filled from the cond row below
-            }
-            let k = GWPR.keep(scores[r], pruning: p)
-            var isKept = [Bool](repeating: false, count: n)
-            for t in k { isKept[t] = true }
-            let pruned = (0..<n).filter { !isKept[$0] }
-            let src: [Int]
-            switch s.recovery {
-            case .attention: src = GWPR.attendedSources(map.data + r * n * n, n: n, kept: k, pruned: pruned)
-            case .similarity: src = TokenMetric.nearest(h1, batch: r, from: pruned, among: k).index.map { k[$0] }
-            }
-            var rec = Array(0..<n)
-            for (i, t) in pruned.enumerated() { rec[t] = src[i] }
-            kept.append(k); recovery.append(rec)
+        let copied = s.cfgSharing == .sources ? half : 0   // uncond rows that take the cond row's selection
+        var kept = [[Int]](repeating: [], count: rows), recovery = [[Int]](repeating: [], count: rows)
+        for r in copied..<rows {
+            kept[r] = GWPR.keep(scores[r], pruning: p)
+            recovery[r] = sources(row: r, kept: kept[r], map: map, h1: h1)
         }
-        if shared && s.cfgSharing == .sources {
-            for r in 0..<(rows / 2) { kept[r] = kept[r + rows / 2]; recovery[r] = recovery[r + rows / 2] }
-        }
+        for r in 0..<copied { kept[r] = kept[r + half]; recovery[r] = recovery[r + half] }
         return TokenSelection(kept: kept, recovery: recovery, tokens: n)
     }
-}
 
-/// AT-EDM's stream reduction: the block runs on the kept tokens, then every row of the stream is written back;
-/// kept rows from the result, pruned rows copy their source's row, or with `copyUpdate` add the source's
-/// update (result - before) to their own state.
-struct Refill: StreamReduction {
-    let selection: TokenSelection
-    let copyUpdate: Bool
-
-    func keep(_ x: Tensor) -> Tensor { selection.merge(x) }
-
-    func restore(_ x: Tensor, from h: Tensor, before: Tensor) {
-        if copyUpdate {
-            let delta = h.copy()
-            Elementwise.subtractInPlace(delta, before)
-            Elementwise.addInPlace(x, selection.unmerge(delta))
-        } else {
-            let full = selection.unmerge(h)
-            x.data.update(from: full.data, count: full.count)
+    /// Per token of batch row `r`: itself when kept, else its source among `kept` (by the recovery setting).
+    func sources(row r: Int, kept: [Int], map: Tensor, h1: Tensor) -> [Int] {
+        let n = map.dim(1)
+        var isKept = [Bool](repeating: false, count: n)
+        for t in kept { isKept[t] = true }
+        let pruned = (0..<n).filter { !isKept[$0] }
+        let src: [Int]
+        switch settings.recovery {
+        case .attention: src = GWPR.attendedSources(map.data + r * n * n, n: n, kept: kept, pruned: pruned)
+        case .similarity: src = TokenMetric.nearest(h1, batch: r, from: pruned, among: kept).index.map { kept[$0] }
         }
-    }
-}
-
-/// AT-EDM's refill with the mask after the FFN: the block ran on every token; kept rows keep their result and
-/// pruned rows take their source's (or, with `copyUpdate`, add its update to their own state before the block).
-struct FullRefill: StreamReduction {
-    let selection: TokenSelection
-
-    let copyUpdate: Bool
-
-    func keep(_ x: Tensor) -> Tensor { x.copy() }
-
-    func restore(_ x: Tensor, from h: Tensor, before: Tensor) {
-        let map = zip(selection.kept, selection.source).map { kept, source in source.map { kept[$0] } }
-        if copyUpdate {
-            let delta = h.copy()
-            Elementwise.subtractInPlace(delta, before)
-            x.data.update(from: before.data, count: before.count)
-            Elementwise.addInPlace(x, TokenOps.gatherRows(delta, index: map))
-        } else {
-            let full = TokenOps.gatherRows(h, index: map)
-            x.data.update(from: full.data, count: full.count)
-        }
+        var rec = Array(0..<n)
+        for (i, t) in pruned.enumerated() { rec[t] = src[i] }
+        return rec
     }
 }
