@@ -4,11 +4,18 @@ import DatoCore
 /// AT-EDM's token ranking (docs/methods/atedm.md): generalised weighted PageRank on an attention map, the
 /// top-k mask, and the kept token each pruned token attends to most.
 public enum GWPR {
+    /// The power iteration's direction on a row-stochastic map A (rows = queries): `received` iterates
+    /// s <- A^T s (a token scores by the attention it receives, weighted by its senders' scores); `given`
+    /// iterates s <- A s, which leaves the uniform start unchanged up to rounding.
+    public enum Direction: String, Sendable, Equatable, CaseIterable { case received, given }
+
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 
-    /// Iterates s <- A^T s from s = 1/N, renormalising s to sum 1, at most `iterations` times, stopping once
-    /// the L1 change falls below `tolerance`. `a` is a row-stochastic N x N map (rows = queries).
-    public static func scores(_ a: UnsafePointer<Float>, n: Int, iterations: Int = 10, tolerance: Float = 1e-4) -> [Float] {
+    /// Iterates s <- A^T s (or s <- A s, `direction`) from s = 1/N, renormalising s to sum 1, at most
+    /// `iterations` times, stopping once the L1 change falls below `tolerance`. `a` is a row-stochastic
+    /// N x N map (rows = queries).
+    public static func scores(_ a: UnsafePointer<Float>, n: Int, iterations: Int = 10, tolerance: Float = 1e-4,
+                              direction: Direction = .received) -> [Float] {
         _ = blasSingleThreaded
         var s = [Float](repeating: 1 / Float(n), count: n)
         var next = [Float](repeating: 0, count: n)
@@ -16,10 +23,16 @@ public enum GWPR {
             s.withUnsafeBufferPointer { sp in
                 next.withUnsafeMutableBufferPointer { np in
                     guard let sb = sp.baseAddress, let nb = np.baseAddress else { return }
-                    // Column blocks of A^T s in parallel: next[c0..<c1] = A[:, c0..<c1]^T s.
                     Parallel.chunks(n, minimumPerThread: 256) { r in
-                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(r.count), 1, a + r.lowerBound, Int32(n),
-                                    sb, 1, 0, nb + r.lowerBound, 1)
+                        if direction == .received {
+                            // Column block of A^T s: next[c0..<c1] = A[:, c0..<c1]^T s.
+                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(r.count), 1, a + r.lowerBound, Int32(n),
+                                        sb, 1, 0, nb + r.lowerBound, 1)
+                        } else {
+                            // Row block of A s: next[r0..<r1] = A[r0..<r1, :] s.
+                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(n), 1, a + r.lowerBound * n, Int32(n),
+                                        sb, 1, 0, nb + r.lowerBound, 1)
+                        }
                     }
                 }
             }

@@ -7,8 +7,10 @@ import DatoCore
 /// - tome: `deterministic` (top-left destinations), `cross`, `mlp`, `downsample=N`
 /// - dato: `gamma=G`, `alpha=A`, `levels=0+1`, `cross`, `ffn`, `noalign`, `raw` (unnormalised D),
 ///   `randomsign`, `reference` (the release's apply_patch behaviour, docs/methods/dato.md)
-/// - atedm: `levels=0+1`, `iterations=T`, `tolerance=E`, `recovery=attention|similarity`, `copyupdate`,
-///   `temporal`, `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `sharedmask`
+/// - atedm: `levels=0+1`, `stages=down+mid+up`, `iterations=T`, `tolerance=E`, `gwpr=received|given`, `recovery=attention|similarity`,
+///   `features=input|attn1`, `copy=state|update` (`copyupdate` = `copy=update`), `mask=attn1|ffn`, `temporal`,
+///   `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `share=none|mask|sources`
+///   (`sharedmask` = `share=mask`)
 public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     public enum Name: String, Sendable { case none, tome, dato, atedm }
 
@@ -117,19 +119,22 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
     static func atedmSettings(_ o: inout Options) throws -> ATEDM.Settings {
         var s = ATEDM.Settings()
         if let l = try o.levels() { s.levels = l }
+        if let st = try o.stages() { s.stages = st }
         if let t = try o.int("iterations", in: 1...1000) { s.iterations = t }
         if let e = try o.number("tolerance", in: 0...1) { s.tolerance = Float(e) }
-        if let r = o.value("recovery") {
-            guard let rec = ATEDM.Recovery(rawValue: r) else { throw PlanError("atedm option recovery=\(PlanError.excerpt(r)): use attention or similarity") }
-            s.recovery = rec
-        }
+        if let r = try o.choice("recovery", ATEDM.Recovery.self) { s.recovery = r }
+        if let f = try o.choice("features", ATEDM.Features.self) { s.features = f }
+        if let d = try o.choice("gwpr", GWPR.Direction.self) { s.direction = d }
+        if let m = try o.choice("mask", ATEDM.MaskPoint.self) { s.maskPoint = m }
         if o.flag("copyupdate") { s.copyUpdate = true }
+        if let c = try o.choice("copy", ATEDM.Copy.self) { s.copyUpdate = c == .update }
         if o.flag("temporal") { s.temporal = true }
         if let n = try o.int("refresh", in: 1...10_000) { s.refreshSteps = n }
         if let tau = try o.number("dsap", in: 0...1) { s.dsapTau = tau }
         if let p = try o.int("protect", in: 0...1) { s.dsapProtect = p == 1 }
         if let f = try o.number("early", in: 0...10) { s.dsapEarlyFactor = f }
-        if o.flag("sharedmask") { s.cfgSharedMask = true }
+        if o.flag("sharedmask") { s.cfgSharing = .mask }
+        if let v = try o.choice("share", ATEDM.Sharing.self) { s.cfgSharing = v }
         return s
     }
 
@@ -162,6 +167,15 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
             return value
         }
 
+        /// `key=value` where value is one of `T`'s raw values.
+        mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+            guard let v = value(key) else { return nil }
+            guard let x = T(rawValue: v) else {
+                throw PlanError("\(method) option \(key)=\(PlanError.excerpt(v)): use \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return x
+        }
+
         mutating func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
             guard let v = value(key) else { return nil }
             guard let x = Double(v), range.contains(x) else { throw PlanError("\(method) option \(key)=\(PlanError.excerpt(v)) must be a number in \(range)") }
@@ -182,6 +196,18 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
             let l = pieces.compactMap { $0.allSatisfy(\.isASCII) ? Int($0) : nil }
             guard !l.isEmpty, l.count == pieces.count, l.allSatisfy({ (0...7).contains($0) }) else {
                 throw PlanError("\(method) option levels=\(PlanError.excerpt(v)) must list levels 0...7 joined by '+', e.g. levels=0+1")
+            }
+            return Set(l)
+        }
+
+        /// `stages=down+up`: AT-EDM's UNet parts (down, mid, up) joined by '+'.
+        mutating func stages() throws -> Set<ATEDM.Stage>? {
+            guard let v = value("stages") else { return nil }
+            let names: [String: ATEDM.Stage] = ["down": .down, "mid": .mid, "up": .up]
+            let pieces = v.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
+            let l = pieces.compactMap { names[$0] }
+            guard !l.isEmpty, l.count == pieces.count else {
+                throw PlanError("\(method) option stages=\(PlanError.excerpt(v)) must list down, mid, up joined by '+', e.g. stages=down+up")
             }
             return Set(l)
         }

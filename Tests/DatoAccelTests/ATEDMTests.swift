@@ -43,6 +43,7 @@ final class ATEDMTests: XCTestCase {
                     var s = ATEDM.Settings()
                     s.recovery = recovery
                     s.copyUpdate = copyUpdate
+                    s.cfgSharing = .none
                     s.temporal = true
                     s.dsapTau = 0
                     let policy = ATEDM(settings: s)
@@ -75,6 +76,74 @@ final class ATEDMTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The default reading (similarity sources, copied updates, CFG rows sharing the mask and the cond row's
+    /// sources) and the shared-mask variant: mask and sources exact, block outputs within 1e-5.
+    func testSharedCFGRowsMatchOracle() throws {
+        let f = try PruningFixtures.file("atedm"), block = try PruningFixtures.block()
+        let x = try f.tensor("x"), context = try f.tensor("context"), map = try f.tensor("map")
+        let h1 = x.copy()
+        Elementwise.addInPlace(h1, try block.attn1(block.norm1(x)))
+        for ratio in [0.3, 0.6] {
+            for share in [ATEDM.Sharing.mask, .sources] {
+                let key = "r\(ratio).share_\(share.rawValue)"
+                var s = ATEDM.Settings()
+                s.cfgSharing = share
+                s.dsapTau = 0
+                let policy = ATEDM(settings: s)
+                policy.reset(steps: 10, cfg: true)
+                policy.begin(call: 0, step: 0, ratio: ratio)
+                let y = x.copy()
+                XCTAssertTrue(try policy.run(block, on: y, context: context, at: site))
+                let ref = try f.tensor("\(key).out_update")
+                XCTAssertLessThanOrEqual(PruningFixtures.maxError(y, ref), 1e-5 * max(1, ref.maxAbs), key)
+                let selection = policy.select(map: map, h1: h1, pruning: Int(ratio * 64))
+                XCTAssertEqual(selection.kept, PruningFixtures.indices(try f.tensor("\(key).kept")), key)
+                let src = PruningFixtures.indices(try f.tensor("\(key).src"))
+                for r in 0..<2 {
+                    XCTAssertEqual((0..<64).map { selection.kept[r][selection.source[r][$0]] }, src[r], "\(key) sources")
+                }
+            }
+        }
+        let d = ATEDM.Settings()
+        XCTAssertEqual([d.recovery == .similarity, d.copyUpdate, d.cfgSharing == .sources, d.levels == [0]], [true, true, true, true],
+                       "the oracle's default reading is the default")
+    }
+
+    /// s <- A s (`gwpr=given`) matches the oracle and stays at the uniform start up to rounding.
+    func testGWPRGivenDirection() throws {
+        let f = try PruningFixtures.file("atedm")
+        let map = try f.tensor("map"), ref = try f.tensor("scores.given")
+        for r in 0..<2 {
+            let s = GWPR.scores(map.data + r * 64 * 64, n: 64, direction: .given)
+            for i in 0..<64 {
+                XCTAssertEqual(s[i], ref[r * 64 + i], accuracy: 1e-6)
+                XCTAssertEqual(s[i], 1.0 / 64, accuracy: 1e-5)
+            }
+        }
+    }
+
+    /// `levels` and `stages` choose the blocks that prune; DSAP learns the modules per down stage from the
+    /// paths (one here, as in the demo model), so the last up module is `attentions.1`.
+    func testBlockChoiceAndLayout() throws {
+        let f = try PruningFixtures.file("atedm"), x = try f.tensor("x")
+        var s = ATEDM.Settings()
+        s.stages = [.up]
+        let policy = ATEDM(settings: s)
+        policy.reset(steps: 10, cfg: true)
+        policy.begin(call: 0, step: 5, ratio: 0.5)
+        XCTAssertNil(try policy.tokens(for: x, at: site), "down stage with stages=up")
+        let up = TransformerBlockSite(path: "up_blocks.2.attentions.0.transformer_blocks.0", grid: (8, 8), latent: (8, 8))
+        XCTAssertNotNil(try policy.tokens(for: x, at: up))
+        let deeper = TransformerBlockSite(path: "up_blocks.1.attentions.0.transformer_blocks.0", grid: (8, 8), latent: (16, 16))
+        XCTAssertNil(try policy.tokens(for: x, at: deeper), "level 1 with levels=0")
+        let demo = ATEDM()
+        demo.reset(steps: 10, cfg: true)
+        demo.begin(call: 0, step: 0, ratio: 0.5)
+        XCTAssertEqual(demo.ratio(block: "down_blocks.1.attentions.0.transformer_blocks.0"), 0)
+        XCTAssertEqual(demo.ratio(block: "up_blocks.2.attentions.1.transformer_blocks.0"), 0, "last up module protected")
+        XCTAssertEqual(demo.ratio(block: "up_blocks.2.attentions.0.transformer_blocks.0"), 0.5)
     }
 
     /// Ratio 0 runs dense; DSAP protects the first down / last up block of a stage in early steps and scales

@@ -25,7 +25,9 @@ final class PlanGrammarTests: XCTestCase {
         "dato": ["gamma=2.5", "gamma=-1", "alpha=0.5", "levels=0+1", "levels=0+1+2", "levels=3", "cross", "ffn", "noalign",
                  "raw", "randomsign", "reference", "dynamics"],
         "atedm": ["levels=0+1", "iterations=5", "tolerance=0.01", "recovery=attention", "recovery=similarity", "copyupdate",
-                  "temporal", "refresh=3", "dsap=0.3", "protect=0", "protect=1", "early=2", "sharedmask"],
+                  "temporal", "refresh=3", "dsap=0.3", "protect=0", "protect=1", "early=2", "sharedmask", "share=none",
+                  "share=mask", "share=sources", "copy=state", "copy=update", "features=input", "features=attn1",
+                  "gwpr=received", "gwpr=given", "mask=attn1", "mask=ffn", "stages=up", "stages=down+mid+up"],
     ]
 
     /// The first option of each key.
@@ -129,6 +131,8 @@ final class PlanGrammarTests: XCTestCase {
             ("d:12;r:-0.1", "outside"), ("dato:1", "must be a number in [0, 1)"), ("dato:0.8", "above its limit 0.75"),
             ("dato:nan", "dato ratio 'nan'"), ("dato:-0.1", "[0, 1)"), ("tome:0.5,downsample=9", "downsample=9"),
             ("dato:0.4,gamma=nan", "gamma=nan"), ("dato:0.4,gamma=inf", "gamma=inf"), ("atedm:0.5,recovery=magic", "recovery=magic"),
+            ("atedm:0.5,share=all", "share=all"), ("atedm:0.5,copy=both", "copy=both"), ("atedm:0.5,gwpr=rows", "gwpr=rows"),
+            ("atedm:0.5,stages=left", "stages=left"), ("atedm:0.5,stages=up+", "stages=up+"),
             ("atedm:0.5,protect=2", "protect=2"), ("dato:0.4,levels=8", "levels=8"), ("dato:0.4,levels=", "levels="),
             ("dato:0.4,levels=0+1+tome:0.5", "levels="), ("deepcache:3+magic:0.4", "interval"),
             ("deepcache:3+dato-reference", "interval"), ("magic", "is not a preset"), ("d:12;q:1", "unknown field 'q'"),
