@@ -1,0 +1,119 @@
+@testable import DatoSearch
+import DatoSearchPostgres
+import Foundation
+import XCTest
+
+/// The PostgreSQL journal against a real server (skipped without one): the records, the queue's claims and
+/// their recovery after the grace period, the refusal of other settings, and clear errors for a server that
+/// cannot be used.
+final class PostgresJournalTests: XCTestCase {
+    let settings = ["test": "postgres", "model_identity": "abc", "seeds": "3"]
+
+    func open(_ study: String, worker: String = "w1", settings: [String: String]? = nil) throws -> PostgresJournal {
+        try PostgresJournal(location: try PostgresTestServer.location(), study: study, settings: settings ?? self.settings,
+                            worker: PostgresTestServer.worker(worker))
+    }
+
+    func entry(_ genome: [Double], loss: Double) -> JournalEntry {
+        JournalEntry(genome: genome, plan: "plan \(genome)", evaluation: Evaluation(objectives: [loss, 0.5], constraints: [loss - 0.3]),
+                     qualityLoss: loss, macFraction: 0.5, seconds: 0.25)
+    }
+
+    /// What is stored reads back the same, per study; a second study in the same database is separate.
+    func testRecordsRoundTripPerStudy() throws {
+        let study = PostgresTestServer.study("records")
+        let j = try open(study)
+        try j.record(entry([0, 2, 1], loss: 0.125))
+        try j.record(entry([1, 1, 1], loss: 0.5))
+        try j.recordGeneration(1, evaluations: 2, front: [[0, 2, 1]])
+        XCTAssertEqual(try j.entries(), [entry([0, 2, 1], loss: 0.125), entry([1, 1, 1], loss: 0.5)])
+        XCTAssertEqual(try j.entry(for: [1, 1, 1]), entry([1, 1, 1], loss: 0.5))
+        XCTAssertNil(try j.entry(for: [2, 2, 2]))
+        XCTAssertEqual(try j.lastGeneration(), 1)
+        XCTAssertEqual(try open(study, worker: "w2", settings: nil).settings, settings, "a worker reads the study's settings")
+        let other = try open(PostgresTestServer.study("records-other"))
+        XCTAssertEqual(try other.entries(), [])
+        XCTAssertEqual(try other.lastGeneration(), 0)
+    }
+
+    /// A study started with other settings is refused, naming the keys that differ; a worker cannot join a
+    /// study that does not exist.
+    func testOtherSettingsAndMissingStudyRefused() throws {
+        let study = PostgresTestServer.study("settings")
+        _ = try open(study)
+        var changed = settings
+        changed["seeds"] = "4"
+        XCTAssertThrowsError(try open(study, settings: changed)) {
+            XCTAssertTrue("\($0)".contains("other settings") && "\($0)".contains("seeds: 3 vs 4"), "\($0)")
+        }
+        XCTAssertThrowsError(try PostgresJournal(location: try PostgresTestServer.location(), study: PostgresTestServer.study("none"),
+                                                 settings: nil, worker: PostgresTestServer.worker("w"))) {
+            XCTAssertTrue("\($0)".contains("there is no study"), "\($0)")
+        }
+    }
+
+    /// Two claimers never get the same candidate; a claim that stops heart-beating (a killed worker) goes back
+    /// to the queue after the grace period, and is not taken before; a heart-beating claim is kept.
+    func testAbandonedClaimReturnsAfterGrace() throws {
+        let study = PostgresTestServer.study("grace")
+        let dead = try open(study, worker: "dead"), alive = try open(study, worker: "alive")
+        try dead.enqueue([[0, 0], [1, 1]], generation: 1)
+        try dead.enqueue([[0, 0]], generation: 1)   // queued once
+        let first = try XCTUnwrap(try dead.claim(grace: 1))
+        let second = try XCTUnwrap(try alive.claim(grace: 1))
+        XCTAssertNotEqual(first.genome, second.genome)
+        XCTAssertNil(try alive.claim(grace: 1), "the other claim is fresh")
+        try alive.finish(second, entry: entry(second.genome, loss: 0.1))
+        Thread.sleep(forTimeInterval: 1.5)
+        let recovered = try XCTUnwrap(try alive.claim(grace: 1), "the dead worker's claim is back after the grace period")
+        XCTAssertEqual(recovered, first)
+        // The recovered claim, heart-beaten, is not taken by another claimer.
+        let hb = Heartbeat(every: 0.2) { try alive.heartbeat(recovered) }
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertNil(try dead.claim(grace: 1), "a heart-beating claim is kept")
+        hb.stop()
+        try alive.finish(recovered, entry: entry(recovered.genome, loss: 0.2))
+        try dead.finish(first, entry: entry(first.genome, loss: 0.9))   // late result of the killed worker: ignored
+        XCTAssertEqual(try alive.entries().map(\.qualityLoss), [0.1, 0.2])
+        let status = try alive.status()
+        XCTAssertEqual([status.pending, status.running, status.done], [0, 0, 2])
+        XCTAssertEqual(status.workers.first { $0.worker == "alive" }?.evaluations, 2)
+        XCTAssertFalse(try alive.isFinished())
+        try dead.markFinished()
+        XCTAssertTrue(try alive.isFinished())
+    }
+
+    /// Errors that say what is wrong: nothing listening, a wrong password, a missing database.
+    func testClearConnectionErrors() throws {
+        let server = try PostgresTestServer.location()
+        var wrongPassword = server
+        wrongPassword.user = "dato_pw"; wrongPassword.password = "not-the-password"
+        var missing = server
+        missing.database = "dato_no_such_database"
+        var closed = server
+        closed.port = try freePort()
+        let cases: [(PostgresLocation, String)] = [(wrongPassword, "refused the login"), (missing, "database 'dato_no_such_database' does not exist"),
+                                                   (closed, "cannot reach the PostgreSQL server")]
+        for (location, expected) in cases {
+            XCTAssertThrowsError(try PostgresJournal(location: location, study: "x", settings: [:], worker: PostgresTestServer.worker("w"), connectTimeout: 5)) {
+                XCTAssertTrue("\($0)".contains(expected), "\($0)")
+                XCTAssertFalse("\($0)".contains("not-the-password"), "\($0)")
+            }
+        }
+    }
+
+    /// A loopback port with nothing listening (bound, then closed).
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw XCTSkip("no loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
