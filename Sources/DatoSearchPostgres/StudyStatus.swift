@@ -16,6 +16,8 @@ public struct StudyStatus: Sendable {
     public var generation: Int
     public var finished: Bool
     public var pending = 0, running = 0, done = 0
+    /// Claims made in all, and candidates claimed more than once (their first claimer stopped heart-beating).
+    public var claims = 0, reclaimed = 0
     public var workers: [WorkerRow] = []
     public var entries: [JournalEntry] = []
 }
@@ -32,6 +34,11 @@ extension PostgresJournal {
             case "running": status.running = n
             default: status.done = n
             }
+        }
+        if let row = try session.query("""
+            SELECT COALESCE(SUM(attempts), 0)::int, COUNT(*) FILTER (WHERE attempts > 1)::int FROM dato_candidates WHERE study = \(study)
+            """).first {
+            (status.claims, status.reclaimed) = try row.decode((Int, Int).self)
         }
         for row in try session.query("""
             SELECT worker, host, evaluations, EXTRACT(EPOCH FROM now() - last_seen)::float8 FROM dato_workers

@@ -18,7 +18,7 @@ struct SearchStatus: ParsableCommand {
         let s = try shared.status()
         let generations = shared.settings["generations"] ?? "?"
         print("\(shared.name): generation \(s.generation)/\(generations)\(s.finished ? ", finished" : "")")
-        print("candidates: \(s.pending) pending, \(s.running) running, \(s.done) done; \(s.entries.count) evaluations stored")
+        print("candidates: \(s.pending) pending, \(s.running) running, \(s.done) done; \(s.entries.count) evaluations stored; \(s.claims) claims, \(s.reclaimed) candidate(s) claimed again after a silent worker")
         print("workers:")
         for w in s.workers {
             print(String(format: "  %@  host %@  %d evaluation(s)  last seen %.0f s ago", w.worker, w.host, w.evaluations, w.secondsSinceSeen))

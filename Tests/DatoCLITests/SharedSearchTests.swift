@@ -67,8 +67,8 @@ final class SharedSearchTests: XCTestCase {
         let workers = (0..<2).map { _ in
             background { try SearchWorker.parse(["--journal", url, "--study", study, "--poll", "0.05", "--threads", "1"]).run() }
         }
+        for w in workers { try w() }   // first: a failing worker fails the test instead of leaving the coordinator waiting
         try coordinator()
-        for w in workers { try w() }
 
         let single = try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
         let distributed = try shared.entries()
@@ -101,5 +101,60 @@ final class SharedSearchTests: XCTestCase {
         XCTAssertThrowsError(try SearchWorker.parse(["--journal", url, "--study", study, "--threads", "1"]).run()) {
             XCTAssertTrue("\($0)".contains("is not the one"), "\($0)")
         }
+    }
+
+    /// The `dato` binary that `swift test` builds beside the test bundle.
+    func datoBinary() throws -> URL {
+        let bundle = Bundle(for: Self.self).bundleURL
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("dato") }
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw XCTSkip("no dato binary beside the test bundle \(bundle.path)")
+        }
+        return binary
+    }
+
+    /// kill -9 of a worker process in mid-evaluation: its claim goes back to the queue after the grace period,
+    /// another worker evaluates it, the study ends, and only that one candidate was claimed twice.
+    func testKilledWorkerClaimIsRecoveredAfterGrace() throws {
+        let url = try serverURL()
+        let binary = try datoBinary()
+        let dir = try folder()
+        let prompts = dir.appendingPathComponent("prompts.txt").path
+        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let study = "killed-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let coordinator = background {
+            try Search.parse(["--prompts", prompts, "--seeds", "3,4", "--population", "3", "--generations", "2", "--steps", "30",
+                              "--no-presets", "--threads", "1", "--journal", url, "--study", study, "--no-evaluate", "--grace", "2",
+                              "--out", dir.appendingPathComponent("out").path]).run()
+        }
+        var joined: PostgresJournal?
+        for _ in 0..<600 where joined == nil {
+            joined = try? JournalOpening.join(url, study: study, role: "status")
+            if joined == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let shared = try XCTUnwrap(joined, "the coordinator made its study")
+        let victim = Process()
+        victim.executableURL = binary
+        victim.arguments = ["search-worker", "--journal", url, "--study", study, "--grace", "2", "--poll", "0.05", "--threads", "1"]
+        victim.standardOutput = FileHandle.nullDevice
+        try victim.run()
+        var running = false
+        for _ in 0..<3000 where !running {
+            running = try shared.status().running == 1
+            if !running { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        XCTAssertTrue(running, "the worker process claimed a candidate")
+        XCTAssertEqual(victim.terminationReason, .uncaughtSignal)
+        let survivor = background { try SearchWorker.parse(["--journal", url, "--study", study, "--grace", "2", "--poll", "0.05", "--threads", "1"]).run() }
+        try coordinator()
+        try survivor()
+        let status = try shared.status()
+        XCTAssertTrue(status.finished)
+        XCTAssertEqual([status.pending, status.running], [0, 0])
+        XCTAssertEqual(status.done, status.entries.count)
+        XCTAssertEqual(status.reclaimed, 1, "the killed worker's candidate was claimed again")
+        XCTAssertEqual(status.claims, status.entries.count + 1, "no other candidate was claimed twice")
     }
 }
