@@ -102,6 +102,32 @@ final class PostgresJournalTests: XCTestCase {
         }
     }
 
+    /// The queue's own cost per evaluation (claim, one heartbeat, storing the result), printed for
+    /// docs/methods/search.md; checks only that every candidate ends done once.
+    func testQueueRoundTripTimes() throws {
+        let study = PostgresTestServer.study("overhead")
+        let j = try open(study)
+        let n = 200
+        try j.enqueue((0..<n).map { [Double($0), 1] }, generation: 1)
+        var claim = 0.0, beat = 0.0, finish = 0.0
+        func timed(_ total: inout Double, _ body: () throws -> Void) rethrows {
+            let t = DispatchTime.now().uptimeNanoseconds
+            try body()
+            total += Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
+        }
+        for _ in 0..<n {
+            var c: Claim?
+            try timed(&claim) { c = try j.claim(grace: 60) }
+            let taken = try XCTUnwrap(c)
+            try timed(&beat) { try j.heartbeat(taken) }
+            try timed(&finish) { try j.finish(taken, entry: entry(taken.genome, loss: 0.1)) }
+        }
+        XCTAssertNil(try j.claim(grace: 60))
+        XCTAssertEqual(try j.status().done, n)
+        print(String(format: "queue round trip over %d candidates: claim %.2f ms, heartbeat %.2f ms, result %.2f ms, total %.2f ms per evaluation",
+                     n, claim / Double(n), beat / Double(n), finish / Double(n), (claim + beat + finish) / Double(n)))
+    }
+
     /// A loopback port with nothing listening (bound, then closed).
     func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
