@@ -19,6 +19,8 @@ public protocol CandidateQueue: JournalStore {
     func heartbeat(_ claim: Claim) throws
     /// Stores the claim's evaluation and marks the candidate done, in one transaction.
     func finish(_ claim: Claim, entry: JournalEntry) throws
+    /// Tells the others that this process is alive while it waits (shown by `dato search-status`).
+    func seen() throws
     /// Marks the study as ended (the coordinator, after its last generation): workers then stop.
     func markFinished() throws
     /// Whether the coordinator has ended the study.

@@ -26,6 +26,7 @@ extension PlanSearch {
             if sharing.evaluates, let claim = try sharing.queue.claim(grace: sharing.grace) {
                 mine.insert(SearchJournal.key(try evaluate(claim, sharing).genome))
             } else {
+                try sharing.queue.seen()
                 Thread.sleep(forTimeInterval: sharing.poll)
             }
             missing = try missing.filter { try stored($0) == nil }
@@ -65,6 +66,7 @@ extension PlanSearch {
             } else if try sharing.queue.isFinished() {
                 break
             } else {
+                try sharing.queue.seen()
                 Thread.sleep(forTimeInterval: sharing.poll)
             }
         }

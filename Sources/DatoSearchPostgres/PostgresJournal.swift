@@ -146,9 +146,12 @@ public final class PostgresJournal: CandidateQueue {
         try session.query("UPDATE dato_studies SET finished = now() WHERE name = \(study)")
     }
 
-    public func isFinished() throws -> Bool {
+    public func seen() throws {
         try session.query("UPDATE dato_workers SET last_seen = now() WHERE study = \(study) AND worker = \(worker.id)")
-        return try session.query("SELECT finished IS NOT NULL FROM dato_studies WHERE name = \(study)").first?.decode(Bool.self) ?? true
+    }
+
+    public func isFinished() throws -> Bool {
+        try session.query("SELECT finished IS NOT NULL FROM dato_studies WHERE name = \(study)").first?.decode(Bool.self) ?? true
     }
 
     // MARK: Rows

@@ -157,4 +157,52 @@ final class SharedSearchTests: XCTestCase {
         XCTAssertEqual(status.reclaimed, 1, "the killed worker's candidate was claimed again")
         XCTAssertEqual(status.claims, status.entries.count + 1, "no other candidate was claimed twice")
     }
+
+    /// kill -9 of the coordinator process and the same command again: the study finishes with the front of the
+    /// single-process SQLite run, and no candidate is evaluated twice.
+    func testKilledCoordinatorRestartsAndFinishes() throws {
+        let url = try serverURL()
+        let binary = try datoBinary()
+        let dir = try folder()
+        let prompts = dir.appendingPathComponent("prompts.txt").path
+        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let common = ["--prompts", prompts, "--seeds", "3,4", "--population", "4", "--generations", "3", "--steps", "8",
+                      "--seed", "7", "--no-presets", "--threads", "1"]
+        let sqlite = dir.appendingPathComponent("single.sqlite").path
+        try Search.parse(common + ["--journal", sqlite, "--out", dir.appendingPathComponent("single").path]).run()
+        let study = "restart-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let shared = common + ["--journal", url, "--study", study, "--no-evaluate", "--out", dir.appendingPathComponent("shared").path]
+        let first = Process()
+        first.executableURL = binary
+        first.arguments = ["search"] + shared
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        var joined: PostgresJournal?
+        for _ in 0..<600 where joined == nil {
+            joined = try? JournalOpening.join(url, study: study, role: "status")
+            if joined == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let journal = try XCTUnwrap(joined, "the coordinator made its study")
+        let worker = background { try SearchWorker.parse(["--journal", url, "--study", study, "--grace", "5", "--poll", "0.05", "--threads", "1"]).run() }
+        var done = 0
+        for _ in 0..<3000 where done < 5 {
+            done = try journal.status().done
+            if done < 5 { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        XCTAssertGreaterThanOrEqual(done, 5, "evaluations were stored before the kill")
+        XCTAssertFalse(try journal.isFinished())
+        try Search.parse(shared).run()
+        try worker()
+        let single = try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
+        let distributed = try journal.entries()
+        let front = { (entries: [JournalEntry]) in FrontReport.front(entries).map { SearchJournal.key($0.genome) }.sorted() }
+        XCTAssertEqual(front(distributed), front(single))
+        XCTAssertEqual(Set(distributed.map { SearchJournal.key($0.genome) }), Set(single.map { SearchJournal.key($0.genome) }))
+        let status = try journal.status()
+        XCTAssertTrue(status.finished)
+        XCTAssertEqual(status.claims, single.count, "no candidate evaluated twice")
+    }
 }

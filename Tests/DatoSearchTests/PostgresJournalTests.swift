@@ -128,6 +128,47 @@ final class PostgresJournalTests: XCTestCase {
                      n, claim / Double(n), beat / Double(n), finish / Double(n), (claim + beat + finish) / Double(n)))
     }
 
+    /// A server that answers in another protocol (here an HTTP error, as a web server on the port would) is
+    /// named as not PostgreSQL.
+    func testServerThatIsNotPostgresIsNamed() throws {
+        var server = try PostgresTestServer.location()
+        let (listener, port) = try listen()
+        defer { close(listener) }
+        let answered = DispatchSemaphore(value: 0)
+        Thread {
+            let client = accept(listener, nil, nil)
+            if client >= 0 {
+                var buffer = [UInt8](repeating: 0, count: 256)
+                _ = read(client, &buffer, buffer.count)
+                let reply = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8)
+                _ = write(client, reply, reply.count)
+                close(client)
+            }
+            answered.signal()
+        }.start()
+        server.port = port
+        server.sslMode = .disable
+        XCTAssertThrowsError(try PostgresJournal(location: server, study: "x", settings: [:], worker: PostgresTestServer.worker("w"), connectTimeout: 5)) {
+            guard case PostgresJournalError.notPostgres = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue("\($0)".contains("does not answer as PostgreSQL does"), "\($0)")
+        }
+        _ = answered.wait(timeout: .now() + 5)
+    }
+
+    /// A listening loopback socket and its port.
+    func listen() throws -> (Int32, Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && Glibc.listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { close(fd); throw XCTSkip("no loopback socket") }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// A loopback port with nothing listening (bound, then closed).
     func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
