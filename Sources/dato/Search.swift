@@ -88,9 +88,10 @@ struct Search: ParsableCommand {
     func search() throws {
         guard scorerTimeout.isFinite, scorerTimeout > 0 else { throw ValidationError("--scorer-timeout must be a positive number of seconds") }
         if let resume { return try Self.resume(journal: resume, study: study, threads: threadOptions.threads, out: out, scorerTimeout: scorerTimeout) }
+        if noEvaluate, !PostgresLocation.isURL(journal) { throw ValidationError("--no-evaluate needs a PostgreSQL --journal (workers evaluate)") }
+        if study != JournalOpening.defaultStudy, !PostgresLocation.isURL(journal) { throw ValidationError("--study names a study in a PostgreSQL --journal; an SQLite journal holds one search") }
         threadOptions.apply()
         try FrontFiles.check(folder: out)   // before minutes of compute
-        if noEvaluate, !PostgresLocation.isURL(journal) { throw ValidationError("--no-evaluate needs a PostgreSQL --journal (workers evaluate)") }
         let promptList = try Self.readPrompts(prompts)
         let seedList = try ArgumentCheck.seeds(seeds)
         var queue: CandidateQueue?
