@@ -3,7 +3,7 @@ import Foundation
 /// A PostgreSQL server, database and login, from a `postgresql://user[:password]@host[:port]/db[?sslmode=...]`
 /// URL with the parts it leaves out taken from explicit defaults (the CLI fills these from the `PG*`
 /// environment variables and ~/.pgpass). Its description never shows the password.
-public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// libpq's sslmode values.
     public enum SSLMode: String, Sendable, CaseIterable {
         case disable, allow, prefer, require
@@ -31,6 +31,15 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
         return "postgresql://\(user)@\(h):\(port)/\(database)"
+    }
+
+    /// The same as `description`: no password.
+    public var debugDescription: String { description }
+
+    /// What `dump` and mirrors show: every part but the password.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["host": host, "port": port, "user": user, "database": database, "sslMode": sslMode,
+                                "password": password == nil ? "none" : "(hidden)"])
     }
 
     /// Whether a `--journal` value names a PostgreSQL server rather than an SQLite file.

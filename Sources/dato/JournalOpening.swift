@@ -24,7 +24,7 @@ enum JournalOpening {
         guard PostgresLocation.isURL(journal) else {
             throw ValidationError("--journal must be a PostgreSQL URL (postgresql://user@host/db): workers share a study through a server")
         }
-        return try PostgresJournal(location: try location(journal), study: study, settings: nil, worker: worker(role), registers: role != "status")
+        return try PostgresJournal(location: try location(journal), study: study, settings: nil, worker: worker(role), registers: role == "worker")
     }
 
     /// This process in the worker table: "host:pid:role:random" (unique even for several in one process).

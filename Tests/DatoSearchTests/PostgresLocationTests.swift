@@ -8,7 +8,9 @@ final class PostgresLocationTests: XCTestCase {
         let l = try PostgresLocation(url: "postgresql://alice:s%3Acret@db.example.org:6543/studies?sslmode=require")
         XCTAssertEqual(l, PostgresLocation(host: "db.example.org", port: 6543, user: "alice", password: "s:cret", database: "studies", sslMode: .require))
         XCTAssertEqual(l.description, "postgresql://alice@db.example.org:6543/studies")
-        XCTAssertFalse("\(l)".contains("cret"))
+        var dumped = ""
+        dump(l, to: &dumped)
+        for shown in ["\(l)", String(reflecting: l), dumped, "\([l])"] { XCTAssertFalse(shown.contains("cret"), shown) }
         let v6 = try PostgresLocation(url: "postgres://bob@[::1]:5433/x")
         XCTAssertEqual(v6.host, "::1")
         XCTAssertEqual(v6.port, 5433)
