@@ -205,4 +205,29 @@ final class SharedSearchTests: XCTestCase {
         XCTAssertTrue(status.finished)
         XCTAssertEqual(status.claims, single.count, "no candidate evaluated twice")
     }
+
+    /// Two coordinators started on one study (the same command twice) share its candidates: none is evaluated
+    /// twice, and both end with the single-process front.
+    func testTwoCoordinatorsDoNotEvaluateTheSameCandidate() throws {
+        let url = try serverURL()
+        let dir = try folder()
+        let prompts = dir.appendingPathComponent("prompts.txt").path
+        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let common = ["--prompts", prompts, "--seeds", "3", "--population", "4", "--generations", "3", "--steps", "6",
+                      "--seed", "9", "--no-presets", "--threads", "1"]
+        let sqlite = dir.appendingPathComponent("single.sqlite").path
+        try Search.parse(common + ["--journal", sqlite, "--out", dir.appendingPathComponent("single").path]).run()
+        let study = "two-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let coordinators = (0..<2).map { i in
+            background { try Search.parse(common + ["--journal", url, "--study", study, "--out", dir.appendingPathComponent("shared\(i)").path]).run() }
+        }
+        for c in coordinators { try c() }
+        let shared = try JournalOpening.join(url, study: study, role: "status")
+        let single = try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
+        let front = { (entries: [JournalEntry]) in FrontReport.front(entries).map { SearchJournal.key($0.genome) }.sorted() }
+        XCTAssertEqual(front(try shared.entries()), front(single))
+        let status = try shared.status()
+        XCTAssertEqual(status.claims, single.count, "every candidate claimed once")
+        XCTAssertEqual(status.workers.count, 2)
+    }
 }
