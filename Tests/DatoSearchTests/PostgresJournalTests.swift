@@ -1,5 +1,5 @@
 @testable import DatoSearch
-import DatoSearchPostgres
+@testable import DatoSearchPostgres
 import Foundation
 import XCTest
 
@@ -81,6 +81,28 @@ final class PostgresJournalTests: XCTestCase {
         XCTAssertFalse(try alive.isFinished())
         try dead.markFinished()
         XCTAssertTrue(try alive.isFinished())
+    }
+
+    /// A claim skips a candidate whose row another transaction holds (a claimer in the middle of its claim)
+    /// instead of waiting for it or taking it too.
+    func testClaimSkipsLockedCandidates() throws {
+        let study = PostgresTestServer.study("locked")
+        let claimer = try open(study, worker: "claimer"), holder = try open(study, worker: "holder")
+        try claimer.enqueue([[0, 0], [1, 1]], generation: 1)
+        try holder.session.query("BEGIN")
+        let locked = try holder.session.query("SELECT genome FROM dato_candidates WHERE study = \(study) ORDER BY id LIMIT 1 FOR UPDATE").first?.decode(String.self)
+        XCTAssertEqual(locked, "0,0")
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            Thread.sleep(forTimeInterval: 2)
+            _ = try? holder.session.query("ROLLBACK")
+            released.signal()
+        }.start()
+        let started = Date()
+        let claim = try XCTUnwrap(try claimer.claim(grace: 60))
+        XCTAssertEqual(claim.genome, [1, 1], "the locked candidate is skipped")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "the claim did not wait for the lock")
+        released.wait()
     }
 
     /// Errors that say what is wrong: nothing listening, a wrong password, a missing database.
