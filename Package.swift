@@ -16,9 +16,11 @@ let package = Package(
         .library(name: "DatoEvaluation", targets: ["DatoEvaluation"]),
         .library(name: "DatoDemo", targets: ["DatoDemo"]),
         .library(name: "DatoSearch", targets: ["DatoSearch"]),
+        .library(name: "DatoSearchPostgres", targets: ["DatoSearchPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries from Debian: libdnnl-dev (oneDNN 2.6) and libopenblas-dev.
@@ -59,10 +61,12 @@ let package = Package(
         .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "DatoDigest", "DatoImage",
                                                    "DatoEvaluation", "DatoDemo", "CSQLite"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // The search journal on a PostgreSQL server (studies shared by a coordinator and workers on many machines).
+        .target(name: "DatoSearchPostgres", dependencies: ["DatoSearch", .product(name: "PostgresNIO", package: "postgres-nio")]),
         // Thin command-line interface (and its option-value checks).
         .executableTarget(name: "dato", dependencies: [
             "DatoCore", "DatoModels", "DatoAccel", "DatoDigest", "DatoImage", "DatoPipeline", "DatoEvaluation",
-            "DatoDemo", "DatoSearch", "CDNNL", "COpenBLAS",
+            "DatoDemo", "DatoSearch", "DatoSearchPostgres", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share.
@@ -71,9 +75,9 @@ let package = Package(
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
-        .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch",
+        .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch", "DatoSearchPostgres",
                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoDigest", "DatoTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoSearchPostgres", "DatoDigest", "DatoTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "DatoImage", "DatoDigest", "DatoEvaluation",
                                                          "DatoDemo", "CZlib", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),

@@ -29,16 +29,20 @@ public final class PlanSearch: SearchProblem {
     public let pipeline: StableDiffusionPipeline
     public let space: PlanSpace
     public let options: Options
-    public let journal: SearchJournal
-    /// Called after each genome: its entry and whether it came from the journal.
+    public let journal: JournalStore
+    /// Called after each genome: its entry and whether it came from the journal (or another process).
     public var onEvaluation: ((JournalEntry, Bool) -> Void)?
+    /// Set when the search is shared through a candidate queue: this process is the coordinator.
+    public var sharing: Sharing?
+    /// Batches asked for so far (a batch is a generation of NSGA-II).
+    var batches = 0
 
     private var baselines: [GeneratedImage] = []
     private var baselineScores: [Double] = []
     private lazy var scorer: AlignmentScorer? = try? AlignmentScorer.bundled()
     private var baselineSeconds = 1.0
 
-    public init(pipeline: StableDiffusionPipeline, space: PlanSpace, options: Options, journal: SearchJournal) {
+    public init(pipeline: StableDiffusionPipeline, space: PlanSpace, options: Options, journal: JournalStore) {
         self.pipeline = pipeline
         self.space = space
         self.options = options
@@ -72,12 +76,11 @@ public final class PlanSearch: SearchProblem {
     }
 
     public func evaluate(_ genomes: [[Double]]) throws -> [Evaluation] {
-        try prepare()
+        if sharing?.evaluates ?? true { try prepare() }
+        batches += 1
+        if let sharing { return try evaluateShared(genomes, sharing) }
         return try genomes.map { g in
-            if let e = try journal.entry(for: g) {
-                guard e.evaluation.constraints.count == constraintCount else {
-                    throw SearchError("journal '\(journal.path)' is damaged: the evaluation of genome \(SearchJournal.key(g)) has \(e.evaluation.constraints.count) constraint value(s), this search has \(constraintCount)")
-                }
+            if let e = try stored(g) {
                 onEvaluation?(e, true)
                 return e.evaluation
             }
@@ -86,6 +89,15 @@ public final class PlanSearch: SearchProblem {
             onEvaluation?(e, false)
             return e.evaluation
         }
+    }
+
+    /// The journal's evaluation of a genome, checked against this search's constraint count.
+    func stored(_ g: [Double]) throws -> JournalEntry? {
+        guard let e = try journal.entry(for: g) else { return nil }
+        guard e.evaluation.constraints.count == constraintCount else {
+            throw SearchError("\(journal.name) is damaged: the evaluation of genome \(SearchJournal.key(g)) has \(e.evaluation.constraints.count) constraint value(s), this search has \(constraintCount)")
+        }
+        return e
     }
 
     /// Generates every pair with the genome's plan and measures it.

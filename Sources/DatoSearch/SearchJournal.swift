@@ -17,11 +17,13 @@ public struct JournalEntry: Sendable, Equatable {
 /// The search's SQLite journal: the settings it was started with, every evaluation (written in its own
 /// transaction as soon as it finishes) and each generation's front. A search restarted on the same journal
 /// replays from its seed and takes finished evaluations from here, so none is lost or repeated.
-public final class SearchJournal {
+public final class SearchJournal: JournalStore {
     let db: SQLite
 
     /// The journal's file.
     public var path: String { db.path }
+    /// "journal 'PATH'", as messages name it.
+    public var name: String { "journal '\(path)'" }
 
     /// Opens or creates the journal; an existing one must have been made with the same `settings`. A file that
     /// is not a swift-dato journal (or not a regular file) is refused before anything is written to it.
@@ -91,7 +93,7 @@ public final class SearchJournal {
         try db.execute("SELECT MAX(idx) AS g FROM generations").first?["g"]?.integer ?? 0
     }
 
-    static func list(_ v: [Double]) -> String { v.map { String($0) }.joined(separator: ",") }
+    static func list(_ v: [Double]) -> String { JournalText.list(v) }
 
     /// One evaluation row, checked: a row that does not hold what `record` writes (an edited or damaged
     /// journal) is an error naming the journal, the row and the column.
@@ -110,17 +112,7 @@ public final class SearchJournal {
             return v
         }
         func numbers(_ column: String, count: ClosedRange<Int>, integers: Bool = false) throws -> [Double] {
-            let t = try text(column)
-            let parts = t.isEmpty ? [] : t.split(separator: ",", omittingEmptySubsequences: false)
-            let shown = "'\(t.prefix(60))\(t.count > 60 ? "..." : "")'"
-            guard count.contains(parts.count) else {
-                throw fail(column, "\(shown) holds \(parts.count) values, expected \(count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound) to \(count.upperBound)")")
-            }
-            return try parts.map { part in
-                guard let v = Double(part), v.isFinite else { throw fail(column, "\(shown) holds '\(part.prefix(30))', not a finite number") }
-                guard !integers || (v == v.rounded() && abs(v) < 1e15) else { throw fail(column, "\(shown) holds \(part.prefix(30)), not an integer gene") }
-                return v
-            }
+            try JournalText.numbers(try text(column), count: count, integers: integers) { fail(column, $0) }
         }
         let objectives = try numbers("objectives", count: 2...2)
         let constraints = try numbers("constraints", count: 0...1)
