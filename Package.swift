@@ -16,9 +16,11 @@ let package = Package(
         .library(name: "DatoEvaluation", targets: ["DatoEvaluation"]),
         .library(name: "DatoDemo", targets: ["DatoDemo"]),
         .library(name: "DatoSearch", targets: ["DatoSearch"]),
+        .library(name: "DatoServer", targets: ["DatoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries from Debian: libdnnl-dev (oneDNN 2.6) and libopenblas-dev.
@@ -59,10 +61,14 @@ let package = Package(
         .target(name: "DatoSearch", dependencies: ["DatoAccel", "DatoPipeline", "DatoDigest", "DatoImage",
                                                    "DatoEvaluation", "DatoDemo", "CSQLite"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // `dato serve`: the AUTOMATIC1111-compatible web API (/sdapi/v1), its job queue and the web page.
+        .target(name: "DatoServer", dependencies: ["DatoAccel", "DatoPipeline", "DatoImage", "DatoDigest", "DatoDemo",
+                                                   .product(name: "Hummingbird", package: "hummingbird")],
+                resources: [.copy("Resources/web")]),
         // Thin command-line interface (and its option-value checks).
         .executableTarget(name: "dato", dependencies: [
             "DatoCore", "DatoModels", "DatoAccel", "DatoDigest", "DatoImage", "DatoPipeline", "DatoEvaluation",
-            "DatoDemo", "DatoSearch", "CDNNL", "COpenBLAS",
+            "DatoDemo", "DatoSearch", "DatoServer", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share.
@@ -73,6 +79,9 @@ let package = Package(
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
         .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch",
                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "DatoServerTests", dependencies: ["DatoServer", "DatoPipeline", "DatoImage", "DatoDemo",
+                                                        .product(name: "Hummingbird", package: "hummingbird"),
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoDigest", "DatoTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "DatoImage", "DatoDigest", "DatoEvaluation",
                                                          "DatoDemo", "CZlib", "DatoTestSupport"],

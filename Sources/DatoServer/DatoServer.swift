@@ -1,0 +1,101 @@
+import DatoPipeline
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `dato serve`: the AUTOMATIC1111-compatible web API (`/sdapi/v1/...`) over one loaded model, its job queue
+/// and the web page at `/`. Everything it needs comes in through `settings` and `model`.
+public struct DatoServer: Sendable {
+    public let settings: ServerSettings
+    public let model: ServedModel
+    let queue: JobQueue
+    let page: WebPage
+
+    public init(settings: ServerSettings, model: ServedModel) throws {
+        guard settings.queueSize >= 0 else { throw ServerSettingsError("--queue-size must be at least 0; got \(settings.queueSize)") }
+        guard (0...65535).contains(settings.port) else { throw ServerSettingsError("--port must be in 0...65535; got \(settings.port)") }
+        self.settings = settings
+        self.model = model
+        queue = JobQueue(waiting: settings.queueSize)
+        page = try WebPage.load()
+    }
+
+    /// The application: routes, authentication and the listening address. `onRunning` gets the port it listens
+    /// on (the one picked when `settings.port` is 0).
+    public func application(logger: Logger? = nil,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "dato"),
+                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
+                    logger: logger ?? Logger(label: "dato-serve"))
+    }
+
+    /// Serves until the process is stopped (SIGINT, SIGTERM).
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await application(onRunning: onRunning).runService()
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: BasicAuthMiddleware(credentials: settings.credentials))
+        router.get("/") { _, _ in page.response("index.html") }
+        router.get("/app.js") { _, _ in page.response("app.js") }
+        router.get("/style.css") { _, _ in page.response("style.css") }
+        router.get("/health") { _, _ in health() }
+        let api = router.group("sdapi/v1")
+        api.post("txt2img") { request, _ in try await txt2img(request) }
+        api.post("img2img") { _, _ -> Response in
+            throw APIError(status: .notImplemented, detail: "img2img is not supported yet by dato serve; use /sdapi/v1/txt2img")
+        }
+        api.get("progress") { _, _ in progress() }
+        api.post("interrupt") { _, _ in queue.status.running?.interrupt(); return JSONResponse.make([:]) }
+        api.post("skip") { _, _ in queue.status.running?.skip(); return JSONResponse.make(.null) }
+        api.get("samplers") { _, _ in JSONResponse.make(SamplerCatalog.samplerListing) }
+        api.get("schedulers") { _, _ in JSONResponse.make(SamplerCatalog.schedulerListing) }
+        api.get("sd-models") { _, _ in JSONResponse.make([model.listing]) }
+        api.post("refresh-checkpoints") { _, _ in JSONResponse.make(.null) }
+        api.get("options") { _, _ in JSONResponse.make(options()) }
+        api.post("options") { request, _ in try await setOptions(request) }
+        api.get("cmd-flags") { _, _ in JSONResponse.make(commandFlags()) }
+        return router
+    }
+
+    /// The request body, at most `limits.bodyBytes` (413 beyond).
+    func body(_ request: Request) async throws -> Data {
+        var request = request
+        let limit = settings.limits.bodyBytes
+        do {
+            return Data(buffer: try await request.collectBody(upTo: limit))
+        } catch is NIOTooManyBytesError {
+            throw APIError(status: .contentTooLarge, detail: "the request body is larger than \(limit) bytes")
+        }
+    }
+
+    func txt2img(_ request: Request) async throws -> Response {
+        let r = try Txt2ImgRequest.parse(try await body(request), model: model, settings: settings)
+        let runner = Txt2ImgRunner(model: model, settings: settings)
+        do {
+            let result = try await queue.run(images: r.imageCount) { progress in try runner.run(r, progress: progress) }
+            return JSONResponse.make(result.json)
+        } catch let full as JobQueue.QueueFull {
+            throw APIError(status: .serviceUnavailable,
+                           detail: "the queue is full (\(settings.queueSize) waiting); retry after \(full.retryAfter) s",
+                           headers: [.retryAfter: "\(full.retryAfter)"])
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(status: .internalServerError, detail: "\(error)")
+        }
+    }
+
+    func progress() -> Response {
+        let status = queue.status
+        return JSONResponse.make(status.running?.snapshot(queued: status.waiting) ?? JobProgress.idle(queued: status.waiting))
+    }
+
+    func health() -> Response {
+        let status = queue.status
+        return JSONResponse.make(["status": "ok", "model": .string(model.title), "running": .bool(status.running != nil),
+                                  "waiting": JSONValue(status.waiting), "queue_size": JSONValue(settings.queueSize)])
+    }
+}

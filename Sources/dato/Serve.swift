@@ -1,0 +1,96 @@
+import ArgumentParser
+import DatoAccel
+import DatoPipeline
+import DatoServer
+import Foundation
+
+/// `dato serve`: the AUTOMATIC1111-compatible web API and a web page over one loaded model.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the AUTOMATIC1111 web API (/sdapi/v1) and a web page for one model.",
+        discussion: """
+            Clients of AUTOMATIC1111's API (webuiapi, editor plug-ins, scripts) work unchanged: POST \
+            /sdapi/v1/txt2img, GET /sdapi/v1/progress, POST /sdapi/v1/interrupt, ... Requests run one at a time in \
+            arrival order. A request picks an acceleration plan with 'accel' or override_settings.dato_accel \
+            (token_merging_ratio maps to tome:R). The page at / generates from a browser. docs/server.md has more.
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Address to listen on (0.0.0.0: every interface).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (AUTOMATIC1111's 7860; 0 picks a free one).")
+    var port = 7860
+
+    @Option(name: .customLong("default-accel"), help: ArgumentHelp("Plan for requests that name none (any plan dato generate --accel takes).", valueName: "plan"))
+    var defaultAccel: String?
+
+    @Option(name: .customLong("api-auth"), help: ArgumentHelp("HTTP basic authentication of the API, as AUTOMATIC1111: user:password (several separated by commas).", valueName: "credentials"))
+    var apiAuth: String?
+
+    @Option(name: .customLong("queue-size"), help: "Requests that may wait behind the running one; more get 503 with Retry-After.")
+    var queueSize = 8
+
+    @Option(name: .customLong("output-dir"), help: "Where requests with save_images write their PNGs.")
+    var outputDir = "outputs/txt2img-images"
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        try checkArguments {
+            try ArgumentCheck.integer(port, "--port", in: 0...65535)
+            try ArgumentCheck.integer(queueSize, "--queue-size", in: 0...10_000)
+            if let defaultAccel { _ = try PlanSpec(parsing: defaultAccel) }
+        }
+        if let apiAuth {
+            do { _ = try BasicCredential.parseList(apiAuth) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    func settings() throws -> ServerSettings {
+        var s = ServerSettings()
+        s.host = host
+        s.port = port
+        s.queueSize = queueSize
+        s.outputDirectory = outputDir
+        s.credentials = try apiAuth.map(BasicCredential.parseList) ?? []
+        if let defaultAccel {
+            // A plan file is read here, once: requests never make the server read files.
+            let isFile = (try? PlanSpec(parsing: defaultAccel, files: false)) == nil
+            s.defaultAccel = isFile ? try String(contentsOfFile: defaultAccel, encoding: .utf8) : defaultAccel
+        }
+        return s
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let settings = try settings()
+        let t0 = Date()
+        let pipe = try modelOptions.load()
+        let path = try modelOptions.path()
+        let hash = GenerationParameters.modelHash(path: path, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)
+        let precision = modelOptions.precision == .fp32 ? nil : modelOptions.precision.rawValue
+        let model = ServedModel(pipeline: pipe, path: path, hash: hash, precision: precision)
+        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model.title, Date().timeIntervalSince(t0)))
+        let server = try DatoServer(settings: settings, model: model)
+        let done = DispatchSemaphore(value: 0)
+        let failure = FailureBox()
+        Task {
+            do {
+                try await server.run { port in print("dato serve: http://\(settings.host):\(port)/ (API at /sdapi/v1)") }
+            } catch {
+                failure.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.error { throw error }
+    }
+}
+
+/// The server task's error, handed back to the command's thread.
+private final class FailureBox: @unchecked Sendable {
+    var error: Error?
+}
