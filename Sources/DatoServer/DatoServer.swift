@@ -43,7 +43,7 @@ public struct DatoServer: Sendable {
         router.get("/style.css") { _, _ in page.response("style.css") }
         router.get("/health") { _, _ in health() }
         let api = router.group("sdapi/v1")
-        api.post("txt2img") { request, _ in try await txt2img(request) }
+        api.post("txt2img") { request, context in try await txt2img(request, context: context) }
         api.post("img2img") { _, _ -> Response in
             throw APIError(status: .notImplemented, detail: "img2img is not supported yet by dato serve; use /sdapi/v1/txt2img")
         }
@@ -62,25 +62,50 @@ public struct DatoServer: Sendable {
 
     /// The request body, at most `limits.bodyBytes` (413 beyond).
     func body(_ request: Request) async throws -> Data {
-        var request = request
+        try await collect(request.body)
+    }
+
+    func collect(_ body: RequestBody) async throws -> Data {
         let limit = settings.limits.bodyBytes
         do {
-            return Data(buffer: try await request.collectBody(upTo: limit))
+            return Data(buffer: try await body.collect(upTo: limit))
         } catch is NIOTooManyBytesError {
             throw APIError(status: .contentTooLarge, detail: "the request body is larger than \(limit) bytes")
         }
     }
 
-    func txt2img(_ request: Request) async throws -> Response {
-        let r = try Txt2ImgRequest.parse(try await body(request), model: model, settings: settings)
+    /// txt2img through the queue. A client that closes its connection has its job dropped while it waits, or
+    /// stopped at the next UNet call while it runs. Watching for that ends the connection after the answer, so
+    /// every answer says `Connection: close` (clients then open a new one instead of reusing a closed one).
+    func txt2img(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let progress = JobProgress()
+        var response = try await request.body.consumeWithInboundCloseHandler { body in
+            do {
+                let r = try Txt2ImgRequest.parse(try await collect(body), model: model, settings: settings)
+                return try await run(r, progress: progress)
+            } catch let error as APIError {
+                return try error.response(from: request, context: context)
+            }
+        } onInboundClosed: {
+            progress.clientGone()
+        }
+        response.headers[.connection] = "close"
+        return response
+    }
+
+    private func run(_ r: Txt2ImgRequest, progress: JobProgress) async throws -> Response {
         let runner = Txt2ImgRunner(model: model, settings: settings)
         do {
-            let result = try await queue.run(images: r.imageCount) { progress in try runner.run(r, progress: progress) }
+            let result = try await queue.run(images: r.imageCount, progress: progress) { progress in
+                try runner.run(r, progress: progress)
+            }
             return JSONResponse.make(result.json)
         } catch let full as JobQueue.QueueFull {
             throw APIError(status: .serviceUnavailable,
                            detail: "the queue is full (\(settings.queueSize) waiting); retry after \(full.retryAfter) s",
                            headers: [.retryAfter: "\(full.retryAfter)"])
+        } catch is JobQueue.Dropped {
+            throw APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), detail: "the client closed the connection")
         } catch let error as APIError {
             throw error
         } catch {

@@ -6,15 +6,22 @@ final class JobProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var imageIndex = 0, imageCount = 0
     private var step = 0, stepCount = 0
-    private var interruptFlag = false, skipFlag = false
-    let started = Date()
+    private var interruptFlag = false, skipFlag = false, goneFlag = false
+    private var startDate = Date()
     /// AUTOMATIC1111's job timestamp (local time, yyyyMMddHHmmss).
-    let timestamp: String
+    private(set) var timestamp = "0"
 
-    init(images: Int) {
-        imageCount = images
-        timestamp = Self.timestampNow()
+    /// A job's progress, made when its request arrives (so that a client leaving while it waits can drop it).
+    init() {}
+
+    /// Marks the job as started now, making `images` images.
+    func start(images: Int) {
+        let now = Self.timestampNow()
+        locked { imageCount = images; startDate = Date(); timestamp = now }
     }
+
+    /// When the job started running.
+    var started: Date { locked { startDate } }
 
     /// The time now as AUTOMATIC1111 stamps jobs.
     static func timestampNow() -> String {
@@ -42,7 +49,11 @@ final class JobProgress: @unchecked Sendable {
     /// Stops the current image at its next UNet call; the job goes on with the next image.
     func skip() { locked { skipFlag = true } }
 
+    /// The client closed its connection: a waiting job is dropped, a running one stops at its next UNet call.
+    func clientGone() { locked { goneFlag = true; interruptFlag = true } }
+
     var interrupted: Bool { locked { interruptFlag } }
+    var isClientGone: Bool { locked { goneFlag } }
     var skipped: Bool { locked { skipFlag } }
 
     /// AUTOMATIC1111's `/progress` answer for this job: progress 0...1 over all images, the estimated seconds left
@@ -51,7 +62,7 @@ final class JobProgress: @unchecked Sendable {
         let (index, count, s, total, interrupted, skipped) = locked { (imageIndex, imageCount, step, stepCount, interruptFlag, skipFlag) }
         var progress = 0.01 + Double(index) / Double(max(count, 1))
         if total > 0 { progress += Double(s) / Double(total) / Double(max(count, 1)) }
-        let elapsed = Date().timeIntervalSince(started)
+        let elapsed = Date().timeIntervalSince(locked { startDate })
         let eta = max(elapsed / progress - elapsed, 0)
         return ["progress": .double(min(progress, 1)), "eta_relative": .double(eta),
                 "state": Self.state(job: "txt2img", count: count, index: index, step: s, steps: total,

@@ -4,6 +4,9 @@ import Foundation
 /// server's event loops). At most `waiting` jobs wait behind the running one; more are refused with
 /// `QueueFull`, which the API answers with 503 and Retry-After.
 final class JobQueue: @unchecked Sendable {
+    /// The job was dropped before it ran: its client closed the connection.
+    struct Dropped: Error {}
+
     /// The queue is full.
     struct QueueFull: Error {
         /// Seconds after which a retry is likely to be admitted.
@@ -26,8 +29,10 @@ final class JobQueue: @unchecked Sendable {
         return body()
     }
 
-    /// Runs `work` when the jobs before it are done, handing it the progress the API reports.
-    func run<T: Sendable>(images: Int, _ work: @escaping @Sendable (JobProgress) throws -> T) async throws -> T {
+    /// Runs `work` when the jobs before it are done, handing it the progress the API reports; a job whose
+    /// client has gone by then is dropped without running (`Dropped`).
+    func run<T: Sendable>(images: Int, progress: JobProgress,
+                          _ work: @escaping @Sendable (JobProgress) throws -> T) async throws -> T {
         let full: Int? = locked {
             guard admitted < capacity else { return max(1, min(600, Int((lastSeconds * Double(admitted)).rounded(.up)))) }
             admitted += 1
@@ -36,7 +41,12 @@ final class JobQueue: @unchecked Sendable {
         if let full { throw QueueFull(retryAfter: full) }
         return try await withCheckedThrowingContinuation { continuation in
             worker.async { [self] in
-                let progress = JobProgress(images: images)
+                guard !progress.isClientGone else {
+                    locked { admitted -= 1 }
+                    continuation.resume(throwing: Dropped())
+                    return
+                }
+                progress.start(images: images)
                 locked { current = progress }
                 let result = Result { try work(progress) }
                 let seconds = Date().timeIntervalSince(progress.started)

@@ -65,6 +65,24 @@ final class QueueTests: XCTestCase {
         }
     }
 
+    func testAJobWhoseClientHangsUpIsDroppedFromTheQueue() async throws {
+        try await withServer({ $0.limits.steps = 1000 }) { client in
+            async let long = client.post("/sdapi/v1/txt2img", json: Self.longJob)
+            _ = try await waitForSampling(client)
+            try postAndHangUp(port: try XCTUnwrap(client.port), path: "/sdapi/v1/txt2img", json: Self.longJob)
+            let waiting = try await client.get("/health").object["waiting"] as? Int
+            XCTAssertEqual(waiting, 1, "the hung-up request was queued")
+            _ = try await client.post("/sdapi/v1/interrupt", json: "")
+            let first = try await long
+            XCTAssertEqual(first.status, .ok)
+            try await Task.sleep(nanoseconds: 300_000_000)
+            let p = try await client.get("/sdapi/v1/progress").object
+            XCTAssertEqual((p["state"] as? [String: Any])?["job_count"] as? Int, 0, "the dropped job does not run: \(p)")
+            let health = try await client.get("/health").object
+            XCTAssertEqual(health["waiting"] as? Int, 0)
+        }
+    }
+
     func testQueuedJobsRunInArrivalOrder() async throws {
         try await withServer({ $0.queueSize = 4 }) { client in
             let results = try await withThrowingTaskGroup(of: (Int, Date).self) { group in

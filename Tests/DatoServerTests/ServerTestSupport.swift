@@ -2,6 +2,9 @@ import DatoDemo
 import DatoPipeline
 import DatoServer
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -69,4 +72,24 @@ func waitForSampling(_ client: any TestClientProtocol, seconds: Double = 10) asy
     }
     XCTFail("no job started sampling within \(seconds) s")
     return [:]
+}
+
+/// Sends a POST of `json` to 127.0.0.1:`port` over a plain socket and closes the connection without reading the
+/// answer: a client that gives up.
+func postAndHangUp(port: Int, path: String, json: String) throws {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EBADF) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
+    let bytes = Array(request.utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count else { throw POSIXError(.EIO) }
+    usleep(200_000)   // the server reads the request before the connection closes
 }
