@@ -43,16 +43,19 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// A short text naming the value's JSON type, for error messages.
-    var typeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "a boolean"
-        case .int, .double: return "a number"
-        case .string: return "a string"
-        case .array: return "an array"
-        case .object: return "an object"
+    /// A request body that must be a JSON object: 422 as FastAPI words it when it does not parse
+    /// (`value_error.jsondecode`; nesting deeper than the decoder's limit included) or is no object.
+    static func bodyObject(_ body: Data) throws -> [String: JSONValue] {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: body)
+        } catch {
+            throw APIError(issues: [ValidationIssue(location: ["body"], message: "the body is not valid JSON", type: "value_error.jsondecode")])
         }
+        guard case let .object(object) = value else {
+            throw APIError(issues: [ValidationIssue(location: ["body"], message: "value is not a valid dict", type: "type_error.dict")])
+        }
+        return object
     }
 }
 

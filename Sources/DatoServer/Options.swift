@@ -18,10 +18,7 @@ extension DatoServer {
     }
 
     func setOptions(_ request: Request) async throws -> Response {
-        guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: try await body(request)) else {
-            throw APIError(issues: [ValidationIssue(location: ["body"], message: "value is not a valid dict", type: "type_error.dict")])
-        }
-        var reader = FieldReader(o)
+        var reader = FieldReader(try JSONValue.bodyObject(try await body(request)))
         if let name = reader.string("sd_model_checkpoint"), !model.isNamed(name) {
             reader.fail("sd_model_checkpoint", "model '\(name)' is not loaded; this server has '\(model.title)'", type: "value_error.model")
         }

@@ -33,17 +33,7 @@ public struct Txt2ImgRequest: Sendable {
 
     /// Reads and checks a request body. Every bad field is listed in one 422 answer.
     public static func parse(_ body: Data, model: ServedModel, settings: ServerSettings) throws -> Txt2ImgRequest {
-        let object: [String: JSONValue]
-        do {
-            guard case let .object(o) = try JSONDecoder().decode(JSONValue.self, from: body) else {
-                throw APIError(issues: [ValidationIssue(location: ["body"], message: "value is not a valid dict", type: "type_error.dict")])
-            }
-            object = o
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError(issues: [ValidationIssue(location: ["body"], message: "the body is not valid JSON", type: "value_error.jsondecode")])
-        }
+        let object = try JSONValue.bodyObject(body)
         var r = Txt2ImgRequest()
         var reader = FieldReader(object)
         r.read(&reader, limits: settings.limits)
@@ -52,12 +42,10 @@ public struct Txt2ImgRequest: Sendable {
         var overrideReader = FieldReader(overrides, path: ["override_settings"])
         r.readOverrides(&overrideReader, model: model, accel: accel, defaultAccel: settings.defaultAccel)
         var issues = reader.issues + overrideReader.issues
-        if issues.isEmpty {
-            do {
-                r.kind = try SamplerCatalog.kind(sampler: r.samplerName, scheduler: r.scheduler)
-            } catch let error as APIError {
-                issues += error.issues
-            }
+        do {
+            r.kind = try SamplerCatalog.kind(sampler: r.samplerName, scheduler: r.scheduler)
+        } catch let error as APIError {
+            issues += error.issues
         }
         if r.saveImages && settings.outputDirectory == nil {
             issues.append(.body(["save_images"], "this server saves no images (start it with --output-dir)", type: "value_error"))

@@ -65,6 +65,22 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    func testHostileBodiesGet422() async throws {
+        try await withServer { client in
+            let deep = String(repeating: "[", count: 200_000)
+            let nested = try await client.post("/sdapi/v1/txt2img", json: #"{"prompt": \#(deep)"#)
+            XCTAssertEqual(nested.status, .unprocessableContent, nested.text)
+            let huge = try await client.post("/sdapi/v1/txt2img", json: #"{"seed": 1e400, "steps": 99999999999999999999999, "width": -8, "n_iter": 0}"#)
+            XCTAssertEqual(huge.status, .unprocessableContent, huge.text)
+            let wrong = try await client.post("/sdapi/v1/txt2img", json: #"{"steps": 7.5, "width": -8, "n_iter": 0, "override_settings": [1]}"#)
+            XCTAssertEqual(Set(wrong.issueFields), ["steps", "width", "n_iter", "override_settings"], wrong.text)
+            let both = try await client.post("/sdapi/v1/txt2img", json: #"{"width": 65, "sampler_name": "Heun"}"#)
+            XCTAssertEqual(Set(both.issueFields), ["width", "sampler_name"], both.text)
+            let alive = try await client.get("/health")
+            XCTAssertEqual(alive.status, .ok)
+        }
+    }
+
     func testBodyLargerThanTheLimitIs413() async throws {
         try await withServer({ $0.limits.bodyBytes = 1000 }) { client in
             let prompt = String(repeating: "a", count: 2000)
