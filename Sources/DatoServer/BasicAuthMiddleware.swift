@@ -1,14 +1,14 @@
 import Foundation
 import Hummingbird
 
-/// HTTP basic authentication of the API routes (`/sdapi/...`), as AUTOMATIC1111's `--api-auth`: 401 with
+/// HTTP basic authentication of the API routes (`/sdapi/...`, `/dato/...`), as AUTOMATIC1111's `--api-auth`: 401 with
 /// `WWW-Authenticate: Basic` when the credentials are missing ("Not authenticated") or wrong ("Incorrect
 /// username or password"). The page and `/health` stay open; the page's calls ask the browser for the login.
 struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let credentials: [BasicCredential]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !credentials.isEmpty, request.uri.path.hasPrefix("/sdapi/") else { return try await next(request, context) }
+        guard !credentials.isEmpty, request.uri.path.hasPrefix("/sdapi/") || request.uri.path.hasPrefix("/dato/") else { return try await next(request, context) }
         let challenge: HTTPFields = [.wwwAuthenticate: "Basic"]
         guard let header = request.headers[.authorization], let (user, password) = Self.decode(header) else {
             throw APIError(status: .unauthorized, detail: "Not authenticated", headers: challenge)

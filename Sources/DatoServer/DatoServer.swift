@@ -57,6 +57,7 @@ public struct DatoServer: Sendable {
         api.get("options") { _, _ in JSONResponse.make(options()) }
         api.post("options") { request, _ in try await setOptions(request) }
         api.get("cmd-flags") { _, _ in JSONResponse.make(commandFlags()) }
+        router.get("/dato/v1/plan-cost") { request, _ in try planCost(request) }
         return router
     }
 

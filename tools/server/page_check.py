@@ -90,8 +90,11 @@ def main():
             document.getElementById('steps').value = '20';
             document.getElementById('sampler_name').value = 'DPM++ 2M';
             document.getElementById('accel').value = {json.dumps(a.accel)};
-            document.getElementById('generate').click();
+            document.getElementById('accel').dispatchEvent(new Event('input'));
         }})()""")
+        tab.wait("document.getElementById('cost').textContent.includes('MACs')", 10)
+        cost = tab.eval("document.getElementById('cost').textContent")
+        tab.eval("document.getElementById('generate').click()")
         ok = tab.wait("document.querySelectorAll('#gallery figure img').length > 0", 60)
         caption = tab.eval("(document.querySelector('#gallery figcaption') || {}).textContent")
         status = tab.eval("document.getElementById('status').textContent")
@@ -99,6 +102,7 @@ def main():
         shot = tab.call("Page.captureScreenshot", format="png")
         with open(a.out, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
+        print(f"picker: {cost}")
         print(f"status: {status}")
         print(f"image: {natural}")
         print(f"caption:\n{caption}")

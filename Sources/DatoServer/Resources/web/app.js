@@ -25,6 +25,7 @@ async function init() {
     for (const s of schedulers) $("scheduler").add(new Option(s.label, s.name));
     $("model").textContent = `${options.sd_model_checkpoint} · default plan ${options.dato_accel}`;
     if (options.dato_native_size) { $("width").value = options.dato_native_size; $("height").value = options.dato_native_size; }
+    showCost();
   } catch (e) {
     setStatus(`cannot reach the server: ${e.message}`, true);
   }
@@ -46,6 +47,28 @@ function request() {
   if (accel) body.accel = accel;
   return body;
 }
+
+// What the chosen plan keeps of the UNet's MACs, before generating (the caching part; pruning is measured).
+let costTimer = null;
+function showCost() {
+  clearTimeout(costTimer);
+  costTimer = setTimeout(async () => {
+    const b = request();
+    const fields = { steps: b.steps, width: b.width, height: b.height, sampler_name: b.sampler_name, scheduler: b.scheduler };
+    if (b.accel) fields.accel = b.accel;
+    // encodeURIComponent, not URLSearchParams: a plan's "+" must stay "+" and spaces become %20.
+    const q = Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+    const r = await fetch(`/dato/v1/plan-cost?${q}`);
+    const body = await r.json().catch(() => null);
+    const el = $("cost");
+    el.className = r.ok ? "" : "error";
+    if (!r.ok) { el.textContent = errorText(body, r.status); return; }
+    const pct = (100 * body.caching_mac_ratio).toFixed(1);
+    const saving = body.caching_mac_ratio < 1 ? `caching runs ${pct}% of the full model's UNet MACs (${(1 / body.caching_mac_ratio).toFixed(2)}x fewer)` : "every UNet call in full";
+    el.textContent = `${body.plan}: ${saving}` + (body.pruning !== "none" ? `; pruning ${body.pruning} saves more (measured per image)` : "");
+  }, 200);
+}
+for (const id of ["preset", "accel", "steps", "width", "height", "sampler_name", "scheduler"]) $(id).addEventListener("input", showCost);
 
 let polling = null;
 function pollProgress() {
