@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "DatoModelsTests", dependencies: ["DatoModels", "DatoTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
-        .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch",
+        .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch", "DatoServer",
                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DatoServerTests", dependencies: ["DatoServer", "DatoPipeline", "DatoImage", "DatoDemo",
                                                         .product(name: "Hummingbird", package: "hummingbird"),
