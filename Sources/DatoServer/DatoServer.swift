@@ -8,15 +8,21 @@ import NIOCore
 /// and the web page at `/`. Everything it needs comes in through `settings` and `model`.
 public struct DatoServer: Sendable {
     public let settings: ServerSettings
-    public let model: ServedModel
+    public let catalog: ModelCatalog
     let queue: JobQueue
     let page: WebPage
 
+    /// A server of one model.
     public init(settings: ServerSettings, model: ServedModel) throws {
+        try self.init(settings: settings, catalog: ModelCatalog(loaded: model))
+    }
+
+    /// A server of the catalog's models (one loaded at a time).
+    public init(settings: ServerSettings, catalog: ModelCatalog) throws {
         guard settings.queueSize >= 0 else { throw ServerSettingsError("--queue-size must be at least 0; got \(settings.queueSize)") }
         guard (0...65535).contains(settings.port) else { throw ServerSettingsError("--port must be in 0...65535; got \(settings.port)") }
         self.settings = settings
-        self.model = model
+        self.catalog = catalog
         queue = JobQueue(waiting: settings.queueSize)
         page = try WebPage.load()
     }
@@ -52,7 +58,7 @@ public struct DatoServer: Sendable {
         api.post("skip") { _, _ in queue.status.running?.skip(); return JSONResponse.make(.null) }
         api.get("samplers") { _, _ in JSONResponse.make(SamplerCatalog.samplerListing) }
         api.get("schedulers") { _, _ in JSONResponse.make(SamplerCatalog.schedulerListing) }
-        api.get("sd-models") { _, _ in JSONResponse.make([model.listing]) }
+        api.get("sd-models") { _, _ in JSONResponse.make(catalog.listing) }
         api.post("refresh-checkpoints") { _, _ in JSONResponse.make(.null) }
         api.get("options") { _, _ in JSONResponse.make(options()) }
         api.post("options") { request, _ in try await setOptions(request) }
@@ -82,7 +88,7 @@ public struct DatoServer: Sendable {
         let progress = JobProgress()
         var response = try await request.body.consumeWithInboundCloseHandler { body in
             do {
-                let r = try Txt2ImgRequest.parse(try await collect(body), model: model, settings: settings)
+                let r = try Txt2ImgRequest.parse(try await collect(body), catalog: catalog, settings: settings)
                 return try await run(r, progress: progress)
             } catch let error as APIError {
                 return try error.response(from: request, context: context)
@@ -95,10 +101,9 @@ public struct DatoServer: Sendable {
     }
 
     private func run(_ r: Txt2ImgRequest, progress: JobProgress) async throws -> Response {
-        let runner = Txt2ImgRunner(model: model, settings: settings)
         do {
-            let result = try await queue.run(images: r.imageCount, progress: progress) { progress in
-                try runner.run(r, progress: progress)
+            let result = try await queue.run(images: r.imageCount, progress: progress) { [catalog, settings] progress in
+                try Txt2ImgRunner(model: try catalog.use(r.checkpoint), settings: settings).run(r, progress: progress)
             }
             return JSONResponse.make(result.json)
         } catch let full as JobQueue.QueueFull {
@@ -121,7 +126,7 @@ public struct DatoServer: Sendable {
 
     func health() -> Response {
         let status = queue.status
-        return JSONResponse.make(["status": "ok", "model": .string(model.title), "running": .bool(status.running != nil),
+        return JSONResponse.make(["status": "ok", "model": .string(catalog.current.title), "running": .bool(status.running != nil),
                                   "waiting": JSONValue(status.waiting), "queue_size": JSONValue(settings.queueSize)])
     }
 }

@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 
 /// `/sdapi/v1/options` and `/sdapi/v1/cmd-flags`. The server keeps no settings between requests: GET reports
-/// what it runs with, POST accepts `sd_model_checkpoint` naming the loaded model (the only one) and ignores the
-/// other keys, as AUTOMATIC1111 ignores unknown ones.
+/// what it runs with, POST accepts `sd_model_checkpoint` naming an offered model (switching to it through the
+/// queue) and ignores the other keys, as AUTOMATIC1111 ignores unknown ones.
 extension DatoServer {
     func options() -> JSONValue {
+        let model = catalog.current
         var limits: [String: JSONValue] = [:]
         let l = settings.limits
         limits = ["body_bytes": JSONValue(l.bodyBytes), "side": JSONValue(l.side), "steps": JSONValue(l.steps),
@@ -19,15 +20,30 @@ extension DatoServer {
 
     func setOptions(_ request: Request) async throws -> Response {
         var reader = FieldReader(try JSONValue.bodyObject(try await body(request)))
-        if let name = reader.string("sd_model_checkpoint"), !model.isNamed(name) {
-            reader.fail("sd_model_checkpoint", "model '\(name)' is not loaded; this server has '\(model.title)'", type: "value_error.model")
+        let name = reader.string("sd_model_checkpoint")
+        if let name, !catalog.knows(name) {
+            reader.fail("sd_model_checkpoint", "model '\(name)' is not offered by this server (GET /sdapi/v1/sd-models lists them)",
+                        type: "value_error.model")
         }
         guard reader.issues.isEmpty else { throw APIError(issues: reader.issues) }
+        if let name, !catalog.current.isNamed(name) {   // switch in the queue, after the jobs before it
+            do {
+                _ = try await queue.run(images: 0, progress: JobProgress()) { [catalog] _ in try catalog.use(name) }
+            } catch let full as JobQueue.QueueFull {
+                throw APIError(status: .serviceUnavailable, detail: "the queue is full; retry after \(full.retryAfter) s",
+                               headers: [.retryAfter: "\(full.retryAfter)"])
+            } catch let error as APIError {
+                throw error
+            } catch {
+                throw APIError(status: .internalServerError, detail: "cannot load '\(name)': \(error)")
+            }
+        }
         return JSONResponse.make(.null)
     }
 
     func commandFlags() -> JSONValue {
-        ["api": true, "nowebui": false, "listen": .bool(settings.host != "127.0.0.1" && settings.host != "localhost"),
+        let model = catalog.current
+        return ["api": true, "nowebui": false, "listen": .bool(settings.host != "127.0.0.1" && settings.host != "localhost"),
          "port": JSONValue(settings.port), "api_auth": .null, "ckpt": .string(model.path),
          "dato_default_accel": JSONValue(settings.defaultAccel), "dato_queue_size": JSONValue(settings.queueSize)]
     }

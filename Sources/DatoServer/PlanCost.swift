@@ -9,6 +9,7 @@ import Hummingbird
 /// (txt2img's `info.dato_mac_ratio`).
 extension DatoServer {
     func planCost(_ request: Request) throws -> Response {
+        let model = catalog.current
         let q = request.uri.queryParameters
         var object: [String: JSONValue] = [:]
         for key in ["accel", "sampler_name", "scheduler"] { if let v = q[Substring(key)] { object[key] = .string(String(v)) } }
@@ -25,14 +26,14 @@ extension DatoServer {
         let data = try JSONEncoder().encode(JSONValue.object(object))
         let r: Txt2ImgRequest
         do {
-            r = try Txt2ImgRequest.parse(data, model: model, settings: settings)
+            r = try Txt2ImgRequest.parse(data, catalog: catalog, settings: settings)
         } catch let error as APIError {   // the same checks as txt2img, reported as query fields
             throw APIError(issues: error.issues.map { ValidationIssue(location: ["query"] + $0.location.dropFirst(), message: $0.message, type: $0.type, context: $0.context) })
         }
-        return JSONResponse.make(try cost(r))
+        return JSONResponse.make(try cost(r, model: model))
     }
 
-    private func cost(_ r: Txt2ImgRequest) throws -> JSONValue {
+    private func cost(_ r: Txt2ImgRequest, model: ServedModel) throws -> JSONValue {
         let pipe = model.pipeline
         let calls = try r.kind.make(config: pipe.schedulerConfig, steps: r.steps).callCount
         let f = pipe.vaeScaleFactor

@@ -14,8 +14,13 @@ public struct ServedModel: @unchecked Sendable {
     /// A precision note for the infotext (nil for fp32).
     public let precision: String?
 
-    public init(pipeline: StableDiffusionPipeline, path: String, hash: String?, sha256: String? = nil, precision: String? = nil) {
+    private let displayName: String?
+
+    /// `name` overrides the model's own name (the folder or file name) in listings and metadata.
+    public init(pipeline: StableDiffusionPipeline, path: String, hash: String?, sha256: String? = nil, precision: String? = nil,
+                name: String? = nil) {
         self.pipeline = pipeline
+        displayName = name
         self.path = path
         self.hash = hash
         self.sha256 = sha256
@@ -23,7 +28,7 @@ public struct ServedModel: @unchecked Sendable {
     }
 
     /// The model's name (AUTOMATIC1111's `model_name`: the file or folder name without extension).
-    public var name: String { pipeline.modelName }
+    public var name: String { displayName ?? pipeline.modelName }
 
     /// AUTOMATIC1111's checkpoint title: `name [hash]`.
     public var title: String { hash.map { "\(name) [\($0)]" } ?? name }

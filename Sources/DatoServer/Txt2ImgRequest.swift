@@ -25,6 +25,8 @@ public struct Txt2ImgRequest: Sendable {
     /// The plan to run (nil: the full model) and the field it came from.
     public var plan: String? = nil
     public var planSource = "accel"
+    /// The model `override_settings.sd_model_checkpoint` names (nil: the loaded one).
+    public var checkpoint: String? = nil
     /// The request as AUTOMATIC1111 echoes it in `parameters`: every field with its value or default.
     public var parameters: [String: JSONValue] = [:]
 
@@ -32,7 +34,7 @@ public struct Txt2ImgRequest: Sendable {
     public var imageCount: Int { batchSize * nIter }
 
     /// Reads and checks a request body. Every bad field is listed in one 422 answer.
-    public static func parse(_ body: Data, model: ServedModel, settings: ServerSettings) throws -> Txt2ImgRequest {
+    public static func parse(_ body: Data, catalog: ModelCatalog, settings: ServerSettings) throws -> Txt2ImgRequest {
         let object = try JSONValue.bodyObject(body)
         var r = Txt2ImgRequest()
         var reader = FieldReader(object)
@@ -40,7 +42,7 @@ public struct Txt2ImgRequest: Sendable {
         let overrides = reader.dictionary("override_settings") ?? [:]
         let accel = reader.string("accel")
         var overrideReader = FieldReader(overrides, path: ["override_settings"])
-        r.readOverrides(&overrideReader, model: model, accel: accel, defaultAccel: settings.defaultAccel)
+        r.readOverrides(&overrideReader, catalog: catalog, accel: accel, defaultAccel: settings.defaultAccel)
         var issues = reader.issues + overrideReader.issues
         do {
             r.kind = try SamplerCatalog.kind(sampler: r.samplerName, scheduler: r.scheduler)
@@ -83,11 +85,12 @@ public struct Txt2ImgRequest: Sendable {
         saveImages = f.bool("save_images") ?? saveImages
     }
 
-    /// `sd_model_checkpoint` must name the loaded model; the plan comes from `accel`, then
+    /// `sd_model_checkpoint` must name a model the server offers; the plan comes from `accel`, then
     /// `override_settings.dato_accel`, then AUTOMATIC1111's `token_merging_ratio` (tome:R), then the server's default.
-    private mutating func readOverrides(_ f: inout FieldReader, model: ServedModel, accel: String?, defaultAccel: String?) {
-        if let name = f.string("sd_model_checkpoint"), !model.isNamed(name) {
-            f.fail("sd_model_checkpoint", "model '\(name)' is not loaded; this server has '\(model.title)'", type: "value_error.model")
+    private mutating func readOverrides(_ f: inout FieldReader, catalog: ModelCatalog, accel: String?, defaultAccel: String?) {
+        checkpoint = f.string("sd_model_checkpoint")
+        if let name = checkpoint, !catalog.knows(name) {
+            f.fail("sd_model_checkpoint", "model '\(name)' is not offered by this server (GET /sdapi/v1/sd-models lists them)", type: "value_error.model")
         }
         let datoAccel = f.string("dato_accel")
         let tome = f.float("token_merging_ratio", in: 0...0.9)

@@ -18,6 +18,9 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @Option(name: .customLong("model-dir"), help: "Offer the models of this folder (diffusers folders, .safetensors and .ckpt files) for switching with sd_model_checkpoint; without -m the first is loaded.")
+    var modelDir: String?
+
     @Option(help: "Address to listen on (0.0.0.0: every interface).")
     var host = "127.0.0.1"
 
@@ -64,17 +67,45 @@ struct Serve: ParsableCommand {
         return s
     }
 
+    /// The models of `--model-dir`, sorted by name: diffusers folders (with model_index.json) and checkpoint files.
+    func entries() throws -> [ModelEntry] {
+        guard let modelDir else { return [] }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: modelDir) else {
+            throw ValidationError("--model-dir: cannot list '\(modelDir)'")
+        }
+        return names.sorted().compactMap { name -> ModelEntry? in
+            let path = (modelDir as NSString).appendingPathComponent(name)
+            let ext = (name as NSString).pathExtension.lowercased()
+            if ext == "safetensors" || ext == "ckpt" { return ModelEntry(name: (name as NSString).deletingPathExtension, path: path) }
+            let index = (path as NSString).appendingPathComponent("model_index.json")
+            return FileManager.default.fileExists(atPath: index) ? ModelEntry(name: name, path: path) : nil
+        }
+    }
+
+    /// Loads a model with this command's settings (precision, config folder, variant, ...).
+    func load(path: String, name: String?) throws -> ServedModel {
+        let t0 = Date()
+        let pipe = try StableDiffusionPipeline.load(path: path, configFolder: modelOptions.config, useEMA: modelOptions.ema,
+                                                    compute: modelOptions.compute.settings(),
+                                                    predictionType: modelOptions.predictionType, variant: modelOptions.variant)
+        for n in pipe.models.notes { FileHandle.standardError.write("note: \(n)\n") }
+        for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
+        let hash = GenerationParameters.modelHash(path: path, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)
+        let precision = modelOptions.precision == .fp32 ? nil : modelOptions.precision.rawValue
+        let model = ServedModel(pipeline: pipe, path: path, hash: hash, precision: precision, name: name)
+        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model.title, Date().timeIntervalSince(t0)))
+        return model
+    }
+
     func run() throws {
         threadOptions.apply()
         let settings = try settings()
-        let t0 = Date()
-        let pipe = try modelOptions.load()
-        let path = try modelOptions.path()
-        let hash = GenerationParameters.modelHash(path: path, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)
-        let precision = modelOptions.precision == .fp32 ? nil : modelOptions.precision.rawValue
-        let model = ServedModel(pipeline: pipe, path: path, hash: hash, precision: precision)
-        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model.title, Date().timeIntervalSince(t0)))
-        let server = try DatoServer(settings: settings, model: model)
+        let entries = try entries()
+        let first = modelOptions.model == nil ? entries.first : nil
+        let model = try load(path: try first?.path ?? modelOptions.path(), name: first?.name)
+        let command = self
+        let catalog = ModelCatalog(loaded: model, entries: entries) { entry in try command.load(path: entry.path, name: entry.name) }
+        let server = try DatoServer(settings: settings, catalog: catalog)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {

@@ -38,11 +38,19 @@ def check_listings(api):
     schedulers = [s["label"] for s in api.get_schedulers()]
     check("schedulers", "Automatic" in schedulers, ", ".join(schedulers))
     models = api.util_get_model_names()
-    check("sd-models", len(models) == 1, ", ".join(models))
+    check("sd-models", len(models) >= 1, ", ".join(models))
     options = api.get_options()
     check("options", options.get("sd_model_checkpoint") == models[0], f"sd_model_checkpoint={options.get('sd_model_checkpoint')}")
     api.util_set_model(models[0])
-    check("model switching (util_set_model to the loaded model)", api.util_get_current_model() == models[0])
+    check("util_set_model to the loaded model", api.util_get_current_model() == models[0])
+    if len(models) > 1:   # dato serve --model-dir DIR: switch to another model and back
+        other = models[1]
+        api.util_set_model(other)
+        now = api.util_get_current_model()
+        check("model switching (util_set_model to another model)", now.startswith(other), f"{other} -> current {now}")
+        r = small(api, override_settings={"sd_model_checkpoint": models[0]})
+        check("model switching through override_settings", models[0].startswith(r.info["sd_model_name"]), r.info["sd_model_name"])
+        models = api.util_get_model_names()
     return samplers, models
 
 
