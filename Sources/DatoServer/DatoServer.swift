@@ -4,8 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// `dato serve`: the AUTOMATIC1111-compatible web API (`/sdapi/v1/...`) over one loaded model, its job queue
-/// and the web page at `/`. Everything it needs comes in through `settings` and `model`.
+/// `dato serve`: the AUTOMATIC1111-compatible web API (`/sdapi/v1/...`) over the catalog's loaded model, its
+/// job queue and the web page at `/`. Everything it needs comes in through `settings` and `catalog`.
 public struct DatoServer: Sendable {
     public let settings: ServerSettings
     public let catalog: ModelCatalog
