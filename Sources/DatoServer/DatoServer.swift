@@ -21,9 +21,10 @@ public struct DatoServer: Sendable {
     public init(settings: ServerSettings, catalog: ModelCatalog) throws {
         guard settings.queueSize >= 0 else { throw ServerSettingsError("--queue-size must be at least 0; got \(settings.queueSize)") }
         guard (0...65535).contains(settings.port) else { throw ServerSettingsError("--port must be in 0...65535; got \(settings.port)") }
+        guard (1...64).contains(settings.parallel) else { throw ServerSettingsError("--parallel must be in 1...64; got \(settings.parallel)") }
         self.settings = settings
         self.catalog = catalog
-        queue = JobQueue(waiting: settings.queueSize)
+        queue = JobQueue(waiting: settings.queueSize, parallel: settings.parallel)
         page = try WebPage.load()
     }
 
@@ -54,8 +55,8 @@ public struct DatoServer: Sendable {
             throw APIError(status: .notImplemented, detail: "img2img is not supported yet by dato serve; use /sdapi/v1/txt2img")
         }
         api.get("progress") { _, _ in progress() }
-        api.post("interrupt") { _, _ in queue.status.running?.interrupt(); return JSONResponse.make([:]) }
-        api.post("skip") { _, _ in queue.status.running?.skip(); return JSONResponse.make(.null) }
+        api.post("interrupt") { _, _ in queue.status.running.forEach { $0.interrupt() }; return JSONResponse.make([:]) }
+        api.post("skip") { _, _ in queue.status.running.forEach { $0.skip() }; return JSONResponse.make(.null) }
         api.get("samplers") { _, _ in JSONResponse.make(SamplerCatalog.samplerListing) }
         api.get("schedulers") { _, _ in JSONResponse.make(SamplerCatalog.schedulerListing) }
         api.get("sd-models") { _, _ in JSONResponse.make(catalog.listing) }
@@ -121,12 +122,12 @@ public struct DatoServer: Sendable {
 
     func progress() -> Response {
         let status = queue.status
-        return JSONResponse.make(status.running?.snapshot(queued: status.waiting) ?? JobProgress.idle(queued: status.waiting))
+        return JSONResponse.make(status.running.first?.snapshot(queued: status.waiting) ?? JobProgress.idle(queued: status.waiting))
     }
 
     func health() -> Response {
         let status = queue.status
-        return JSONResponse.make(["status": "ok", "model": .string(catalog.current.title), "running": .bool(status.running != nil),
+        return JSONResponse.make(["status": "ok", "model": .string(catalog.current.title), "running": JSONValue(status.running.count),
                                   "waiting": JSONValue(status.waiting), "queue_size": JSONValue(settings.queueSize)])
     }
 }

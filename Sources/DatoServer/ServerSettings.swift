@@ -9,8 +9,11 @@ public struct ServerSettings: Sendable {
     public var defaultAccel: String? = nil
     /// HTTP basic credentials (user, password); empty leaves the API open, as AUTOMATIC1111 without --api-auth.
     public var credentials: [BasicCredential] = []
-    /// Requests that may wait behind the running one; more are answered 503 with Retry-After.
+    /// Requests that may wait behind the running ones; more are answered 503 with Retry-After.
     public var queueSize: Int = 8
+    /// Jobs that run at once on the loaded (reentrant) pipeline, sharing the compute threads; 1 runs them one
+    /// at a time. `/progress` reports the earliest running job; `/interrupt` and `/skip` act on every running one.
+    public var parallel: Int = 1
     /// Where `save_images` writes PNGs (AUTOMATIC1111: outputs/txt2img-images); nil refuses `save_images`.
     public var outputDirectory: String? = nil
     public var limits = RequestLimits()

@@ -36,6 +36,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("queue-size"), help: "Requests that may wait behind the running one; more get 503 with Retry-After.")
     var queueSize = 8
 
+    @Option(help: "Jobs that run at once on the loaded model (they share the compute threads).")
+    var parallel = 1
+
     @Option(name: .customLong("output-dir"), help: "Where requests with save_images write their PNGs.")
     var outputDir = "outputs/txt2img-images"
 
@@ -45,6 +48,7 @@ struct Serve: ParsableCommand {
         try checkArguments {
             try ArgumentCheck.integer(port, "--port", in: 0...65535)
             try ArgumentCheck.integer(queueSize, "--queue-size", in: 0...10_000)
+            try ArgumentCheck.integer(parallel, "--parallel", in: 1...64)
             if let defaultAccel { _ = try PlanSpec(parsing: defaultAccel) }
         }
         if let apiAuth {
@@ -57,6 +61,7 @@ struct Serve: ParsableCommand {
         s.host = host
         s.port = port
         s.queueSize = queueSize
+        s.parallel = parallel
         s.outputDirectory = outputDir
         s.credentials = try apiAuth.map(BasicCredential.parseList) ?? []
         if let defaultAccel {

@@ -23,7 +23,7 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertNil(d.modelOptions.model)
         let s = try Serve.parse(["-m", "model", "--host", "0.0.0.0", "--port", "0", "--precision", "bf16", "-t", "2",
                                  "--default-accel", "deepcache:3", "--api-auth", "ann:pw,bob:x:y", "--queue-size", "0",
-                                 "--output-dir", "out"])
+                                 "--output-dir", "out", "--parallel", "2", "--model-dir", "models"])
         let settings = try s.settings()
         XCTAssertEqual(settings.host, "0.0.0.0")
         XCTAssertEqual(settings.port, 0)
@@ -31,6 +31,9 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(settings.defaultAccel, "deepcache:3")
         XCTAssertEqual(settings.credentials, [BasicCredential(user: "ann", password: "pw"), BasicCredential(user: "bob", password: "x:y")])
         XCTAssertEqual(settings.outputDirectory, "out")
+        XCTAssertEqual(settings.parallel, 2)
+        XCTAssertEqual(s.modelDir, "models")
+        XCTAssertEqual(d.parallel, 1)
         XCTAssertEqual(s.modelOptions.precision, .bf16)
         XCTAssertTrue(try Dato.parseAsRoot(["serve", "--port", "7861"]) is Serve)
     }
@@ -49,5 +52,6 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(error(["--api-auth", "nopassword"])?.contains("--api-auth") == true)
         XCTAssertTrue(error(["--default-accel", "warp:9"]) != nil)
         XCTAssertTrue(error(["-t", "0"])?.contains("--threads") == true)
+        XCTAssertTrue(error(["--parallel", "0"])?.contains("--parallel") == true)
     }
 }

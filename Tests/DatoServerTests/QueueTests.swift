@@ -100,3 +100,26 @@ final class QueueTests: XCTestCase {
         }
     }
 }
+
+/// `--parallel 2`: two jobs run at once on the one loaded model; interrupt stops both.
+final class ParallelQueueTests: XCTestCase {
+    func testTwoJobsRunAtOnceAndInterruptStopsBoth() async throws {
+        try await withServer({ $0.limits.steps = 1000; $0.parallel = 2; $0.queueSize = 0 }) { client in
+            async let a = client.post("/sdapi/v1/txt2img", json: QueueTests.longJob)
+            async let b = client.post("/sdapi/v1/txt2img", json: QueueTests.longJob)
+            let deadline = Date().addingTimeInterval(10)
+            var running = 0
+            while Date() < deadline && running < 2 {
+                running = try await client.get("/health").object["running"] as? Int ?? 0
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            XCTAssertEqual(running, 2)
+            let third = try await client.post("/sdapi/v1/txt2img", json: #"{"prompt": "y", "steps": 1, "width": 64, "height": 64}"#)
+            XCTAssertEqual(third.status, .serviceUnavailable, "two running, none may wait")
+            _ = try await client.post("/sdapi/v1/interrupt", json: "")
+            let (ra, rb) = try await (a, b)
+            XCTAssertEqual(ra.info["dato_interrupted"] as? Bool, true, ra.text)
+            XCTAssertEqual(rb.info["dato_interrupted"] as? Bool, true, rb.text)
+        }
+    }
+}
