@@ -44,6 +44,7 @@ public struct DatoServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: ErrorShapeMiddleware())
         router.add(middleware: BasicAuthMiddleware(credentials: settings.credentials))
         router.get("/") { _, _ in page.response("index.html") }
         router.get("/app.js") { _, _ in page.response("app.js") }

@@ -39,6 +39,14 @@ final class RoutesTests: XCTestCase {
         }
     }
 
+    func testUnknownRoutesAnswerAsFastAPI() async throws {
+        try await withServer { client in
+            let r = try await client.get("/sdapi/v1/no-such-route")
+            XCTAssertEqual(r.status, .notFound)
+            XCTAssertEqual(r.object["detail"] as? String, "Not Found", r.text)
+        }
+    }
+
     func testWebPageIsServedWithItsScriptAndStyle() async throws {
         try await withServer { client in
             let page = try await client.get("/")
