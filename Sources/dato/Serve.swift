@@ -39,6 +39,18 @@ struct Serve: ParsableCommand {
     @Option(help: "Jobs that run at once on the loaded model (they share the compute threads).")
     var parallel = 1
 
+    @Option(name: .customLong("max-side"), help: "Largest width and height a request may ask for (pixels).")
+    var maxSide = 2048
+
+    @Option(name: .customLong("max-steps"), help: "Most steps a request may ask for.")
+    var maxSteps = 150
+
+    @Option(name: .customLong("max-images"), help: "Most images per request (batch_size * n_iter).")
+    var maxImages = 16
+
+    @Flag(help: "Decode images larger than the VAE's tile in overlapping tiles (much less memory for large images), as dato generate --vae-tiling.")
+    var vaeTiling = false
+
     @Option(name: .customLong("output-dir"), help: "Where requests with save_images write their PNGs.")
     var outputDir = "outputs/txt2img-images"
 
@@ -49,6 +61,9 @@ struct Serve: ParsableCommand {
             try ArgumentCheck.integer(port, "--port", in: 0...65535)
             try ArgumentCheck.integer(queueSize, "--queue-size", in: 0...10_000)
             try ArgumentCheck.integer(parallel, "--parallel", in: 1...64)
+            try ArgumentCheck.integer(maxSide, "--max-side", in: 8...ArgumentCheck.maximumImageSide)
+            try ArgumentCheck.integer(maxSteps, "--max-steps", in: 1...1000)
+            try ArgumentCheck.integer(maxImages, "--max-images", in: 1...1000)
             if let defaultAccel { _ = try PlanSpec(parsing: defaultAccel) }
         }
         if let apiAuth {
@@ -62,6 +77,10 @@ struct Serve: ParsableCommand {
         s.port = port
         s.queueSize = queueSize
         s.parallel = parallel
+        s.limits.side = maxSide
+        s.limits.steps = maxSteps
+        s.limits.imagesPerRequest = maxImages
+        s.limits.batchSize = min(s.limits.batchSize, maxImages)
         s.outputDirectory = outputDir
         s.credentials = try apiAuth.map(BasicCredential.parseList) ?? []
         if let defaultAccel {
@@ -93,6 +112,7 @@ struct Serve: ParsableCommand {
         let pipe = try StableDiffusionPipeline.load(path: path, configFolder: modelOptions.config, useEMA: modelOptions.ema,
                                                     compute: modelOptions.compute.settings(),
                                                     predictionType: modelOptions.predictionType, variant: modelOptions.variant)
+        pipe.vaeTiling = vaeTiling
         for n in pipe.models.notes { FileHandle.standardError.write("note: \(n)\n") }
         for w in pipe.models.warnings { FileHandle.standardError.write("warning: \(w)\n") }
         let hash = GenerationParameters.modelHash(path: path, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)

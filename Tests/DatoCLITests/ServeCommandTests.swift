@@ -23,7 +23,8 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertNil(d.modelOptions.model)
         let s = try Serve.parse(["-m", "model", "--host", "0.0.0.0", "--port", "0", "--precision", "bf16", "-t", "2",
                                  "--default-accel", "deepcache:3", "--api-auth", "ann:pw,bob:x:y", "--queue-size", "0",
-                                 "--output-dir", "out", "--parallel", "2", "--model-dir", "models"])
+                                 "--output-dir", "out", "--parallel", "2", "--model-dir", "models",
+                                 "--max-side", "1024", "--max-steps", "60", "--max-images", "4", "--vae-tiling"])
         let settings = try s.settings()
         XCTAssertEqual(settings.host, "0.0.0.0")
         XCTAssertEqual(settings.port, 0)
@@ -32,6 +33,11 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(settings.credentials, [BasicCredential(user: "ann", password: "pw"), BasicCredential(user: "bob", password: "x:y")])
         XCTAssertEqual(settings.outputDirectory, "out")
         XCTAssertEqual(settings.parallel, 2)
+        XCTAssertEqual(settings.limits.side, 1024)
+        XCTAssertEqual(settings.limits.steps, 60)
+        XCTAssertEqual(settings.limits.imagesPerRequest, 4)
+        XCTAssertEqual(settings.limits.batchSize, 4)
+        XCTAssertTrue(s.vaeTiling)
         XCTAssertEqual(s.modelDir, "models")
         XCTAssertEqual(d.parallel, 1)
         XCTAssertEqual(s.modelOptions.precision, .bf16)
@@ -53,5 +59,6 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(error(["--default-accel", "warp:9"]) != nil)
         XCTAssertTrue(error(["-t", "0"])?.contains("--threads") == true)
         XCTAssertTrue(error(["--parallel", "0"])?.contains("--parallel") == true)
+        XCTAssertTrue(error(["--max-side", "5000"])?.contains("--max-side") == true)
     }
 }
