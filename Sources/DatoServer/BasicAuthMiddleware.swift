@@ -1,14 +1,15 @@
 import Foundation
 import Hummingbird
 
-/// HTTP basic authentication of the API routes (`/sdapi/...`, `/dato/...`), as AUTOMATIC1111's `--api-auth`: 401 with
-/// `WWW-Authenticate: Basic` when the credentials are missing ("Not authenticated") or wrong ("Incorrect
-/// username or password"). The page and `/health` stay open; the page's calls ask the browser for the login.
+/// HTTP basic authentication, as AUTOMATIC1111's `--api-auth`: 401 with `WWW-Authenticate: Basic` when the
+/// credentials are missing ("Not authenticated") or wrong ("Incorrect username or password"). Everything but
+/// `/health` (for load balancers) is guarded: the page too, so that a browser asks for the login when it opens
+/// the page and sends it with the page's API calls.
 struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let credentials: [BasicCredential]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !credentials.isEmpty, request.uri.path.hasPrefix("/sdapi/") || request.uri.path.hasPrefix("/dato/") else { return try await next(request, context) }
+        guard !credentials.isEmpty, request.uri.path != "/health" else { return try await next(request, context) }
         let challenge: HTTPFields = [.wwwAuthenticate: "Basic"]
         guard let header = request.headers[.authorization], let (user, password) = Self.decode(header) else {
             throw APIError(status: .unauthorized, detail: "Not authenticated", headers: challenge)

@@ -61,7 +61,7 @@ final class RoutesTests: XCTestCase {
         }
     }
 
-    func testBasicAuthGuardsTheAPIOnly() async throws {
+    func testBasicAuthGuardsAllButHealth() async throws {
         try await withServer({ $0.credentials = [BasicCredential(user: "ann", password: "s3:cret")] }) { client in
             let none = try await client.get("/sdapi/v1/samplers")
             XCTAssertEqual(none.status, .unauthorized)
@@ -74,7 +74,9 @@ final class RoutesTests: XCTestCase {
             XCTAssertEqual(right.status, .ok)
             let health = try await client.get("/health"), page = try await client.get("/")
             XCTAssertEqual(health.status, .ok)
-            XCTAssertEqual(page.status, .ok)
+            XCTAssertEqual(page.status, .unauthorized, "the browser asks for the login on the page")
+            let cost = try await client.get("/dato/v1/plan-cost")
+            XCTAssertEqual(cost.status, .unauthorized)
         }
     }
 

@@ -74,12 +74,18 @@ def main():
     ap.add_argument("--out", default="page.png")
     ap.add_argument("--prompt", default="a green square on a yellow background")
     ap.add_argument("--accel", default="deepcache:2")
+    ap.add_argument("--user", help="with --password: the login a browser sends once asked (dato serve --api-auth)")
+    ap.add_argument("--password")
     a = ap.parse_args()
     profile = tempfile.mkdtemp(prefix="dato-chromium-")
     proc, ws_url = start_chromium(9333, profile)
     try:
         tab = Tab(ws_url)
         tab.call("Page.enable")
+        if a.user:   # what the browser sends after its login dialog (headless Chromium shows none)
+            token = base64.b64encode(f"{a.user}:{a.password}".encode()).decode()
+            tab.call("Network.enable")
+            tab.call("Network.setExtraHTTPHeaders", headers={"Authorization": f"Basic {token}"})
         tab.call("Page.navigate", url=f"http://{a.host}:{a.port}/")
         if not tab.wait("document.getElementById('sampler_name') && document.getElementById('sampler_name').options.length > 0", 20):
             print("FAIL the page did not load the sampler list")
