@@ -65,6 +65,7 @@ public struct DatoServer: Sendable {
         api.get("options") { _, _ in JSONResponse.make(options()) }
         api.post("options") { request, _ in try await setOptions(request) }
         api.get("cmd-flags") { _, _ in JSONResponse.make(commandFlags()) }
+        api.post("png-info") { request, _ in try await pngInfo(request) }
         router.get("/dato/v1/plan-cost") { request, _ in try planCost(request) }
         return router
     }

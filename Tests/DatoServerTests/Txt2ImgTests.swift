@@ -106,3 +106,26 @@ final class Txt2ImgTests: XCTestCase {
         }
     }
 }
+
+/// POST /sdapi/v1/png-info reads back what txt2img wrote.
+final class PNGInfoTests: XCTestCase {
+    func testPNGInfoReadsTheParametersTxt2ImgWrote() async throws {
+        try await withServer { client in
+            let r = try await client.post("/sdapi/v1/txt2img", json: """
+                {"prompt": "a cat, sitting", "negative_prompt": "dog", "seed": 9, "steps": 2, "width": 64, "height": 64, "accel": "deepcache:2"}
+                """)
+            let image = try XCTUnwrap((r.object["images"] as? [String])?.first)
+            let info = try await client.post("/sdapi/v1/png-info", json: #"{"image": "data:image/png;base64,\#(image)"}"#)
+            XCTAssertEqual(info.status, .ok, info.text)
+            XCTAssertEqual(info.object["info"] as? String, (r.info["infotexts"] as? [String])?.first)
+            let p = info.object["parameters"] as? [String: Any] ?? [:]
+            XCTAssertEqual(p["Prompt"] as? String, "a cat, sitting")
+            XCTAssertEqual(p["Negative prompt"] as? String, "dog")
+            XCTAssertEqual(p["Seed"] as? String, "9")
+            XCTAssertEqual(p["Size-1"] as? String, "64")
+            XCTAssertEqual(p["Accel"] as? String, r.info["dato_plan"] as? String, "quoted values keep their commas")
+            let bad = try await client.post("/sdapi/v1/png-info", json: #"{"image": "bm90IGEgcG5n"}"#)
+            XCTAssertEqual(bad.issueFields, ["image"], bad.text)
+        }
+    }
+}

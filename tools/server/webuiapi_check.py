@@ -7,7 +7,7 @@
 
 Checks txt2img with every sampler the server lists (and DPM++ 2M with Karras), the PNG's parameters chunk,
 progress during a long job, interrupt, skip, samplers, schedulers, models, options and model switching, plans
-through override_settings (dato_accel, token_merging_ratio) and a 422 for a bad field. Prints one line per
+through override_settings (dato_accel, token_merging_ratio), png-info and a 422 for a bad field. Prints one line per
 check and exits non-zero when one fails.
 """
 import argparse
@@ -62,6 +62,9 @@ def check_samplers(api, samplers):
         check(f"txt2img sampler {name!r}", r.image.size == (64, 64) and r.info["sampler_name"] == name and f"Seed: 42" in params,
               f"{r.image.size}, info.sampler_name={r.info['sampler_name']!r}, {time.time() - t0:.2f} s, parameters: {params.splitlines()[-1]}")
     r = small(api, sampler_name="DPM++ 2M", scheduler="Karras")
+    info = api.png_info(r.image)   # PIL re-encodes the PNG with its text chunk
+    check("png-info of the image as PIL re-encodes it", info.info == r.image.info.get("parameters") and info.parameters.get("Seed") == "42",
+          f"parameters Seed={info.parameters.get('Seed')}, Size-1={info.parameters.get('Size-1')}")
     check("txt2img DPM++ 2M + Karras", "Karras" in r.image.info.get("parameters", ""), r.image.info.get("parameters", "").splitlines()[-1])
 
 
