@@ -17,10 +17,12 @@ let package = Package(
         .library(name: "DatoDemo", targets: ["DatoDemo"]),
         .library(name: "DatoSearch", targets: ["DatoSearch"]),
         .library(name: "DatoSearchPostgres", targets: ["DatoSearchPostgres"]),
+        .library(name: "DatoServer", targets: ["DatoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries from Debian: libdnnl-dev (oneDNN 2.6) and libopenblas-dev.
@@ -63,10 +65,14 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // The search journal on a PostgreSQL server (studies shared by a coordinator and workers on many machines).
         .target(name: "DatoSearchPostgres", dependencies: ["DatoSearch", .product(name: "PostgresNIO", package: "postgres-nio")]),
+        // `dato serve`: the AUTOMATIC1111-compatible web API (/sdapi/v1), its job queue and the web page.
+        .target(name: "DatoServer", dependencies: ["DatoAccel", "DatoPipeline", "DatoImage", "DatoDigest", "DatoDemo",
+                                                   .product(name: "Hummingbird", package: "hummingbird")],
+                resources: [.copy("Resources/web")]),
         // Thin command-line interface (and its option-value checks).
         .executableTarget(name: "dato", dependencies: [
             "DatoCore", "DatoModels", "DatoAccel", "DatoDigest", "DatoImage", "DatoPipeline", "DatoEvaluation",
-            "DatoDemo", "DatoSearch", "DatoSearchPostgres", "CDNNL", "COpenBLAS",
+            "DatoDemo", "DatoSearch", "DatoSearchPostgres", "DatoServer", "CDNNL", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share.
@@ -76,7 +82,10 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoAccelTests", dependencies: ["DatoAccel", "DatoPipeline", "DatoTestSupport"]),
         .testTarget(name: "DatoCLITests", dependencies: ["dato", "DatoCore", "DatoPipeline", "DatoSearch", "DatoSearchPostgres",
-                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                                                        "DatoServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "DatoServerTests", dependencies: ["DatoServer", "DatoPipeline", "DatoImage", "DatoDemo",
+                                                        .product(name: "Hummingbird", package: "hummingbird"),
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "DatoSearchTests", dependencies: ["DatoSearch", "DatoSearchPostgres", "DatoDigest", "DatoTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatoPipelineTests", dependencies: ["DatoPipeline", "DatoImage", "DatoDigest", "DatoEvaluation",
                                                          "DatoDemo", "CZlib", "DatoTestSupport"],

@@ -9,7 +9,8 @@ struct Dato: ParsableCommand {
         abstract: "Stable Diffusion 1.x and 2.x on the CPU, accelerated without retraining.",
         discussion: ComputeEnvironment.help,
         version: "0.1.0",
-        subcommands: [Generate.self, Compare.self, Search.self, SearchWorker.self, SearchStatus.self, Score.self, Inspect.self, Bench.self]
+        subcommands: [Generate.self, Compare.self, Search.self, SearchWorker.self, SearchStatus.self, Score.self, Inspect.self,
+                      Serve.self, Bench.self]
     )
 
     /// Line-buffered output, so progress reaches pipes and log files as it happens.
