@@ -5,9 +5,10 @@
 // vector of those 16 keys' pairs: a query row's pair broadcast to all lanes makes 16 scores' partial sums. The
 // packed values give, for each pair of keys (2r, 2r + 1) and block of 16 value columns, one vector: a row's pair
 // of probabilities broadcast makes 16 output columns' partial sums. So the scores come in register tiles of 8
-// query rows x 32 keys and the products with the values in tiles of 8 rows x up to 48 columns, both accumulated
-// in fp32. Between them runs the AMX kernel's fp32 online softmax (attention_softmax.h). Built without
-// -ffast-math, like the AMX kernel, so that the rescaling arithmetic runs as written.
+// query rows x 32 keys and the products with the values in tiles of 8 rows x up to 48 columns (256-bit products
+// for a last block of at most 8 columns), both accumulated in fp32. Between them runs the AMX kernel's fp32
+// online softmax (attention_softmax.h). Built without -ffast-math, like the AMX kernel, so that the rescaling
+// arithmetic runs as written.
 #include "dato_bf16_attention.h"
 #include "amx_common.h"
 #include "attention_softmax.h"
@@ -96,41 +97,60 @@ BF16_TARGET static void scores(const uint32_t *qb, long pairs, const unsigned sh
 }
 
 // o[r0 ..< r0 + ROWS][16 cb ..< 16 (cb + C)] (row stride dvp) += P V over keys k0 ..< k1 (multiples of 32), with
-// P's column 0 (bf16, row stride lp) at key k0 and values packed in `ncb` blocks of 16 columns. C is 1, 2 or 3.
+// P's column 0 (bf16, row stride lp) at key k0 and values packed in `ncb` blocks of 16 columns. C is 1, 2 or 3;
+// with `half`, the last of the C blocks has only its first 8 columns computed, by 256-bit products (the head
+// size 40 of Stable Diffusion's first level is 2.5 blocks).
 static inline __attribute__((always_inline)) BF16_TARGET void
-value_tile(int C, const unsigned short *p, long lp, long r0, const unsigned short *values, long ncb, long cb,
+value_tile(int C, int half, const unsigned short *p, long lp, long r0, const unsigned short *values, long ncb, long cb,
            long k0, long k1, float *o, long dvp) {
+    int full = C - half;
     __m512 acc[ROWS][3];
-    for (int r = 0; r < ROWS; r++)
-        for (int c = 0; c < C; c++) acc[r][c] = _mm512_loadu_ps(o + (r0 + r) * dvp + (cb + c) * 16);
+    __m256 last[ROWS];
+    for (int r = 0; r < ROWS; r++) {
+        float *row = o + (r0 + r) * dvp + cb * 16;
+        for (int c = 0; c < full; c++) acc[r][c] = _mm512_loadu_ps(row + c * 16);
+        if (half) last[r] = _mm256_loadu_ps(row + full * 16);
+    }
     for (long key = k0; key < k1; key += 32) {
         const unsigned short *vb = values + ((key / 32) * ncb + cb) * 512;
         const unsigned short *pk = p + r0 * lp + (key - k0);
         for (long pr = 0; pr < 16; pr++) {   // the pairs of keys (2 pr, 2 pr + 1) of this block
             __m512bh v[3];
-            for (int c = 0; c < C; c++) v[c] = vector_at(vb + c * 512 + pr * 32);
+            __m256bh vh = (__m256bh)_mm256_setzero_si256();
+            for (int c = 0; c < full; c++) v[c] = vector_at(vb + c * 512 + pr * 32);
+            if (half) vh = (__m256bh)_mm256_loadu_si256((const __m256i *)(vb + full * 512 + pr * 32));
             for (int r = 0; r < ROWS; r++) {
                 __m512bh pv = pair(pk + r * lp + 2 * pr);
-                for (int c = 0; c < C; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pv, v[c]);
+                for (int c = 0; c < full; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pv, v[c]);
+                if (half) last[r] = _mm256_dpbf16_ps(last[r], (__m256bh)_mm512_castsi512_si256((__m512i)pv), vh);
             }
         }
     }
-    for (int r = 0; r < ROWS; r++)
-        for (int c = 0; c < C; c++) _mm512_storeu_ps(o + (r0 + r) * dvp + (cb + c) * 16, acc[r][c]);
+    for (int r = 0; r < ROWS; r++) {
+        float *row = o + (r0 + r) * dvp + cb * 16;
+        for (int c = 0; c < full; c++) _mm512_storeu_ps(row + c * 16, acc[r][c]);
+        if (half) _mm256_storeu_ps(row + full * 16, last[r]);
+    }
 }
 
-// o (QB rows x ncb * 16 columns, row stride dvp) += P V over keys k0 ..< k1, with P's column 0 at key k0 (row
-// stride lp): tiles of ROWS rows x 48 columns (the last ones narrower).
-BF16_TARGET static void add_values(const unsigned short *p, long lp, const unsigned short *values, long ncb,
+// o (QB rows x ncb * 16 columns, row stride dvp; dv of them used) += P V over keys k0 ..< k1, with P's column 0 at
+// key k0 (row stride lp): tiles of ROWS rows x 48 columns (the last ones narrower).
+BF16_TARGET static void add_values(const unsigned short *p, long lp, const unsigned short *values, long ncb, long dv,
                                    long k0, long k1, float *o, long dvp) {
-    for (long cb = 0; cb < ncb; cb += 3)
+    for (long cb = 0; cb < ncb; cb += 3) {
+        int blocks = ncb - cb < 3 ? (int)(ncb - cb) : 3;
+        int half = cb + blocks == ncb && dv - (ncb - 1) * 16 <= 8;
         for (long r0 = 0; r0 < QB; r0 += ROWS) {
-            switch (ncb - cb) {
-            case 1: value_tile(1, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
-            case 2: value_tile(2, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
-            default: value_tile(3, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
+            switch (blocks * 2 + half) {
+            case 2: value_tile(1, 0, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
+            case 3: value_tile(1, 1, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
+            case 4: value_tile(2, 0, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
+            case 5: value_tile(2, 1, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
+            case 6: value_tile(3, 0, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
+            default: value_tile(3, 1, p, lp, r0, values, ncb, cb, k0, k1, o, dvp); break;
             }
         }
+    }
 }
 
 // The buffers of one block in the caller's scratch.
@@ -154,7 +174,7 @@ static buffers carve(void *scratch, long nk, long pairs, long dvp) {
 // All scores at once and one softmax per row, adding prob_weight * the probabilities to prob_mean's rows (the map
 // needs each row's final maximum and sum).
 BF16_TARGET static void block_with_map(buffers b, long pairs, const unsigned short *keys, const unsigned short *values,
-                                       long nk, long dp, long ncb, long dvp, const long *valid, float to_log2,
+                                       long nk, long dp, long ncb, long dv, long dvp, const long *valid, float to_log2,
                                        float *max, float *sum, float *prob_mean, float prob_weight) {
     long nkp = round_up(nk, 32), ls = score_stride(nk), lp = prob_stride(nk);
     scores(b.qb, pairs, keys, dp, 0, nkp, b.s, ls);
@@ -172,14 +192,14 @@ BF16_TARGET static void block_with_map(buffers b, long pairs, const unsigned sho
             _mm512_mask_storeu_ps(mean + j, k, _mm512_fmadd_ps(e, w, _mm512_maskz_loadu_ps(k, mean + j)));
         }
     }
-    add_values(b.p, lp, values, ncb, 0, nkp, b.o, dvp);
+    add_values(b.p, lp, values, ncb, dv, 0, nkp, b.o, dvp);
 }
 
 // The online softmax over blocks of KEY_BLOCK keys, as in dato_amx.c: a row's first block sets its running
 // maximum; later blocks reuse it without a maximum pass unless their powers add up to more than 2^32, when the
 // block's maximum rescales the row's running sum and output and the block is redone.
 BF16_TARGET static void block_online(buffers b, long pairs, const unsigned short *keys, const unsigned short *values,
-                                     long nk, long dp, long ncb, long dvp, const long *valid, float to_log2,
+                                     long nk, long dp, long ncb, long dv, long dvp, const long *valid, float to_log2,
                                      float *max, float *sum) {
     long nkp = round_up(nk, 32);
     long kb = nkp < KEY_BLOCK ? nkp : KEY_BLOCK, lsb = kb + 16, lpb = kb + 32;
@@ -205,7 +225,7 @@ BF16_TARGET static void block_online(buffers b, long pairs, const unsigned short
             }
             sum[i] += bs;
         }
-        add_values(b.p, lpb, values, ncb, k0, k1, b.o, dvp);
+        add_values(b.p, lpb, values, ncb, dv, k0, k1, b.o, dvp);
     }
 }
 
@@ -226,9 +246,9 @@ BF16_TARGET void dato_bf16_attention_block(const void *q, int q_bf16, long ldq, 
     }
     memset(b.o, 0, QB * dvp * sizeof(float));
     if (prob_mean)
-        block_with_map(b, pairs, keys, values, nk, dp, ncb, dvp, valid, to_log2, max, sum, prob_mean, prob_weight);
+        block_with_map(b, pairs, keys, values, nk, dp, ncb, dv, dvp, valid, to_log2, max, sum, prob_mean, prob_weight);
     else
-        block_online(b, pairs, keys, values, nk, dp, ncb, dvp, valid, to_log2, max, sum);
+        block_online(b, pairs, keys, values, nk, dp, ncb, dv, dvp, valid, to_log2, max, sum);
     for (long i = 0; i < rows; i++) {
         float inv = 1.0f / sum[i];
         if (out_bf16) {
