@@ -29,8 +29,8 @@ public enum Attention {
     /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
     /// `compute` chooses the kernel: in bf16 the products run in bf16 with fp32 accumulation and an fp32 softmax,
     /// both on AMX tiles or else AVX512-BF16 dot products where the settings and the CPU allow (`computePacked`),
-    /// otherwise only the probabilities-times-values product (`computeBF16`); in fp32 `computeFP32` with the settings' softmax and
-    /// GEMM. `chunk` applies to the latter two kernels.
+    /// otherwise only the probabilities-times-values product (`computeBF16`); in fp32 `computeFP32` with the
+    /// settings' softmax and GEMM. `chunk` applies to the latter two kernels.
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                         chunk: Int = 64, probabilityMean: Tensor? = nil,
                                         compute: ComputeSettings = ComputeSettings()) throws -> Tensor {

@@ -61,8 +61,8 @@ struct ComputeEnvironment: Equatable {
         Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
         DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
         nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
-        the AVX-512 softmax of the fp32 attention and the AVX512-BF16 kernel of the bf16 attention. Hashes of weights files are cached in \
-        $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
+        the AVX-512 softmax of the fp32 attention and the AVX512-BF16 kernel of the bf16 attention. Hashes of \
+        weights files are cached in $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
         """
 }
 
