@@ -32,21 +32,6 @@ long dato_bf16_attention_scratch_size(long nk, long dk, long dv) {
          + align64(QB * round_up(dv, 16) * 4);
 }
 
-// The query block as bf16 pairs: qb[i * pairs + p] holds dimensions 2p (low half) and 2p + 1 of row i, zeros
-// past `width` and in rows past `rows` (fp32 rows are rounded to nearest even).
-static void query_pairs(const void *q, int q_bf16, long ld, long rows, long width, long pairs, uint32_t *qb) {
-    for (long i = 0; i < QB; i++)
-        for (long p = 0; p < pairs; p++) {
-            uint32_t half[2] = {0, 0};
-            for (long e = 0; e < 2; e++) {
-                long d = 2 * p + e;
-                if (i >= rows || d >= width) continue;
-                half[e] = q_bf16 ? ((const unsigned short *)q)[i * ld + d] : to_bf16(((const float *)q)[i * ld + d]);
-            }
-            qb[i * pairs + p] = half[0] | half[1] << 16;
-        }
-}
-
 #ifdef DATO_HAVE_AMX_BUILD
 
 int dato_avx512bf16_available(void) {
@@ -55,6 +40,55 @@ int dato_avx512bf16_available(void) {
     int avx512 = (b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1;   // F, BW, VL, DQ
     if (!avx512 || !__builtin_cpu_supports("avx512f") || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
     return (a >> 5) & 1;   // AVX512-BF16
+}
+
+// The first n (clamped to 0 ... 32) of 32 lanes.
+static inline __mmask32 lanes32(long n) {
+    return n <= 0 ? 0 : n >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
+}
+
+// The query block as bf16 pairs: qb[i * pairs + p] holds dimensions 2p (low half) and 2p + 1 of row i, zeros
+// past `width` and in rows past `rows` (fp32 rows by the hardware conversion, as the AMX kernel's: round to
+// nearest even, denormals to zero).
+BF16_TARGET static void query_pairs(const void *q, int q_bf16, long ld, long rows, long width, long pairs,
+                                    uint32_t *qb) {
+    unsigned short *dst = (unsigned short *)qb;
+    long n = 2 * pairs;
+    for (long i = 0; i < QB; i++)
+        for (long d = 0; d < n; d += 32) {
+            __m512i h = _mm512_setzero_si512();
+            if (i < rows && q_bf16) {
+                h = _mm512_maskz_loadu_epi16(lanes32(width - d), (const unsigned short *)q + i * ld + d);
+            } else if (i < rows) {
+                const float *row = (const float *)q + i * ld + d;
+                __m512 lo = _mm512_maskz_loadu_ps(tail_mask(width - d), row);
+                __m512 hi = _mm512_maskz_loadu_ps(tail_mask(width - d - 16), row + 16);
+                h = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+            }
+            _mm512_mask_storeu_epi16(dst + i * n + d, lanes32(n - d), h);
+        }
+}
+
+// Rows i < rows of the result: o's row (stride dvp) times 1 / sum[i], as floats or bf16 values rounded to nearest
+// even exactly as to_bf16 does (for finite values; no flushing of denormals).
+BF16_TARGET static void write_rows(const float *o, long dvp, const float *sum, long rows, long dv, void *out, long ldo,
+                                   int out_bf16) {
+    for (long i = 0; i < rows; i++) {
+        __m512 inv = _mm512_set1_ps(1.0f / sum[i]);
+        for (long c = 0; c < dv; c += 16) {
+            __mmask16 k = tail_mask(dv - c);
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, o + i * dvp + c), inv);
+            if (!out_bf16) {
+                _mm512_mask_storeu_ps((float *)out + i * ldo + c, k, v);
+                continue;
+            }
+            __m512i bits = _mm512_castps_si512(v), one = _mm512_set1_epi32(1);
+            __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
+            bits = _mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), odd));
+            _mm256_mask_storeu_epi16((unsigned short *)out + i * ldo + c, k,
+                                     _mm512_cvtepi32_epi16(_mm512_srli_epi32(bits, 16)));
+        }
+    }
 }
 
 // A row's broadcast pair of bf16 values as a dot-product operand.
@@ -249,16 +283,7 @@ BF16_TARGET void dato_bf16_attention_block(const void *q, int q_bf16, long ldq, 
         block_with_map(b, pairs, keys, values, nk, dp, ncb, dv, dvp, valid, to_log2, max, sum, prob_mean, prob_weight);
     else
         block_online(b, pairs, keys, values, nk, dp, ncb, dv, dvp, valid, to_log2, max, sum);
-    for (long i = 0; i < rows; i++) {
-        float inv = 1.0f / sum[i];
-        if (out_bf16) {
-            unsigned short *row = (unsigned short *)out + i * ldo;
-            for (long c = 0; c < dv; c++) row[c] = to_bf16(b.o[i * dvp + c] * inv);
-        } else {
-            float *row = (float *)out + i * ldo;
-            for (long c = 0; c < dv; c++) row[c] = b.o[i * dvp + c] * inv;
-        }
-    }
+    write_rows(b.o, dvp, sum, rows, dv, out, ldo, out_bf16);
 }
 
 #else
