@@ -229,12 +229,14 @@ final class BF16Tests: XCTestCase {
     /// have head sizes (40, 80) that the AMX kernel pads, and key counts that are not multiples of its blocks
     /// (of 32 keys, and of 1024 keys for its online softmax); head sizes 8 and 40 take its paths that keep
     /// the queries in tiles. Head sizes 12 (24 / 2), 40 and 80 give the AVX512-BF16 kernel one, three and five
-    /// blocks of 16 value columns (its tiles are 48 wide), 8 a single one half empty, and 160 two tiles.
+    /// blocks of 16 value columns (its tiles are 48 wide; 8, 24 and 40 end in a half block of 256-bit products),
+    /// 160 four tiles (the last one block wide); 7 leaves the last pair of head dimensions half empty.
     func testAttentionInBF16() throws {
         let wide: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int, width: Int)] = [
             (70, 45, 2, false, 64, 160), (33, 77, 1, false, 64, 40), (77, 77, 2, true, 64, 80),
             (40, 600, 1, false, 64, 40), (300, 300, 2, true, 64, 80),
-            (40, 2100, 1, false, 64, 40), (1056, 1056, 1, true, 64, 8)]   // several 1024-key blocks
+            (40, 2100, 1, false, 64, 40), (1056, 1056, 1, true, 64, 8),   // several 1024-key blocks
+            (50, 70, 3, false, 64, 21)]   // odd head size 7
         let cases = Reference.attentionCases.map { ($0.nq, $0.nk, $0.heads, $0.causal, $0.chunk, 24) } + wide
         for (name, settings) in attentionKernels {
             for (i, c) in cases.enumerated() {
