@@ -9,6 +9,7 @@
 // Each tile is 16 rows of 64 bytes, stored contiguously.
 #include "dato_amx.h"
 #include "amx_common.h"
+#include "attention_softmax.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -107,36 +108,6 @@ int dato_avx512_available(void) {
     return __builtin_cpu_supports("avx512f") && ((b >> 16) & (b >> 30) & (b >> 31) & (b >> 17) & 1);
 }
 
-// 2^x for x below 128 (log2-scaled scores minus a running row maximum): x = n + f with n the nearest integer
-// (f by vreduceps, one instruction: measured 4-8% faster attention than rounding with vrndscaleps), 2^f by a
-// near-minimax polynomial on [-0.5, 0.5], and the exact scaling by 2^n (vscalefps) that also takes very negative
-// x to 0. The polynomial has degree 3 (relative error 7.5e-5, under the bf16 rounding the AMX kernel's
-// probabilities get next) or, with `precise`, degree 5 (2.4e-7, that of a float).
-AVX512_TARGET static inline __m512 exp2_ps(__m512 x, int precise) {
-    __m512 f = _mm512_reduce_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);   // x - round(x), exact
-    __m512 n = _mm512_sub_ps(x, f);
-    __m512 p;
-    if (precise) {
-        p = _mm512_set1_ps(1.3276472e-3f);
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6755419e-3f));
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507131e-2f));
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022120e-1f));
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314694e-1f));
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001f));
-    } else {
-        p = _mm512_set1_ps(0.05517167f);
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.24261115f));
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326097f));
-        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992806f));
-    }
-    return _mm512_scalef_ps(p, n);
-}
-
-static inline __mmask16 tail_mask(long remaining) {
-    if (remaining <= 0) return 0;
-    return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
-}
-
 // The 32-row left operand of a tile product: row i of dst (stride dp, a multiple of 32) = bf16(scale * row i of
 // src) for i < rows and its first `width` values, zeros elsewhere (the hardware conversion: round to nearest
 // even, denormals to zero).
@@ -162,43 +133,6 @@ AVX512_TARGET static void bf16_rows(const unsigned short *src, long ld, long row
             __mmask32 k = i >= rows || d >= width ? 0 : width - d >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (width - d)) - 1);
             _mm512_storeu_si512((void *)(dst + i * dp + d), _mm512_maskz_loadu_epi16(k, src + i * ld + d));
         }
-}
-
-// 2^(c s - m) for 16 scores, the lanes outside `k` zero (`precise` as for exp2_ps).
-AVX512_TARGET static inline __m512 numerators(const float *s, __mmask16 k, __m512 c, __m512 m, int precise) {
-    return _mm512_maskz_mov_ps(k, exp2_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k, s), c, m), precise));
-}
-
-AVX512_TARGET static float row_max(const float *s, long valid) {
-    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
-    long pairs = valid & ~31L, j = 0;
-    for (; j < pairs; j += 32) {
-        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(s + j));
-        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(s + j + 16));
-    }
-    for (; j < valid; j += 16) m0 = _mm512_max_ps(m0, _mm512_mask_loadu_ps(m0, tail_mask(valid - j), s + j));
-    return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
-}
-
-// p[j] = bf16(2^(c (s[j] - max))) for j < valid and 0 up to `width` (a multiple of 32); returns the sum.
-AMX_TARGET static float exp_row(const float *s, long valid, long width, float scale, float max, unsigned short *p) {
-    __m512 c = _mm512_set1_ps(scale), m = _mm512_set1_ps(scale * max), sum0 = _mm512_setzero_ps(), sum1 = sum0;
-    long pairs = valid & ~31L, j = 0;
-    for (; j < pairs; j += 32) {   // whole pairs of vectors: no masks
-        __m512 e0 = exp2_ps(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), c, m), 0);
-        __m512 e1 = exp2_ps(_mm512_fmsub_ps(_mm512_loadu_ps(s + j + 16), c, m), 0);
-        sum0 = _mm512_add_ps(sum0, e0);
-        sum1 = _mm512_add_ps(sum1, e1);
-        _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
-    }
-    for (; j < width; j += 32) {
-        __m512 e0 = numerators(s + j, j < pairs ? 0xFFFF : tail_mask(valid - j), c, m, 0);
-        __m512 e1 = numerators(s + j + 16, j < pairs ? 0xFFFF : tail_mask(valid - j - 16), c, m, 0);
-        sum0 = _mm512_add_ps(sum0, e0);
-        sum1 = _mm512_add_ps(sum1, e1);
-        _mm512_storeu_si512((void *)(p + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
 
 // Accumulators 0-3 (rows 0-15 / 16-31 x keys 0-15 / 16-31) to 32 rows x 32 scores at s (row stride ls).

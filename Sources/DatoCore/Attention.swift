@@ -28,9 +28,9 @@ public enum Attention {
     /// With `probabilityMean` ([B, Nq, Nk]), the mean over heads of the softmax probabilities is written
     /// there too, accumulated chunk by chunk (the per-head probabilities are never stored).
     /// `compute` chooses the kernel: in bf16 the products run in bf16 with fp32 accumulation and an fp32 softmax,
-    /// both on AMX tiles where the settings and the CPU allow (`computeAMX`), otherwise only the
-    /// probabilities-times-values product (`computeBF16`); in fp32 `computeFP32` with the settings' softmax and
-    /// GEMM. `chunk` applies to the latter two kernels.
+    /// both on AMX tiles or else AVX512-BF16 dot products where the settings and the CPU allow (`computePacked`),
+    /// otherwise only the probabilities-times-values product (`computeBF16`); in fp32 `computeFP32` with the
+    /// settings' softmax and GEMM. `chunk` applies to the latter two kernels.
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                         chunk: Int = 64, probabilityMean: Tensor? = nil,
                                         compute: ComputeSettings = ComputeSettings()) throws -> Tensor {
@@ -41,10 +41,10 @@ public enum Attention {
             p.data.update(repeating: 0, count: p.count)
         }
         let out = Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)], zeroed: false)
-        if compute.runsAMXAttention {
-            computeAMX(q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
-                       qkDim: q.dim(2), vDim: v.dim(2), causal: causal, probabilityMean: probabilityMean?.data,
-                       profiler: compute.profiler)
+        if let kernel = compute.packedAttention {
+            computePacked(kernel, q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0),
+                          heads: heads, qkDim: q.dim(2), vDim: v.dim(2), causal: causal,
+                          probabilityMean: probabilityMean?.data, profiler: compute.profiler)
         } else if compute.precision == .bf16 {
             try computeBF16(q: Rows(q), k: Rows(k), v: Rows(v), out: Rows(out), batch: q.dim(0), heads: heads,
                             qkDim: q.dim(2), vDim: v.dim(2), causal: causal, chunk: chunk,
@@ -59,7 +59,7 @@ public enum Attention {
 
     /// Whether attention in `compute` reads bf16 operands and writes a bf16 result directly
     /// (`scaledDotProductForBF16Layers` without conversions), so bf16 layers around it should hand over bf16.
-    public static func exchangesBF16(_ compute: ComputeSettings) -> Bool { compute.runsAMXAttention }
+    public static func exchangesBF16(_ compute: ComputeSettings) -> Bool { compute.packedAttention != nil }
 
     /// bf16 attention within bf16 layers: where it `exchangesBF16`, `q`, `k` and `v` may be bf16 (the
     /// projections' rounded results) and the result is written rounded to bf16 (no fp32 copy for the next layer
@@ -67,14 +67,15 @@ public enum Attention {
     public static func scaledDotProductForBF16Layers(q: any LayerInput, k: any LayerInput, v: any LayerInput,
                                                      heads: Int, compute: ComputeSettings) throws -> any LayerInput {
         let bf16 = compute.with(precision: .bf16)
-        guard exchangesBF16(bf16) else {
+        guard let kernel = bf16.packedAttention else {
             return try scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: heads, compute: bf16)
         }
         precondition(q.shape.count == 3 && k.shape.count == 3 && v.shape.count == 3, "attention expects [B, N, C]")
         precondition(k.dim(1) == v.dim(1) && q.dim(0) == k.dim(0), "attention: \(q.shape) \(k.shape) \(v.shape)")
         let out = BF16Tensor(shape: [q.dim(0), q.dim(1), v.dim(2)])
-        computeAMX(q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0), heads: heads,
-                   qkDim: q.dim(2), vDim: v.dim(2), causal: false, probabilityMean: nil, profiler: compute.profiler)
+        computePacked(kernel, q: AMXInput(q), k: AMXInput(k), v: AMXInput(v), out: AMXOutput(out), batch: q.dim(0),
+                      heads: heads, qkDim: q.dim(2), vDim: v.dim(2), causal: false, probabilityMean: nil,
+                      profiler: compute.profiler)
         return out
     }
 

@@ -1,12 +1,21 @@
 import CDatoAMX
 
 extension Attention {
-    /// The bf16 attention on AMX tiles (`dato_amx.c`): the keys and values of every (batch, head) are packed to
-    /// bf16 tiles first, then the blocks of 32 query rows of all heads go to whichever worker is free, each
-    /// computing its scores on tiles, an fp32 softmax and the probabilities-times-values product on tiles, in the
-    /// worker's own scratch memory. (One shared queue instead of a split per head: no worker waits at a barrier
-    /// per head when the other core runs slower.)
-    /// An operand of `computeAMX`: token rows of `stride` elements at `base` (`rows[b, n, :]` at row b * tokens + n),
+    /// swift-dato's own bf16 attention kernels, which share the packed keys and values and the blocking of
+    /// `computePacked`.
+    enum PackedKernel {
+        /// Intel AMX tiles (`dato_amx.c`).
+        case amx
+        /// AVX512-BF16 dot products on CPUs without AMX (`dato_bf16_attention.c`).
+        case avx512bf16
+
+        /// Bytes of scratch one worker needs.
+        func scratchBytes(nk: Int, dk: Int, dv: Int) -> Int {
+            self == .amx ? dato_amx_scratch_size(nk, dk, dv) : dato_bf16_attention_scratch_size(nk, dk, dv)
+        }
+    }
+
+    /// An operand of `computePacked`: token rows of `stride` elements at `base` (`rows[b, n, :]` at row b * tokens + n),
     /// fp32 or (with `bf16`) bf16.
     struct AMXInput {
         var base: UnsafeRawPointer
@@ -21,7 +30,7 @@ extension Attention {
         func at(_ row: Int, _ column: Int) -> UnsafeRawPointer { base + (row * stride + column) * (bf16 ? 2 : 4) }
     }
 
-    /// The result of `computeAMX`: rows of `stride` elements at `base`, fp32 or (with `bf16`) rounded to bf16.
+    /// The result of `computePacked`: rows of `stride` elements at `base`, fp32 or (with `bf16`) rounded to bf16.
     struct AMXOutput {
         var base: UnsafeMutableRawPointer
         var stride: Int
@@ -34,8 +43,14 @@ extension Attention {
         }
     }
 
-    static func computeAMX(q: AMXInput, k: AMXInput, v: AMXInput, out: AMXOutput, batch: Int, heads: Int, qkDim: Int, vDim: Int,
-                           causal: Bool, probabilityMean: UnsafeMutablePointer<Float>?, profiler: Profiler?) {
+    /// The bf16 attention on `kernel`: the keys and values of every (batch, head) are packed to bf16 (in the AMX
+    /// tile layout, which the AVX512-BF16 dot products read too) first, then the blocks of 32 query rows of all
+    /// heads go to whichever worker is free, each computing its scores in bf16 with fp32 accumulation, an fp32
+    /// online softmax and the probabilities-times-values product, in the worker's own scratch memory. (One shared
+    /// queue instead of a split per head: no worker waits at a barrier per head when the other core runs slower.)
+    static func computePacked(_ kernel: PackedKernel, q: AMXInput, k: AMXInput, v: AMXInput, out: AMXOutput, batch: Int,
+                              heads: Int, qkDim: Int, vDim: Int, causal: Bool,
+                              probabilityMean: UnsafeMutablePointer<Float>?, profiler: Profiler?) {
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
         let nq = q.tokens, nk = k.tokens
@@ -46,7 +61,7 @@ extension Attention {
         let keySize = dato_amx_keys_size(nk, dk), valueSize = dato_amx_values_size(nk, dv)
         let keys = UnsafeMutablePointer<UInt16>.allocate(capacity: pairs * keySize)
         let values = UnsafeMutablePointer<UInt16>.allocate(capacity: pairs * valueSize)
-        let scratchBytes = dato_amx_scratch_size(nk, dk, dv)
+        let scratchBytes = kernel.scratchBytes(nk: nk, dk: dk, dv: dv)
         let scratch = (0..<Parallel.threadCount).map { _ in
             UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         }
@@ -64,14 +79,14 @@ extension Attention {
                 case (false, true): dato_amx_pack_values_bf16(start.assumingMemoryBound(to: UInt16.self), rows.stride, nk, dv, packed)
                 }
             }
-            /// Query block `block` of pair `p`.
-            func run(_ p: Int, _ block: Int, _ worker: Int) {
-                let b = p / heads, h = p % heads, r0 = block * rowsPerBlock, rows = min(rowsPerBlock, nq - r0)
-                dato_amx_attention_block(q.at(b * nq + r0, h * dk), q.bf16 ? 1 : 0, q.stride, rows, r0, causal ? 1 : 0,
-                                         keys + p * keySize, values + p * valueSize, nk, dk, dv, scale,
-                                         out.at(b * nq + r0, h * dv), out.stride, out.bf16 ? 1 : 0,
-                                         probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads),
-                                         scratch[worker])
+            let block = kernel == .amx ? dato_amx_attention_block : dato_bf16_attention_block
+            /// Query block `index` of pair `p`.
+            func run(_ p: Int, _ index: Int, _ worker: Int) {
+                let b = p / heads, h = p % heads, r0 = index * rowsPerBlock, rows = min(rowsPerBlock, nq - r0)
+                block(q.at(b * nq + r0, h * dk), q.bf16 ? 1 : 0, q.stride, rows, r0, causal ? 1 : 0,
+                      keys + p * keySize, values + p * valueSize, nk, dk, dv, scale,
+                      out.at(b * nq + r0, h * dv), out.stride, out.bf16 ? 1 : 0,
+                      probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads), scratch[worker])
             }
             if probabilityMean == nil {
                 // Consecutive items share a head, whose packed keys and values stay in the cache.

@@ -26,6 +26,9 @@ public struct ComputeSettings: Sendable {
     public var convolution: ConvolutionAlgorithm = .winograd
     /// bf16 attention on swift-dato's AMX kernel (where the CPU has AMX); otherwise oneDNN's products.
     public var amxAttention = CPUFeatures.amx
+    /// bf16 attention on swift-dato's AVX512-BF16 dot-product kernel where the CPU has those but no AMX (or AMX
+    /// attention is off); otherwise oneDNN's products.
+    public var bf16DotAttention = CPUFeatures.avx512bf16
     /// bf16 3x3 and 1x1 convolutions and linear layers on swift-dato's AMX kernel where they qualify (and the
     /// CPU has AMX); otherwise oneDNN's.
     public var amxMatrixKernels = CPUFeatures.amx
@@ -53,6 +56,17 @@ public struct ComputeSettings: Sendable {
 
     /// Whether bf16 attention runs on AMX tiles: asked for, computing in bf16, and the CPU has AMX.
     public var runsAMXAttention: Bool { precision == .bf16 && amxAttention && CPUFeatures.amx }
+
+    /// Whether bf16 attention runs on the AVX512-BF16 dot-product kernel: asked for, computing in bf16, the CPU has
+    /// the instructions, and the attention does not run on AMX tiles.
+    public var runsBF16DotAttention: Bool {
+        precision == .bf16 && bf16DotAttention && CPUFeatures.avx512bf16 && !runsAMXAttention
+    }
+
+    /// The packed bf16 attention kernel this attention runs on, if any (`Attention.computePacked`).
+    var packedAttention: Attention.PackedKernel? {
+        runsAMXAttention ? .amx : runsBF16DotAttention ? .avx512bf16 : nil
+    }
 
     /// Whether bf16 convolutions and linear layers that qualify run on swift-dato's AMX kernel.
     public var runsAMXMatrixKernels: Bool { precision == .bf16 && amxMatrixKernels && CPUFeatures.amx }

@@ -62,12 +62,13 @@ struct BenchOps: ParsableCommand {
         let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil, compute: settings)
         let xb = try rnd.load("x", shape: [2048, 2048])
         try time("linear 2048x2048 -> 2048", flops: 2 * 2048 * 2048 * 2048) { _ = try big(xb) }
-        let amx = settings.runsAMXAttention
+        // swift-dato's packed bf16 kernels have their own blocking.
+        let packed = settings.runsAMXAttention ? "AMX tiles" : settings.runsBF16DotAttention ? "AVX512-BF16" : nil
         for backend in precision == .bf16 ? [GEMMBackend.onednn] : GEMMBackend.allCases {
             var attention = settings
             attention.attentionGEMM = backend
-            for chunk in amx ? [64] : [64, 128, 256] {   // the AMX kernel has its own blocking
-                let what = amx ? "AMX tiles" : "chunk \(chunk), \(backend)"
+            for chunk in packed == nil ? [64, 128, 256] : [64] {
+                let what = packed ?? "chunk \(chunk), \(backend)"
                 try time("attention 4096 tok, 8x40, b2, \(what)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
                     _ = try Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk, compute: attention)
                 }

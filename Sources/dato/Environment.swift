@@ -10,7 +10,8 @@ import Foundation
 /// - `DATO_AMX=0`: none of swift-dato's own AMX kernels (bf16 attention, convolutions and linear layers, the
 ///   similarity estimates of the nearest-token searches); oneDNN or one fp32 product runs them instead.
 /// - `DATO_AMX_CONV=0`: only the convolutions and linear layers leave the AMX kernel (for oneDNN's).
-/// - `DATO_AVX512=0`: the portable softmax in the fp32 attention instead of the AVX-512 one.
+/// - `DATO_AVX512=0`: the portable softmax in the fp32 attention instead of the AVX-512 one, and oneDNN's products
+///   instead of the AVX512-BF16 kernel in the bf16 attention.
 struct ComputeEnvironment: Equatable {
     /// The variables read, for help texts.
     static let variables = ["DATO_WINOGRAD", "DATO_AMX", "DATO_AMX_CONV", "DATO_AVX512"]
@@ -21,7 +22,7 @@ struct ComputeEnvironment: Equatable {
     var amx = true
     /// The AMX convolution and linear-layer kernel allowed (with `amx`).
     var amxConvolution = true
-    /// The AVX-512 softmax of the fp32 attention allowed.
+    /// The AVX-512 softmax of the fp32 attention and the AVX512-BF16 attention kernel allowed.
     var avx512 = true
 
     /// The switches as `environment` sets them.
@@ -48,7 +49,10 @@ struct ComputeEnvironment: Equatable {
             s.similarity.bf16Estimate = false
         }
         if !amx || !amxConvolution { s.amxMatrixKernels = false }
-        if !avx512 { s.softmax = .portable }
+        if !avx512 {
+            s.softmax = .portable
+            s.bf16DotAttention = false
+        }
         return s
     }
 
@@ -57,8 +61,8 @@ struct ComputeEnvironment: Equatable {
         Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
         DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
         nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
-        the AVX-512 softmax of the fp32 attention. Hashes of weights files are cached in \
-        $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
+        the AVX-512 softmax of the fp32 attention and the AVX512-BF16 kernel of the bf16 attention. Hashes of \
+        weights files are cached in $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
         """
 }
 

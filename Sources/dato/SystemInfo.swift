@@ -19,5 +19,6 @@ enum SystemInfo {
         Swift.print("compute threads: \(Parallel.threadCount); fp32 3x3 convolutions: \(settings.convolution == .winograd ? "Winograd (from 16x16 px)" : "direct")")
         Swift.print("AMX kernels: attention \(settings.runsAMXAttention ? "on" : "off"), convolutions and linear layers "
                     + "\(settings.runsAMXMatrixKernels ? "on" : "off") (bf16 only); fp32 softmax: \(settings.softmax.rawValue)")
+        Swift.print("AVX512-BF16 attention: \(settings.runsBF16DotAttention ? "on" : "off") (bf16 only, without AMX)")
     }
 }

@@ -42,25 +42,26 @@ final class ComputeEnvironmentTests: XCTestCase {
     func testAppliedTurnsSettingsOff() {
         var allOn = ComputeSettings()
         (allOn.convolution, allOn.amxAttention, allOn.amxMatrixKernels) = (.winograd, true, true)
-        (allOn.similarity.bf16Estimate, allOn.softmax) = (true, .avx512)
+        (allOn.similarity.bf16Estimate, allOn.softmax, allOn.bf16DotAttention) = (true, .avx512, true)
         func state(_ s: ComputeSettings) -> [Bool] {
-            [s.convolution == .winograd, s.amxAttention, s.amxMatrixKernels, s.similarity.bf16Estimate, s.softmax == .avx512]
+            [s.convolution == .winograd, s.amxAttention, s.amxMatrixKernels, s.similarity.bf16Estimate, s.softmax == .avx512,
+             s.bf16DotAttention]
         }
         let cases: [([String: String], [Bool])] = [
-            ([:], [true, true, true, true, true]),
-            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true]),
-            (["DATO_WINOGRAD": "0"], [false, true, true, true, true]),
-            (["DATO_AMX": "0"], [true, false, false, false, true]),
-            (["DATO_AMX_CONV": "0"], [true, true, false, true, true]),
-            (["DATO_AVX512": "0"], [true, true, true, true, false]),
+            ([:], [true, true, true, true, true, true]),
+            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true, true]),
+            (["DATO_WINOGRAD": "0"], [false, true, true, true, true, true]),
+            (["DATO_AMX": "0"], [true, false, false, false, true, true]),
+            (["DATO_AMX_CONV": "0"], [true, true, false, true, true, true]),
+            (["DATO_AVX512": "0"], [true, true, true, true, false, false]),
         ]
         for (environment, expected) in cases {
             XCTAssertEqual(state(ComputeEnvironment(environment).applied(to: allOn)), expected, "\(environment)")
         }
         var allOff = allOn
         (allOff.convolution, allOff.amxAttention, allOff.amxMatrixKernels) = (.direct, false, false)
-        (allOff.similarity.bf16Estimate, allOff.softmax) = (false, .portable)
-        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)), [false, false, false, false, false])
+        (allOff.similarity.bf16Estimate, allOff.softmax, allOff.bf16DotAttention) = (false, .portable, false)
+        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)), [false, false, false, false, false, false])
         XCTAssertEqual(ComputeEnvironment([:]).applied(to: ComputeSettings(precision: .bf16)).precision, .bf16)
     }
 

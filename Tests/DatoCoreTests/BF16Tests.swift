@@ -9,6 +9,36 @@ final class BF16Tests: XCTestCase {
     /// This CPU's defaults in bf16 (AMX kernels where it has them).
     let bf16 = ComputeSettings(precision: .bf16)
 
+    /// This CPU's bf16 attention kernels, each with settings that select it: oneDNN's products always, swift-dato's
+    /// AVX512-BF16 kernel and its AMX kernel where the CPU has them.
+    var attentionKernels: [(name: String, settings: ComputeSettings)] {
+        var kernels: [(String, ComputeSettings)] = []
+        var s = bf16
+        (s.amxAttention, s.bf16DotAttention) = (false, false)
+        kernels.append(("oneDNN", s))
+        if CPUFeatures.avx512bf16 {
+            s.bf16DotAttention = true
+            kernels.append(("AVX512-BF16", s))
+        }
+        if CPUFeatures.amx {
+            s.amxAttention = true
+            kernels.append(("AMX", s))
+        }
+        return kernels
+    }
+
+    /// The settings choose the bf16 attention kernel: AMX where the CPU has it, else AVX512-BF16 dot products, else
+    /// oneDNN's products; only swift-dato's own kernels exchange bf16 with bf16 layers.
+    func testAttentionKernelChoice() {
+        let expected: Attention.PackedKernel? = CPUFeatures.amx ? .amx : CPUFeatures.avx512bf16 ? .avx512bf16 : nil
+        XCTAssertEqual(bf16.packedAttention, expected)
+        XCTAssertEqual(Attention.exchangesBF16(bf16), expected != nil)
+        XCTAssertNil(ComputeSettings().packedAttention, "fp32")
+        for (name, settings) in attentionKernels {
+            XCTAssertEqual(settings.packedAttention, name == "AMX" ? .amx : name == "AVX512-BF16" ? .avx512bf16 : nil, name)
+        }
+    }
+
     /// fp32 -> bf16 -> fp32 with round-to-nearest-even (finite values).
     static func roundedToBF16(_ t: Tensor) -> Tensor {
         Tensor(shape: t.shape, values: t.array.map { v in
@@ -156,27 +186,30 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(Elementwise.gegluBF16(xh).shape, [2, 6, 5, 32])
     }
 
-    /// The attention within bf16 layers reads bf16 queries, keys and values and writes bf16 on AMX tiles: the
-    /// fp32 attention of the same (widened) values, rounded to nearest even (elsewhere it returns that fp32
-    /// result). fp32 inputs are taken too.
+    /// The attention within bf16 layers reads bf16 queries, keys and values and writes bf16 on swift-dato's own
+    /// kernels (AMX tiles, AVX512-BF16 dot products): the fp32 attention of the same (widened) values, rounded to
+    /// nearest even (on oneDNN's products it returns that fp32 result). fp32 inputs are taken too.
     func testAttentionForBF16LayersRoundsItsResult() throws {
         let q = BF16Tensor(rounding: Reference.random([2, 70, 80], seed: 23))
         let k = BF16Tensor(rounding: Reference.random([2, 45, 80], seed: 24))
         let v = BF16Tensor(rounding: Reference.random([2, 45, 80], seed: 25))
-        let full = try Attention.scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: 2, compute: bf16)
-        for (what, inputs) in [("bf16", [q, k, v] as [any LayerInput]), ("fp32", [q.widened(), k.widened(), v.widened()])] {
-            let y = try Attention.scaledDotProductForBF16Layers(q: inputs[0], k: inputs[1], v: inputs[2], heads: 2,
-                                                                compute: bf16)
-            XCTAssertEqual(y.shape, full.shape)
-            switch y {
-            case let h as BF16Tensor:
-                XCTAssertTrue(CPUFeatures.amx)
-                XCTAssertEqual(maxDifference(h.widened(), Self.roundedToBF16(full)), 0, "\(what) inputs")
-            case let t as Tensor:
-                XCTAssertFalse(CPUFeatures.amx)
-                XCTAssertEqual(maxDifference(t, full), 0, "\(what) inputs")
-            default:
-                XCTFail("unexpected result type \(type(of: y))")
+        for (name, settings) in attentionKernels {
+            let full = try Attention.scaledDotProduct(q: q.widened(), k: k.widened(), v: v.widened(), heads: 2,
+                                                      compute: settings)
+            for (what, inputs) in [("bf16", [q, k, v] as [any LayerInput]), ("fp32", [q.widened(), k.widened(), v.widened()])] {
+                let y = try Attention.scaledDotProductForBF16Layers(q: inputs[0], k: inputs[1], v: inputs[2], heads: 2,
+                                                                    compute: settings)
+                XCTAssertEqual(y.shape, full.shape)
+                switch y {
+                case let h as BF16Tensor:
+                    XCTAssertTrue(Attention.exchangesBF16(settings), name)
+                    XCTAssertEqual(maxDifference(h.widened(), Self.roundedToBF16(full)), 0, "\(name), \(what) inputs")
+                case let t as Tensor:
+                    XCTAssertFalse(Attention.exchangesBF16(settings), name)
+                    XCTAssertEqual(maxDifference(t, full), 0, "\(name), \(what) inputs")
+                default:
+                    XCTFail("unexpected result type \(type(of: y))")
+                }
             }
         }
     }
@@ -190,23 +223,24 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(try Linear(weight: w, bias: b).precision, .fp32, "fp32 by default")
     }
 
-    /// bf16 attention against fp32 attention, on both bf16 kernels (AMX tiles where the CPU has them, and
-    /// oneDNN's products): inputs, scores' inputs and probabilities are rounded to 8-bit mantissas, so about 1%
+    /// bf16 attention against fp32 attention, on every bf16 kernel of this CPU (`attentionKernels`: AMX tiles,
+    /// AVX512-BF16 dot products, oneDNN's products): inputs, scores' inputs and probabilities are rounded to 8-bit mantissas, so about 1%
     /// of the largest output is the expected error; the head-mean probability map is close too. The wider cases
     /// have head sizes (40, 80) that the AMX kernel pads, and key counts that are not multiples of its blocks
     /// (of 32 keys, and of 1024 keys for its online softmax); head sizes 8 and 40 take its paths that keep
-    /// the queries in tiles.
+    /// the queries in tiles. Head sizes 12 (24 / 2), 40 and 80 give the AVX512-BF16 kernel one, three and five
+    /// blocks of 16 value columns (its tiles are 48 wide; 8, 24 and 40 end in a half block of 256-bit products),
+    /// 160 four tiles (the last one block wide); 7 leaves the last pair of head dimensions half empty.
     func testAttentionInBF16() throws {
         let wide: [(nq: Int, nk: Int, heads: Int, causal: Bool, chunk: Int, width: Int)] = [
             (70, 45, 2, false, 64, 160), (33, 77, 1, false, 64, 40), (77, 77, 2, true, 64, 80),
             (40, 600, 1, false, 64, 40), (300, 300, 2, true, 64, 80),
-            (40, 2100, 1, false, 64, 40), (1056, 1056, 1, true, 64, 8)]   // several 1024-key blocks
+            (40, 2100, 1, false, 64, 40), (1056, 1056, 1, true, 64, 8),   // several 1024-key blocks
+            (50, 70, 3, false, 64, 21)]   // odd head size 7
         let cases = Reference.attentionCases.map { ($0.nq, $0.nk, $0.heads, $0.causal, $0.chunk, 24) } + wide
-        for amx in CPUFeatures.amx ? [false, true] : [false] {
-            var settings = bf16
-            settings.amxAttention = amx
+        for (name, settings) in attentionKernels {
             for (i, c) in cases.enumerated() {
-                let what = "bf16 attention (\(amx ? "AMX" : "oneDNN")) case \(i)"
+                let what = "bf16 attention (\(name)) case \(i)"
                 let q = Reference.random([2, c.0, c.5], seed: UInt64(20 + i), scale: 2)
                 let k = Reference.random([2, c.1, c.5], seed: UInt64(30 + i), scale: 2)
                 let v = Reference.random([2, c.1, c.5], seed: UInt64(40 + i))
@@ -227,7 +261,7 @@ final class BF16Tests: XCTestCase {
         }
     }
 
-    /// Keys whose scores change at each block of the AMX kernel's online softmax, by up to about 146 (log2
+    /// Keys whose scores change at each block of the packed kernels' online softmax (AMX, AVX512-BF16), by up to about 146 (log2
     /// units), more than a float's exponent range: such a block must rescale the running sum and output
     /// (without it the later probabilities overflow). The inputs are exact in bf16 (queries all one, keys an offset plus
     /// multiples of 1/2), so only a common factor on the scores and the probabilities' rounding differ from
@@ -252,8 +286,10 @@ final class BF16Tests: XCTestCase {
                 }
             }
             let reference = Reference.attention(q: q, k: k, v: v, heads: 1, causal: false)
-            let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, compute: bf16)
-            assertClose(y, reference, tol: 2e-2, "bf16 attention over keys changing by \(step) a block")
+            for (name, settings) in attentionKernels where settings.packedAttention != nil {
+                let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: 1, compute: settings)
+                assertClose(y, reference, tol: 2e-2, "bf16 attention (\(name)) over keys changing by \(step) a block")
+            }
         }
     }
 
