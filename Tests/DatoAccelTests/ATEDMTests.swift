@@ -8,6 +8,15 @@ final class ATEDMTests: XCTestCase {
     let site = TransformerBlockSite(path: "down_blocks.1.attentions.1.transformer_blocks.0", grid: (8, 8), latent: (8, 8))
 
     /// The head-mean attention map accumulated by the attention kernel equals torch's.
+    /// Call 0 of a 10-step CFG run of `policy` at `ratio` on a copy of `x`, which it must prune; the block's output.
+    func firstCall(_ policy: ATEDM, ratio: Double, block: BasicTransformerBlock, x: Tensor, context: Tensor) throws -> Tensor {
+        policy.reset(steps: 10, cfg: true)
+        policy.begin(call: 0, step: 0, ratio: ratio)
+        let y = x.copy()
+        XCTAssertTrue(try policy.run(block, on: y, context: context, at: site))
+        return y
+    }
+
     func testHeadMeanMap() throws {
         let f = try PruningFixtures.file("atedm"), block = try PruningFixtures.block()
         let x = try f.tensor("x")
@@ -47,10 +56,7 @@ final class ATEDMTests: XCTestCase {
                     s.temporal = true
                     s.dsapTau = 0
                     let policy = ATEDM(settings: s)
-                    policy.reset(steps: 10, cfg: true)
-                    policy.begin(call: 0, step: 0, ratio: ratio)
-                    let y = x.copy()
-                    XCTAssertTrue(try policy.run(block, on: y, context: context, at: site))
+                    let y = try firstCall(policy, ratio: ratio, block: block, x: x, context: context)
                     let ref = try f.tensor("\(key).\(copyUpdate ? "out_update" : "out")")
                     XCTAssertLessThanOrEqual(PruningFixtures.maxError(y, ref), 1e-5 * max(1, ref.maxAbs), "\(key) update \(copyUpdate)")
                     XCTAssertEqual(policy.tokenLog[site.path], LayerTokens(selfQueries: 64, selfKeys: 64, cross: 64 - Int(ratio * 64), ffn: 64 - Int(ratio * 64)))
@@ -92,10 +98,7 @@ final class ATEDMTests: XCTestCase {
                 s.cfgSharing = share
                 s.dsapTau = 0
                 let policy = ATEDM(settings: s)
-                policy.reset(steps: 10, cfg: true)
-                policy.begin(call: 0, step: 0, ratio: ratio)
-                let y = x.copy()
-                XCTAssertTrue(try policy.run(block, on: y, context: context, at: site))
+                let y = try firstCall(policy, ratio: ratio, block: block, x: x, context: context)
                 let ref = try f.tensor("\(key).out_update")
                 XCTAssertLessThanOrEqual(PruningFixtures.maxError(y, ref), 1e-5 * max(1, ref.maxAbs), key)
                 let selection = policy.select(map: map, h1: h1, pruning: Int(ratio * 64))

@@ -27,6 +27,38 @@ final class SharedSearchTests: XCTestCase {
         return dir
     }
 
+    /// A prompts file (one prompt) in `dir`.
+    func promptsFile(in dir: URL) throws -> String {
+        let prompts = dir.appendingPathComponent("prompts.txt").path
+        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        return prompts
+    }
+
+    /// A study name no other test run uses.
+    func studyName(_ prefix: String) -> String { "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" }
+
+    /// The evaluations of the same search run in this process on an SQLite journal in `dir` (the reference).
+    func singleProcessEntries(_ arguments: [String], in dir: URL) throws -> [JournalEntry] {
+        let sqlite = dir.appendingPathComponent("single.sqlite").path
+        try Search.parse(arguments + ["--journal", sqlite, "--out", dir.appendingPathComponent("single").path]).run()
+        return try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
+    }
+
+    /// The study once its coordinator has made it (waiting up to a minute).
+    func waitForStudy(_ url: String, _ study: String) throws -> PostgresJournal {
+        var joined: PostgresJournal?
+        for _ in 0..<600 where joined == nil {
+            joined = try? JournalOpening.join(url, study: study, role: "status")
+            if joined == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        return try XCTUnwrap(joined, "the coordinator made its study")
+    }
+
+    /// The genomes of the Pareto front of `entries`, as sorted keys.
+    static func front(_ entries: [JournalEntry]) -> [String] {
+        FrontReport.front(entries).map { SearchJournal.key($0.genome) }.sorted()
+    }
+
     /// Runs `body` on a new thread; the returned closure waits for it and rethrows its error.
     func background(_ body: @escaping () throws -> Void) -> () throws -> Void {
         final class Outcome: @unchecked Sendable { var failure: Error? }
@@ -47,38 +79,29 @@ final class SharedSearchTests: XCTestCase {
     func testCoordinatorAndTwoWorkersGiveTheSingleProcessFront() throws {
         let url = try serverURL()
         let dir = try folder()
-        let prompts = dir.appendingPathComponent("prompts.txt").path
-        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let prompts = try promptsFile(in: dir)
         let common = ["--prompts", prompts, "--seeds", "3", "--population", "4", "--generations", "3", "--steps", "4",
                       "-W", "32", "-H", "32", "--seed", "5", "--cost", "flops", "--no-presets", "--threads", "1"]
-        let sqlite = dir.appendingPathComponent("single.sqlite").path
-        try Search.parse(common + ["--journal", sqlite, "--out", dir.appendingPathComponent("single").path]).run()
+        let single = try singleProcessEntries(common, in: dir)
 
-        let study = "shared-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let study = studyName("shared")
         let coordinator = background {
             try Search.parse(common + ["--journal", url, "--study", study, "--no-evaluate", "--grace", "30", "--out", dir.appendingPathComponent("shared").path]).run()
         }
-        var joined: PostgresJournal?
-        for _ in 0..<600 where joined == nil {
-            joined = try? JournalOpening.join(url, study: study, role: "status")
-            if joined == nil { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        let shared = try XCTUnwrap(joined, "the coordinator made its study")
+        let shared = try waitForStudy(url, study)
         let workers = (0..<2).map { _ in
             background { try SearchWorker.parse(["--journal", url, "--study", study, "--poll", "0.05", "--threads", "1"]).run() }
         }
         for w in workers { try w() }   // first: a failing worker fails the test instead of leaving the coordinator waiting
         try coordinator()
 
-        let single = try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
         let distributed = try shared.entries()
         func byGenome(_ entries: [JournalEntry]) -> [String: Evaluation] {
             Dictionary(entries.map { (SearchJournal.key($0.genome), $0.evaluation) }, uniquingKeysWith: { a, _ in a })
         }
         XCTAssertEqual(byGenome(distributed), byGenome(single), "the same genomes evaluated to the same objectives")
         XCTAssertEqual(distributed.count, single.count, "no genome evaluated twice")
-        let front = { (entries: [JournalEntry]) in FrontReport.front(entries).map { SearchJournal.key($0.genome) }.sorted() }
-        XCTAssertEqual(front(distributed), front(single))
+        XCTAssertEqual(Self.front(distributed), Self.front(single))
         XCTAssertEqual(try shared.lastGeneration(), 3)
         let status = try shared.status()
         XCTAssertTrue(status.finished)
@@ -92,7 +115,7 @@ final class SharedSearchTests: XCTestCase {
     /// ended, so that a worker without the check would return instead of waiting).
     func testWorkerWithAnotherModelIsRefused() throws {
         let url = try serverURL()
-        let study = "other-model-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let study = studyName("other-model")
         let coordinator = try PostgresJournal(location: try PostgresLocation(url: url), study: study,
                                 settings: ["prompts": "a red circle", "steps": "4", "model_identity": String(repeating: "0", count: 64),
                                            "version": Dato.configuration.version],
@@ -119,20 +142,14 @@ final class SharedSearchTests: XCTestCase {
         let url = try serverURL()
         let binary = try datoBinary()
         let dir = try folder()
-        let prompts = dir.appendingPathComponent("prompts.txt").path
-        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
-        let study = "killed-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let prompts = try promptsFile(in: dir)
+        let study = studyName("killed")
         let coordinator = background {
             try Search.parse(["--prompts", prompts, "--seeds", "3,4", "--population", "3", "--generations", "2", "--steps", "30",
                               "--no-presets", "--threads", "1", "--journal", url, "--study", study, "--no-evaluate", "--grace", "2",
                               "--out", dir.appendingPathComponent("out").path]).run()
         }
-        var joined: PostgresJournal?
-        for _ in 0..<600 where joined == nil {
-            joined = try? JournalOpening.join(url, study: study, role: "status")
-            if joined == nil { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        let shared = try XCTUnwrap(joined, "the coordinator made its study")
+        let shared = try waitForStudy(url, study)
         let victim = Process()
         victim.executableURL = binary
         victim.arguments = ["search-worker", "--journal", url, "--study", study, "--grace", "2", "--poll", "0.05", "--threads", "1"]
@@ -164,13 +181,11 @@ final class SharedSearchTests: XCTestCase {
         let url = try serverURL()
         let binary = try datoBinary()
         let dir = try folder()
-        let prompts = dir.appendingPathComponent("prompts.txt").path
-        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let prompts = try promptsFile(in: dir)
         let common = ["--prompts", prompts, "--seeds", "3,4", "--population", "4", "--generations", "3", "--steps", "8",
                       "--seed", "7", "--no-presets", "--threads", "1"]
-        let sqlite = dir.appendingPathComponent("single.sqlite").path
-        try Search.parse(common + ["--journal", sqlite, "--out", dir.appendingPathComponent("single").path]).run()
-        let study = "restart-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let single = try singleProcessEntries(common, in: dir)
+        let study = studyName("restart")
         let shared = common + ["--journal", url, "--study", study, "--no-evaluate", "--out", dir.appendingPathComponent("shared").path]
         let first = Process()
         first.executableURL = binary
@@ -178,12 +193,7 @@ final class SharedSearchTests: XCTestCase {
         first.standardOutput = FileHandle.nullDevice
         first.standardError = FileHandle.nullDevice
         try first.run()
-        var joined: PostgresJournal?
-        for _ in 0..<600 where joined == nil {
-            joined = try? JournalOpening.join(url, study: study, role: "status")
-            if joined == nil { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        let journal = try XCTUnwrap(joined, "the coordinator made its study")
+        let journal = try waitForStudy(url, study)
         let worker = background { try SearchWorker.parse(["--journal", url, "--study", study, "--grace", "5", "--poll", "0.05", "--threads", "1"]).run() }
         var done = 0
         for _ in 0..<3000 where done < 5 {
@@ -196,10 +206,8 @@ final class SharedSearchTests: XCTestCase {
         XCTAssertFalse(try journal.isFinished())
         try Search.parse(shared).run()
         try worker()
-        let single = try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
         let distributed = try journal.entries()
-        let front = { (entries: [JournalEntry]) in FrontReport.front(entries).map { SearchJournal.key($0.genome) }.sorted() }
-        XCTAssertEqual(front(distributed), front(single))
+        XCTAssertEqual(Self.front(distributed), Self.front(single))
         XCTAssertEqual(Set(distributed.map { SearchJournal.key($0.genome) }), Set(single.map { SearchJournal.key($0.genome) }))
         let status = try journal.status()
         XCTAssertTrue(status.finished)
@@ -211,21 +219,17 @@ final class SharedSearchTests: XCTestCase {
     func testTwoCoordinatorsDoNotEvaluateTheSameCandidate() throws {
         let url = try serverURL()
         let dir = try folder()
-        let prompts = dir.appendingPathComponent("prompts.txt").path
-        try "a small red circle at the top left on a blue background\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let prompts = try promptsFile(in: dir)
         let common = ["--prompts", prompts, "--seeds", "3", "--population", "4", "--generations", "3", "--steps", "6",
                       "--seed", "9", "--no-presets", "--threads", "1"]
-        let sqlite = dir.appendingPathComponent("single.sqlite").path
-        try Search.parse(common + ["--journal", sqlite, "--out", dir.appendingPathComponent("single").path]).run()
-        let study = "two-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let single = try singleProcessEntries(common, in: dir)
+        let study = studyName("two")
         let coordinators = (0..<2).map { i in
             background { try Search.parse(common + ["--journal", url, "--study", study, "--out", dir.appendingPathComponent("shared\(i)").path]).run() }
         }
         for c in coordinators { try c() }
         let shared = try JournalOpening.join(url, study: study, role: "status")
-        let single = try SearchJournal(path: sqlite, settings: try SearchJournal.settings(path: sqlite)).entries()
-        let front = { (entries: [JournalEntry]) in FrontReport.front(entries).map { SearchJournal.key($0.genome) }.sorted() }
-        XCTAssertEqual(front(try shared.entries()), front(single))
+        XCTAssertEqual(Self.front(try shared.entries()), Self.front(single))
         let status = try shared.status()
         XCTAssertEqual(status.claims, single.count, "every candidate claimed once")
         XCTAssertEqual(status.workers.count, 2)

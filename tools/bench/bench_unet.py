@@ -90,15 +90,13 @@ class TorchPeer:
         del self.unet
 
 
-PEERS = {"torch": TorchPeer}
-
-
 def make_peer(args, latent, precision):
+    """The peer `--peer` names, built and warmed up for this latent and precision."""
     if args.peer == "openvino":
-        from openvino_peer import OpenVINOPeer
+        from openvino_peer import OpenVINOPeer   # imported only when asked: it needs the openvino package
 
         return OpenVINOPeer(args, latent, precision, torch_unet, ARCHITECTURES[args.architecture]["cross_attention_dim"])
-    return PEERS[args.peer](args, latent, precision)
+    return TorchPeer(args, latent, precision)
 
 
 def peer_result(peer, times):
