@@ -3,7 +3,7 @@
 /// two models in one process may compute differently. The defaults are the fastest kernels this CPU has
 /// (`CPUFeatures`); turning a kernel off selects the portable path that computes the same function.
 public struct ComputeSettings: Sendable {
-    /// The 3x3 convolution algorithm of fp32 layers (bf16 convolutions are always direct).
+    /// The 3x3 convolution algorithm of fp32 layers (bf16 ones: `bf16Winograd`).
     public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         /// oneDNN's Winograd kernels where it has them: about 2-3x faster on AVX-512, rounding differs from the
         /// direct algorithm by about 1e-5 relative, and more memory for transformed weights.
@@ -32,6 +32,9 @@ public struct ComputeSettings: Sendable {
     /// bf16 3x3 and 1x1 convolutions and linear layers on swift-dato's AMX kernel where they qualify (and the
     /// CPU has AMX); otherwise oneDNN's.
     public var amxMatrixKernels = CPUFeatures.amx
+    /// bf16 3x3 convolutions (stride 1, padding 1) by swift-dato's Winograd F(2x2, 3x3) kernel on AVX512-BF16 dot
+    /// products (`BF16Winograd`) where the CPU has those and the AMX kernels do not run; otherwise direct ones.
+    public var bf16Winograd = CPUFeatures.avx512bf16
     /// The single-threaded matrix product inside the fp32 attention kernel.
     public var attentionGEMM = GEMMBackend.onednn
     /// The fp32 attention's softmax (AVX-512 where the CPU has it).
@@ -70,6 +73,12 @@ public struct ComputeSettings: Sendable {
 
     /// Whether bf16 convolutions and linear layers that qualify run on swift-dato's AMX kernel.
     public var runsAMXMatrixKernels: Bool { precision == .bf16 && amxMatrixKernels && CPUFeatures.amx }
+
+    /// Whether bf16 3x3 convolutions run on the Winograd kernel: asked for, computing in bf16, the CPU has
+    /// AVX512-BF16, and the AMX kernels do not run.
+    public var runsBF16Winograd: Bool {
+        precision == .bf16 && bf16Winograd && CPUFeatures.avx512bf16 && !runsAMXMatrixKernels
+    }
 
     /// Whether the fp32 attention may use the AVX-512 softmax.
     var runsAVX512Softmax: Bool { softmax == .avx512 && CPUFeatures.avx512 }

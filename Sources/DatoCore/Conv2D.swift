@@ -2,7 +2,8 @@ import CDatoDNNL
 import Foundation
 
 /// A 2-D convolution on NHWC tensors (weights in PyTorch's OIHW layout), run by oneDNN or, for bf16 3x3 and 1x1
-/// convolutions on a CPU with AMX, by swift-dato's AMX kernel (`AMXConvolution`).
+/// convolutions on a CPU with AMX, by swift-dato's AMX kernel (`AMXConvolution`), or, for bf16 3x3 ones on a CPU
+/// with AVX512-BF16 but no AMX, by swift-dato's Winograd kernel (`BF16Winograd`).
 ///
 /// oneDNN primitives are created once per input shape and reused.
 public final class Conv2D: @unchecked Sendable {
@@ -20,6 +21,8 @@ public final class Conv2D: @unchecked Sendable {
     let weights: DNNLWeights?
     /// swift-dato's own AMX kernel, which runs bf16 3x3 and 1x1 convolutions where the CPU has AMX (`AMXConvolution`).
     let amx: AMXConvolution?
+    /// swift-dato's bf16 Winograd kernel for 3x3 convolutions on AVX512-BF16 CPUs without AMX (`BF16Winograd`).
+    let winograd: BF16Winograd?
     let bias: Tensor?
     /// A bf16 convolution with a kernel larger than 1x1 and more than `bf16MaxInputChannels` input channels runs
     /// as several convolutions over groups of input channels whose results add up (the first one adds the bias).
@@ -28,7 +31,8 @@ public final class Conv2D: @unchecked Sendable {
 
     /// oneDNN's AMX convolutions run 1.3-1.6x slower per multiply-add with 1920 or 2560 input channels than with
     /// 1280 or fewer (`dato bench ops`, 3x3 at 8x8 to 32x32 pixels, as in SD's up blocks), so bf16 convolutions
-    /// with more input channels are split into groups of at most this many. fp32 (Winograd) has no such penalty.
+    /// with more input channels are split into groups of at most this many. fp32 (Winograd) has no such penalty,
+    /// nor has the bf16 Winograd kernel (`BF16Winograd`, which sizes its blocks of tiles by the input channels).
     /// `AMXConvolution` gains from the split too (2560 -> 1280 at 16x16: the packed weights of 32 output channels,
     /// 1.5 MB whole, no longer fit in L2 beside the input rows).
     public static let bf16MaxInputChannels = 1280
@@ -51,18 +55,30 @@ public final class Conv2D: @unchecked Sendable {
         self.bias = bias
         self.compute = compute
         let precision = compute.precision
-        let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 ? Self.channelGroups(inChannels) : []
+        let useWinograd = compute.runsBF16Winograd
+            && BF16Winograd.qualifies(weight: weight, stride: stride, padding: padding)
+        // The Winograd kernel blocks its own work by input channels: no split.
+        let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 && !useWinograd
+            ? Self.channelGroups(inChannels) : []
         if groups.isEmpty && compute.runsAMXMatrixKernels
             && AMXConvolution.qualifies(weight: weight, stride: stride, padding: padding) {
             amx = AMXConvolution(weight: weight)
+            winograd = nil
+            weights = nil
+            parts = []
+        } else if useWinograd {
+            amx = nil
+            winograd = BF16Winograd(weight: weight)
             weights = nil
             parts = []
         } else if groups.isEmpty {
             amx = nil
+            winograd = nil
             weights = try DNNLWeights(conv: weight, precision: precision)
             parts = []
         } else {
             amx = nil
+            winograd = nil
             weights = nil
             parts = try groups.enumerated().map { i, range in
                 (range, try Conv2D(weight: Self.inputChannels(range, of: weight), bias: i == 0 ? bias : nil,
@@ -119,6 +135,10 @@ public final class Conv2D: @unchecked Sendable {
             compute.profiler.measure(.convolution, shape: self.shapeText(x)) {
                 amx.run(x, bias: bias, into: out, accumulate: accumulate)
             }
+        } else if let winograd {
+            compute.profiler.measure(.convolution, shape: self.shapeText(x)) {
+                winograd.run(x, bias: bias, into: out, accumulate: accumulate)
+            }
         } else if let weights {
             try run(x, weights, into: out, accumulate: accumulate)
         } else {
@@ -153,6 +173,8 @@ public final class Conv2D: @unchecked Sendable {
     /// oneDNN's kernel name for the most recently created primitive (for profiles and tests; of the last
     /// channel group for a split convolution).
     public var implementation: String? {
-        amx != nil ? "dato:amx_bf16" : parts.last?.conv.implementation ?? ops.lastImplementation
+        if amx != nil { return "dato:amx_bf16" }
+        if winograd != nil { return "dato:winograd_bf16" }
+        return parts.last?.conv.implementation ?? ops.lastImplementation
     }
 }

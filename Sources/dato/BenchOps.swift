@@ -89,6 +89,28 @@ struct BenchOps: ParsableCommand {
             try compareConvKernels(rnd: rnd, settings: settings)
             try compareLinearKernels(rnd: rnd, settings: settings)
         }
+        if settings.runsBF16Winograd {
+            try compareWinograd(rnd: rnd, settings: settings)
+        }
+    }
+
+    /// The bf16 3x3 convolutions of the SD 1.5 UNet (64x64 and 32x32 latents, batch 2) on oneDNN's direct kernels
+    /// against swift-dato's Winograd kernel, calls taking turns: medians and the median of the per-pair ratios.
+    func compareWinograd(rnd: RandomSource, settings: ComputeSettings) throws {
+        let shapes = [(64, 320, 320), (32, 320, 320), (32, 640, 640), (16, 640, 640), (16, 1280, 1280), (8, 1280, 1280),
+                      (4, 1280, 1280), (8, 2560, 1280), (4, 2560, 1280), (32, 1920, 640), (64, 960, 320)]
+        for (side, cin, cout) in shapes {
+            let name = "conv 3x3 \(cin)->\(cout), \(side)x\(side), batch 2: direct / Winograd"
+            if let only, !name.contains(only) { continue }
+            let w = try rnd.load("w", shape: [cout, cin, 3, 3]), bias = try rnd.load("b", shape: [cout])
+            let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, side, side, cin]))
+            let convs = try [false, true].map { on in
+                var s = settings
+                s.bf16Winograd = on
+                return try Conv2D(weight: w, bias: bias, padding: 1, compute: s)
+            }
+            try compareTakingTurns(name) { k in _ = try convs[k](x) }
+        }
     }
 
     /// oneDNN's bf16 3x3 and 1x1 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns

@@ -16,14 +16,20 @@ struct ConvolutionOptions: ParsableArguments {
         return s
     }
 
-    /// The 3x3 convolution algorithm of `settings` ("winograd" or "direct"; bf16 is always direct).
+    /// The 3x3 convolution algorithm of `settings` ("winograd" or "direct"; bf16: "winograd" where the bf16
+    /// Winograd kernel runs).
     static func algorithm(_ settings: ComputeSettings) -> String {
-        settings.precision == .fp32 && settings.convolution == .winograd ? "winograd" : "direct"
+        winograd(settings) ? "winograd" : "direct"
     }
 
     /// How convolutions run in `settings`, for benchmark headers.
     static func describe(_ settings: ComputeSettings) -> String {
-        settings.precision == .bf16 ? "bf16"
-            : "fp32 (\(settings.convolution == .winograd ? "Winograd 3x3" : "direct") convolutions)"
+        let convolutions = "(\(winograd(settings) ? "Winograd 3x3" : "direct") convolutions)"
+        return settings.precision == .bf16 ? "bf16 \(convolutions)" : "fp32 \(convolutions)"
+    }
+
+    /// Whether 3x3 convolutions (stride 1) in `settings` run by the Winograd algorithm.
+    private static func winograd(_ settings: ComputeSettings) -> Bool {
+        settings.precision == .bf16 ? settings.runsBF16Winograd : settings.convolution == .winograd
     }
 }

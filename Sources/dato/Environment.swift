@@ -10,11 +10,13 @@ import Foundation
 /// - `DATO_AMX=0`: none of swift-dato's own AMX kernels (bf16 attention, convolutions and linear layers, the
 ///   similarity estimates of the nearest-token searches); oneDNN or one fp32 product runs them instead.
 /// - `DATO_AMX_CONV=0`: only the convolutions and linear layers leave the AMX kernel (for oneDNN's).
-/// - `DATO_AVX512=0`: the portable softmax in the fp32 attention instead of the AVX-512 one, and oneDNN's products
-///   instead of the AVX512-BF16 kernel in the bf16 attention.
+/// - `DATO_AVX512=0`: the portable softmax in the fp32 attention instead of the AVX-512 one, oneDNN's products
+///   instead of the AVX512-BF16 kernel in the bf16 attention, and oneDNN's direct bf16 3x3 convolutions instead of
+///   the AVX512-BF16 Winograd kernel.
+/// - `DATO_BF16_WINOGRAD=0`: only the bf16 3x3 convolutions leave the Winograd kernel (for oneDNN's direct ones).
 struct ComputeEnvironment: Equatable {
     /// The variables read, for help texts.
-    static let variables = ["DATO_WINOGRAD", "DATO_AMX", "DATO_AMX_CONV", "DATO_AVX512"]
+    static let variables = ["DATO_WINOGRAD", "DATO_AMX", "DATO_AMX_CONV", "DATO_AVX512", "DATO_BF16_WINOGRAD"]
 
     /// Winograd kernels for fp32 3x3 convolutions allowed.
     var winograd = true
@@ -24,6 +26,8 @@ struct ComputeEnvironment: Equatable {
     var amxConvolution = true
     /// The AVX-512 softmax of the fp32 attention and the AVX512-BF16 attention kernel allowed.
     var avx512 = true
+    /// The AVX512-BF16 Winograd kernel of bf16 3x3 convolutions allowed (with `avx512`).
+    var bf16Winograd = true
 
     /// The switches as `environment` sets them.
     init(_ environment: [String: String]) {
@@ -32,6 +36,7 @@ struct ComputeEnvironment: Equatable {
         amx = on("DATO_AMX")
         amxConvolution = on("DATO_AMX_CONV")
         avx512 = on("DATO_AVX512")
+        bf16Winograd = on("DATO_BF16_WINOGRAD")
     }
 
     /// The library's defaults (no variable set).
@@ -53,6 +58,7 @@ struct ComputeEnvironment: Equatable {
             s.softmax = .portable
             s.bf16DotAttention = false
         }
+        if !avx512 || !bf16Winograd { s.bf16Winograd = false }
         return s
     }
 
@@ -61,7 +67,8 @@ struct ComputeEnvironment: Equatable {
         Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
         DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
         nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
-        the AVX-512 softmax of the fp32 attention and the AVX512-BF16 kernel of the bf16 attention. Hashes of \
+        the AVX-512 softmax of the fp32 attention and the AVX512-BF16 kernels (bf16 attention, bf16 Winograd \
+        3x3 convolutions); DATO_BF16_WINOGRAD=0 only the bf16 Winograd convolutions. Hashes of \
         weights files are cached in $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
         """
 }
