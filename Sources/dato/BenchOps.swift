@@ -110,7 +110,30 @@ struct BenchOps: ParsableCommand {
                 return try Conv2D(weight: w, bias: bias, padding: 1, compute: s)
             }
             try compareTakingTurns(name) { k in _ = try convs[k](x) }
+            var fp32 = settings.with(precision: .fp32)
+            fp32.convolution = .direct
+            let reference = try Conv2D(weight: w, bias: bias, padding: 1, compute: fp32)(x.widened())
+            let errors = try convs.map { Self.relativeErrors(try $0(x), reference, bias: bias) }
+            print(String(format: "  error against fp32 direct (RMS, max; relative to RMS, max |y - bias|): "
+                         + "direct %.1e, %.1e; Winograd %.1e, %.1e", errors[0].rms, errors[0].max, errors[1].rms,
+                         errors[1].max))
         }
+    }
+
+    /// The RMS and largest difference of `y` from `reference`, relative to the RMS and largest magnitude of the
+    /// reference less its `bias` (the random inputs are small: the bias would dominate).
+    static func relativeErrors(_ y: Tensor, _ reference: Tensor, bias: Tensor) -> (rms: Double, max: Double) {
+        var (squares, refSquares, largest, refLargest) = (0.0, 0.0, 0.0, 0.0)
+        for i in 0..<reference.count {
+            let (a, b) = (Double(y[i]), Double(reference[i]))
+            let sum = b - Double(bias[i % bias.count])
+            squares += (a - b) * (a - b)
+            refSquares += sum * sum
+            largest = max(largest, abs(a - b))
+            refLargest = max(refLargest, abs(sum))
+        }
+        let tiny = Double.leastNonzeroMagnitude
+        return ((squares / max(refSquares, tiny)).squareRoot(), largest / max(refLargest, tiny))
     }
 
     /// oneDNN's bf16 3x3 and 1x1 convolutions against swift-dato's AMX kernel at the UNet's sizes, calls taking turns
