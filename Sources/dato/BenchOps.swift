@@ -98,7 +98,7 @@ struct BenchOps: ParsableCommand {
     /// against swift-dato's Winograd kernel, calls taking turns: medians and the median of the per-pair ratios.
     func compareWinograd(rnd: RandomSource, settings: ComputeSettings) throws {
         let shapes = [(64, 320, 320), (32, 320, 320), (32, 640, 640), (16, 640, 640), (16, 1280, 1280), (8, 1280, 1280),
-                      (4, 1280, 1280), (8, 2560, 1280), (4, 2560, 1280), (32, 1920, 640), (64, 960, 320)]
+                      (4, 1280, 1280), (8, 2560, 1280), (4, 2560, 1280), (32, 1920, 640), (64, 960, 320), (64, 4, 320), (64, 320, 4)]
         for (side, cin, cout) in shapes {
             let name = "conv 3x3 \(cin)->\(cout), \(side)x\(side), batch 2: direct / Winograd"
             if let only, !name.contains(only) { continue }

@@ -49,8 +49,9 @@ final class BF16WinogradTests: XCTestCase {
         }
     }
 
-    /// The settings route bf16 3x3 convolutions (stride 1, padding 1) to the Winograd kernel where it runs, and
-    /// keep the direct kernels when it is off, for other kernels and strides, and for fp32.
+    /// The settings route bf16 3x3 convolutions (stride 1, padding 1, at least 32 input and output channels) to
+    /// the Winograd kernel where it runs, and keep the direct kernels when it is off, for other kernels, strides
+    /// and fewer channels, and for fp32.
     func testConv2DChoosesWinograd() throws {
         var on = ComputeSettings(precision: .bf16)
         on.amxMatrixKernels = false
@@ -60,13 +61,20 @@ final class BF16WinogradTests: XCTestCase {
         XCTAssertEqual(on.runsBF16Winograd, CPUFeatures.avx512bf16)
         XCTAssertFalse(off.runsBF16Winograd)
         XCTAssertFalse(ComputeSettings(precision: .fp32).runsBF16Winograd)
-        let w3 = Reference.random([24, 20, 3, 3], seed: 5), w1 = Reference.random([24, 20, 1, 1], seed: 6)
-        let x = Reference.random([2, 9, 7, 20], seed: 7)
+        let w3 = Reference.random([40, 36, 3, 3], seed: 5), w1 = Reference.random([40, 36, 1, 1], seed: 6)
+        let x = Reference.random([2, 9, 7, 36], seed: 7)
         let winograd = try Conv2D(weight: w3, bias: nil, padding: 1, compute: on)
         XCTAssertEqual(winograd.winograd != nil, CPUFeatures.avx512bf16)
         XCTAssertNil(try Conv2D(weight: w3, bias: nil, padding: 1, compute: off).winograd)
         XCTAssertNil(try Conv2D(weight: w3, bias: nil, stride: 2, padding: 1, compute: on).winograd)
         XCTAssertNil(try Conv2D(weight: w1, bias: nil, padding: 0, compute: on).winograd)
+        for (cout, cin) in [(320, 4), (4, 320), (31, 64), (64, 31)] {
+            let narrow = Reference.random([cout, cin, 3, 3], seed: 8)
+            XCTAssertNil(try Conv2D(weight: narrow, bias: nil, padding: 1, compute: on).winograd, "\(cin)->\(cout)")
+        }
+        let (wide, narrowest) = (Reference.random([32, 32, 3, 3], seed: 9), BF16Winograd.minimumChannels)
+        XCTAssertEqual(try Conv2D(weight: wide, bias: nil, padding: 1, compute: on).winograd != nil,
+                       CPUFeatures.avx512bf16, "\(narrowest)->\(narrowest)")
         guard CPUFeatures.avx512bf16 else { throw XCTSkip("this CPU has no AVX512-BF16: Conv2D keeps oneDNN") }
         XCTAssertEqual(winograd.implementation, "dato:winograd_bf16")
         let (expected, bound) = Self.reference(BF16Tests.roundedToBF16(x), BF16Tests.roundedToBF16(w3), nil)
