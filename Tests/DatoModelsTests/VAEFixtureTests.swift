@@ -44,4 +44,29 @@ final class VAEFixtureTests: XCTestCase {
         XCTAssertEqual(whole.shape, tiled.shape)
         XCTAssertGreaterThan(zip(whole.array, tiled.array).map { abs($0 - $1) }.max() ?? 0, 1e-3, "tiling must change the result")
     }
+
+    /// A VAE made to compute in bf16 decodes diffusers' fp32 reference latents to within 40 dB PSNR of diffusers'
+    /// image (on the image's [-1, 1] range), and not bit-identically to fp32 (so bf16 really runs).
+    func testBF16DecodeStaysWithin40dBOfDiffusers() throws {
+        let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
+        let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))
+        let vae = try AutoencoderKL(config: config, params: params.scope("", compute: ComputeSettings().forVAEInBF16))
+        let io = try Fixtures.io("vae-tiny")
+        let decoded = try vae.decode(io.tensor("latents")), reference = try io.tensor("decoded")
+        XCTAssertEqual(decoded.shape, reference.shape)
+        let squared = zip(decoded.array, reference.array).map { Double($0 - $1) * Double($0 - $1) }
+        let mse = squared.reduce(0, +) / Double(max(squared.count, 1))
+        let psnr = 10 * log10(4 / max(mse, 1e-30))   // peak-to-peak 2 on [-1, 1]
+        XCTAssertGreaterThan(psnr, 40, "bf16 decode PSNR \(psnr) dB")
+        XCTAssertGreaterThan(mse, 0, "a bf16 decode should round differently from fp32")
+    }
+}
+
+private extension ComputeSettings {
+    /// Default settings with the VAE in bf16, as `--vae-precision bf16` gives them.
+    var forVAEInBF16: ComputeSettings {
+        var s = self
+        s.vaePrecision = .bf16
+        return s.forVAE
+    }
 }
