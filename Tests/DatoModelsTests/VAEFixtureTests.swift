@@ -50,15 +50,21 @@ final class VAEFixtureTests: XCTestCase {
     func testBF16DecodeStaysWithin40dBOfDiffusers() throws {
         let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
         let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))
-        let vae = try AutoencoderKL(config: config, params: params.scope("", compute: ComputeSettings().forVAEInBF16))
+        let bf16 = try AutoencoderKL(config: config, params: params.scope("", compute: ComputeSettings().forVAEInBF16))
+        let fp32 = try AutoencoderKL(config: config, params: params.scope(""))
         let io = try Fixtures.io("vae-tiny")
-        let decoded = try vae.decode(io.tensor("latents")), reference = try io.tensor("decoded")
+        let latents = try io.tensor("latents"), reference = try io.tensor("decoded")
+        let decoded = try bf16.decode(latents)
         XCTAssertEqual(decoded.shape, reference.shape)
-        let squared = zip(decoded.array, reference.array).map { Double($0 - $1) * Double($0 - $1) }
-        let mse = squared.reduce(0, +) / Double(max(squared.count, 1))
-        let psnr = 10 * log10(4 / max(mse, 1e-30))   // peak-to-peak 2 on [-1, 1]
+        let psnr = 10 * log10(4 / max(Self.meanSquaredError(decoded, reference), 1e-30))   // peak-to-peak 2 on [-1, 1]
         XCTAssertGreaterThan(psnr, 40, "bf16 decode PSNR \(psnr) dB")
-        XCTAssertGreaterThan(mse, 0, "a bf16 decode should round differently from fp32")
+        XCTAssertGreaterThan(Self.meanSquaredError(decoded, try fp32.decode(latents)), 0,
+                             "a bf16 decode should round differently from fp32")
+    }
+
+    static func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Double {
+        let squared = zip(a.array, b.array).map { Double($0 - $1) * Double($0 - $1) }
+        return squared.reduce(0, +) / Double(max(squared.count, 1))
     }
 }
 
