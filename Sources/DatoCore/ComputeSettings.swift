@@ -24,6 +24,9 @@ public struct ComputeSettings: Sendable {
     public var precision: Precision
     /// fp32 3x3 convolutions: Winograd or direct.
     public var convolution: ConvolutionAlgorithm = .winograd
+    /// The format of a pipeline's VAE (fp32 unless asked for: the VAE's output is the image). The text encoder
+    /// always computes in fp32.
+    public var vaePrecision = Precision.fp32
     /// bf16 attention on swift-dato's AMX kernel (where the CPU has AMX); otherwise oneDNN's products.
     public var amxAttention = CPUFeatures.amx
     /// bf16 attention on swift-dato's AVX512-BF16 dot-product kernel where the CPU has those but no AMX (or AMX
@@ -56,6 +59,9 @@ public struct ComputeSettings: Sendable {
         copy.precision = precision
         return copy
     }
+
+    /// The settings of a pipeline's VAE: these, computing in `vaePrecision`.
+    public var forVAE: ComputeSettings { with(precision: vaePrecision) }
 
     /// Whether bf16 attention runs on AMX tiles: asked for, computing in bf16, and the CPU has AMX.
     public var runsAMXAttention: Bool { precision == .bf16 && amxAttention && CPUFeatures.amx }

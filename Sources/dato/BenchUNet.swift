@@ -115,35 +115,14 @@ struct BenchUNet: ParsableCommand {
             print(String(format: "machine peak (dense 4096^3 product, %@): %.0f GFLOP/s; this call reaches %.0f%% of it",
                          precision.rawValue, best, 100 * gflops / best))
         }
-        if let profiler = settings.profiler { printProfiles(profiler, timed: times.reduce(0, +)) }
+        if let profiler = settings.profiler {
+            ProfileReport(kinds: profile, shapes: profileShapes, calls: repeats).print(profiler, timed: times.reduce(0, +))
+        }
         if json {
             let peakField = peakGflops.map { ", \"peak_gflops\": \($0)" } ?? ""
             print("{\"architecture\": \"\(architecture.rawValue)\", \"median_s\": \(median), \"min_s\": \(sorted[0]), \"gflops\": \(gflops), \"peak_rss_bytes\": \(rss), "
                   + "\"threads\": \(Parallel.threadCount), \"precision\": \"\(precision.rawValue)\", "
                   + "\"convolution\": \"\(ConvolutionOptions.algorithm(settings))\"\(peakField)}")
-        }
-    }
-
-    /// The time per layer kind (`--profile`; the rest of the `timed` seconds as "other") and per layer shape
-    /// (`--profile-shapes`).
-    func printProfiles(_ profiler: Profiler, timed: Double) {
-        if profile {
-            let kinds = profiler.report()
-            let measured = kinds.reduce(0) { $0 + $1.1 }
-            print("time by layer kind (all timed calls):")
-            func line(_ name: String, _ seconds: Double, _ calls: String) {
-                print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0)
-                      + String(format: " %8.3f s  %5.1f%%  ", seconds, 100 * seconds / max(timed, 1e-9)) + calls)
-            }
-            for (kind, seconds, calls) in kinds { line(kind.rawValue, seconds, String(format: "%6d calls", calls)) }
-            line("other (elementwise, layout, pruning)", max(timed - measured, 0), "")
-        }
-        if profileShapes {
-            print("time by operation shape (per call, averaged over the timed calls):")
-            for (shape, seconds, calls) in profiler.shapeReport() {
-                let name = shape.padding(toLength: 56, withPad: " ", startingAt: 0)
-                print("  " + name + String(format: " %8.1f ms  %4d calls", 1000 * seconds / Double(repeats), calls / repeats))
-            }
         }
     }
 }

@@ -86,7 +86,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        if verbose { SystemInfo.print(modelOptions.compute.settings()) }
+        if verbose { SystemInfo.print(modelOptions.settings()) }
         let prompts = try promptOptions.prompts()
         try OutputNaming.check(output, total: prompts.count * batchCount)   // before minutes of compute
         let t0 = Date()

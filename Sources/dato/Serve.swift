@@ -110,7 +110,7 @@ struct Serve: ParsableCommand {
     func load(path: String, name: String?) throws -> ServedModel {
         let t0 = Date()
         let pipe = try StableDiffusionPipeline.load(path: path, configFolder: modelOptions.config, useEMA: modelOptions.ema,
-                                                    compute: modelOptions.compute.settings(),
+                                                    compute: modelOptions.settings(),
                                                     predictionType: modelOptions.predictionType, variant: modelOptions.variant)
         pipe.vaeTiling = vaeTiling
         for n in pipe.models.notes { FileHandle.standardError.write("note: \(n)\n") }

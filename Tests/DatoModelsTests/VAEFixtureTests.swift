@@ -44,4 +44,35 @@ final class VAEFixtureTests: XCTestCase {
         XCTAssertEqual(whole.shape, tiled.shape)
         XCTAssertGreaterThan(zip(whole.array, tiled.array).map { abs($0 - $1) }.max() ?? 0, 1e-3, "tiling must change the result")
     }
+
+    /// A VAE made to compute in bf16 decodes diffusers' fp32 reference latents to within 40 dB PSNR of diffusers'
+    /// image (on the image's [-1, 1] range), and not bit-identically to fp32 (so bf16 really runs).
+    func testBF16DecodeStaysWithin40dBOfDiffusers() throws {
+        let config = try VAEConfig.load(Fixtures.path("vae-tiny", "config.json"))
+        let params = Parameters(try SafetensorsSource(path: Fixtures.path("vae-tiny", "diffusion_pytorch_model.safetensors")))
+        let bf16 = try AutoencoderKL(config: config, params: params.scope("", compute: ComputeSettings().forVAEInBF16))
+        let fp32 = try AutoencoderKL(config: config, params: params.scope(""))
+        let io = try Fixtures.io("vae-tiny")
+        let latents = try io.tensor("latents"), reference = try io.tensor("decoded")
+        let decoded = try bf16.decode(latents)
+        XCTAssertEqual(decoded.shape, reference.shape)
+        let psnr = 10 * log10(4 / max(Self.meanSquaredError(decoded, reference), 1e-30))   // peak-to-peak 2 on [-1, 1]
+        XCTAssertGreaterThan(psnr, 40, "bf16 decode PSNR \(psnr) dB")
+        XCTAssertGreaterThan(Self.meanSquaredError(decoded, try fp32.decode(latents)), 0,
+                             "a bf16 decode should round differently from fp32")
+    }
+
+    static func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Double {
+        let squared = zip(a.array, b.array).map { Double($0 - $1) * Double($0 - $1) }
+        return squared.reduce(0, +) / Double(max(squared.count, 1))
+    }
+}
+
+private extension ComputeSettings {
+    /// Default settings with the VAE in bf16, as `--vae-precision bf16` gives them.
+    var forVAEInBF16: ComputeSettings {
+        var s = self
+        s.vaePrecision = .bf16
+        return s.forVAE
+    }
 }

@@ -50,7 +50,7 @@ public struct StableDiffusionModels {
     /// weights may be safetensors or `.bin`, single or sharded (`ComponentWeights`); `variant` (diffusers'
     /// `variant=`, e.g. "fp16") picks the variant files where a component has them, and it is an error when no
     /// component has them (as in diffusers). Choices worth knowing are in `notes` and `warnings`. The UNet computes
-    /// as `compute` says; the text encoder and the VAE (whose output is the image) always in fp32.
+    /// as `compute` says, the VAE in `compute.vaePrecision` (fp32 unless asked for), the text encoder in fp32.
     public init(diffusersFolder dir: String, variant: String? = nil, compute: ComputeSettings = ComputeSettings()) throws {
         guard FileManager.default.fileExists(atPath: "\(dir)/model_index.json") else {
             throw ModelError.layout(path: dir, message: "not a diffusers folder (no model_index.json)")
@@ -61,7 +61,7 @@ public struct StableDiffusionModels {
         loadedTextEncoder = try Self.loadTextEncoder(config: configs.textEncoder, weights: weights.textEncoder,
                                                      compute: compute.with(precision: .fp32))
         unet = try Self.loadUNet(config: configs.unet, weights: weights.unet, compute: compute)
-        vae = try Self.loadVAE(config: configs.vae, weights: weights.vae, compute: compute.with(precision: .fp32))
+        vae = try Self.loadVAE(config: configs.vae, weights: weights.vae, compute: compute.forVAE)
         let all = [weights.textEncoder, weights.unet, weights.vae]
         notes = all.compactMap(\.note)
         warnings = all.compactMap(\.warning)
@@ -91,7 +91,7 @@ public struct StableDiffusionModels {
     /// its EMA copy when the file has one. The text encoder is CLIP's (SD 1.x) or OpenCLIP's (SD 2.x, q/k/v
     /// read as row blocks of its stacked projection). Schedule buffers, position ids and unused EMA tensors
     /// are skipped; unknown tensors are listed in `warnings`; missing or mis-shaped required tensors are an error.
-    /// The UNet computes as `compute` says, the text encoder and the VAE in fp32.
+    /// The UNet computes as `compute` says, the VAE in `compute.vaePrecision`, the text encoder in fp32.
     public init(singleFile path: String, configs given: Configs? = nil, useEMA: Bool = false,
                 prediction: PredictionType? = nil, compute: ComputeSettings = ComputeSettings()) throws {
         let file = try openCheckpoint(path)
@@ -143,7 +143,7 @@ public struct StableDiffusionModels {
             try CLIPTextModel(config: configs.textEncoder, params: $0)
         }
         unet = try Self.build(unetSource, compute: compute) { try UNet2DConditionModel(config: configs.unet, params: $0) }
-        vae = try Self.build(vaeSource, compute: fp32) { try AutoencoderKL(config: configs.vae, params: $0) }
+        vae = try Self.build(vaeSource, compute: compute.forVAE) { try AutoencoderKL(config: configs.vae, params: $0) }
         self.warnings = warnings
     }
 
