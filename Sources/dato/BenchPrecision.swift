@@ -20,6 +20,7 @@ struct BenchPrecision: ParsableCommand {
     @Option(name: .customLong("cfg-scale"), parsing: .unconditional, help: "Guidance scale.") var cfgScale: Float = 7.5
     @Option(name: [.short, .customLong("seed")], parsing: .unconditional, help: "Seed of every image.") var seed: UInt64 = 1234
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var convolution: ConvolutionOptions
 
     func validate() throws {
         try checkArguments {
@@ -37,7 +38,7 @@ struct BenchPrecision: ParsableCommand {
         var psnr: [Double] = [], ssim: [Double] = [], align: [Precision: [Double]] = [:], seconds: [Precision: Double] = [:]
         var images: [Precision: [GeneratedImage]] = [:]
         for precision in Precision.allCases {
-            let pipe = try StableDiffusionPipeline.load(path: path, compute: ConvolutionOptions().settings(precision))
+            let pipe = try StableDiffusionPipeline.load(path: path, compute: convolution.settings(precision))
             let start = Date()
             for prompt in list {
                 var request = GenerationRequest(prompt: prompt)

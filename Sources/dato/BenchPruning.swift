@@ -15,6 +15,7 @@ struct BenchPruning: ParsableCommand {
     @Option(help: "Latent side (64 = 512 px; the block has side x side tokens).") var latent = 64
     @Option(help: "Repeats (median).") var repeats = 5
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var convolution: ConvolutionOptions
 
     func validate() throws {
         try checkArguments {
@@ -26,7 +27,7 @@ struct BenchPruning: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let params = Parameters(RandomSource(seed: 4))
-        let compute = ConvolutionOptions().settings(.fp32)
+        let compute = convolution.settings(.fp32)
         let block = try BasicTransformerBlock(params.scope("b", compute: compute), dim: 320, heads: 8, contextDim: 768)
         let n = latent * latent
         let x = try RandomSource(seed: 5).load("x", shape: [2, n, 320])

@@ -154,6 +154,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try BenchVAE.parse(["--latent", "32", "--tiling", "--conv-direct", "-t", "1"]).convolution.direct)
         XCTAssertEqual(try BenchPruning.parse(["--latent", "32", "-t", "1"]).threadOptions.threads, 1)
         XCTAssertEqual(try BenchPrecision.parse(["-m", "m", "--count", "2", "-t", "1"]).threadOptions.threads, 1)
+        XCTAssertTrue(try BenchPrecision.parse(["--conv-direct"]).convolution.direct)
+        XCTAssertTrue(try BenchPruning.parse(["--conv-direct"]).convolution.direct)
+    }
+
+    /// The benchmarks that build models from parsed options run (both once read options of a `ConvolutionOptions`
+    /// made outside parsing, which ArgumentParser stops with a fatal error).
+    func testModelBuildingBenchmarksRun() throws {
+        try BenchPruning.parse(["--latent", "8", "--repeats", "1", "-t", "1"]).run()
+        try BenchPrecision.parse(["--count", "1", "--steps", "2", "-t", "1"]).run()
     }
 
     /// The subcommands are reached from the root as before.
