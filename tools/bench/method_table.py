@@ -82,8 +82,14 @@ def bench_env():
 
 
 def cpu_model():
+    """lscpu's model name, the core count and whether AVX512-BF16 and AMX are there (they decide the kernels)."""
     out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
+    info = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+    flags = info.get("Flags", "").split()
+    features = ["AVX512-BF16" if "avx512_bf16" in flags else "no AVX512-BF16", "AMX" if "amx_tile" in flags else "no AMX"]
+    if info.get("CPU family") == "25" and "avx512f" in flags:
+        features.insert(0, "Zen 4")   # family 19h with AVX-512: Zen 4 (Zen 3 has none)
+    return f"{info.get('Model name', '?')} ({', '.join(features)}, {os.cpu_count()} CPUs)"
 
 
 def stamp(args):
@@ -160,18 +166,25 @@ def run_speed(args, plans, results):
 
 
 def speed_table(results, plans, ratios):
-    """{plan: (speed-up, SD 1.5 MAC ratio)} from the stored rounds, and the combined factors."""
+    """{plan: (speed-up, SD 1.5 MAC ratio, (lowest, highest) speed-up of the single rounds)} from the stored
+    rounds, and the combined factors (medians over rounds)."""
     speed = results.get("speed")
     if not speed or not speed["rounds"]:
         return {}, None
-    factors = speed_model.combine([speed_model.round_factors(r, ratios) for r in speed["rounds"]])
-    return {p: speed_model.predict(results["resolved"][p], factors) for p in plans}, factors
+    per_round = [speed_model.round_factors(r, ratios) for r in speed["rounds"]]
+    factors = speed_model.combine(per_round)
+    table = {}
+    for p in plans:
+        speed_up, mac = speed_model.predict(results["resolved"][p], factors)
+        single = [speed_model.predict(results["resolved"][p], f)[0] for f in per_round]
+        table[p] = (speed_up, mac, (min(single), max(single)))
+    return table, factors
 
 
 def run_validation(args, results):
     """One real 50-step bench plans run of --validate-plan against the scaled prediction."""
     plan = args.validate_plan
-    _, factors = speed_table(results, [], args.ratios)
+    _, factors = speed_table(results, [], args.ratios)   # medians over the stored rounds
     if factors is None:
         raise SystemExit("run --only speed first: the validation compares against its factors")
     cmd = [args.dato, "bench", "plans", "--steps", str(args.steps), "--depths", "12,2,1,0", "--repeats", str(args.repeats),
@@ -198,27 +211,29 @@ def markdown(results, args):
     lines = []
     if q:
         s = q["stamp"]
-        lines.append(f"Quality: {s['date']}, {s['cpu']}, {s['threads']} threads, `{s['command']}`"
+        lines.append(f"- Quality: {s['date']}, {s['cpu']}, {s['threads']} threads, `{s['command']}`"
                      + (f" ({s['note']})" if s.get("note") else "") + ".")
     if results.get("speed", {}).get("rounds"):
         sp = results["speed"]
         s = sp["rounds"][-1]["stamp"]
-        lines.append(f"Speed: {s['date']}, {s['cpu']}, {s['threads']} threads, {sp['precision']}, "
-                     f"{len(sp['rounds'])} round(s) of `dato bench plans` (median), full 50-step run about "
-                     f"{51 * factors['t12']:.0f} s, `{s['command']}`" + (f" ({s['note']})" if s.get("note") else "") + ".")
+        lines.append(f"- Speed: {s['date']}, {s['cpu']}, {s['threads']} threads, {sp['precision']}, "
+                     f"scaled to 50 PNDM steps from {len(sp['rounds'])} round(s) of short `dato bench plans` runs (median of rounds; "
+                     f"see above), unaccelerated 50-step run about "
+                     f"{len(results['resolved']['none']['depths']) * factors['t12']:.0f} s, `{s['command']}`" + (f" ({s['note']})" if s.get("note") else "") + ".")
     if v := results.get("validation"):
-        lines.append(f"Check of the scaling: a real 50-step run of `{v['plan']}` took {v['measured_seconds']:.1f} s "
+        lines.append(f"- Check of the scaling: a real 50-step run of `{v['plan']}` took {v['measured_seconds']:.1f} s "
                      f"against {v['predicted_seconds']:.1f} s predicted ({v['measured_seconds'] / v['predicted_seconds'] - 1:+.1%}); "
                      f"MAC ratio {v['measured_mac_ratio']:.3f} measured, {v['predicted_mac_ratio']:.3f} predicted "
                      f"({v['stamp']['date']}).")
-    lines += ["", "| plan | demo MAC ratio | PSNR dB | SSIM | alignment | SD 1.5 MAC ratio | SD 1.5 speed-up |",
+    lines += ["", "| plan | demo MAC ratio | PSNR dB | SSIM | alignment | SD 1.5 MAC ratio | SD 1.5 speed-up x |",
               "|---|---|---|---|---|---|---|"]
     for plan in rows:
         m = (q or {}).get("plans", {}).get(plan, {})
-        sp = speeds.get(plan, (None, None))
+        sp = speeds.get(plan, (None, None, None))
+        spread = f" ({sp[2][0]:.2f}-{sp[2][1]:.2f})" if sp[2] and len(results["speed"]["rounds"]) > 1 else ""
         psnr = "identical" if plan == "none" else fmt(m.get("psnr"), ".1f")
         lines.append(f"| `{plan}` | {fmt(m.get('mac_ratio'), '.3f')} | {psnr} | {fmt(m.get('ssim'), '.4f')} | "
-                     f"{fmt(m.get('alignment'), '.3f')} | {fmt(sp[1], '.3f')} | {fmt(sp[0], '.2f')}x |")
+                     f"{fmt(m.get('alignment'), '.3f')} | {fmt(sp[1], '.3f')} | {fmt(sp[0], '.2f')}{spread} |")
     grid = os.path.relpath(args.grid, os.path.dirname(os.path.abspath(args.out)))
     lines += ["", f"![every plan, seed {args.grid_seed}, both prompts]({grid})", ""]
     return "\n".join(lines)
