@@ -215,7 +215,9 @@ def markdown(results, args):
                      + (f" ({s['note']})" if s.get("note") else "") + ".")
     if results.get("speed", {}).get("rounds"):
         sp = results["speed"]
-        s = sp["rounds"][-1]["stamp"]
+        stamps = [r["stamp"] for r in sp["rounds"]]
+        s = dict(stamps[-1], command="`, `".join(dict.fromkeys(t["command"] for t in stamps)),
+                 date=" to ".join(dict.fromkeys((stamps[0]["date"], stamps[-1]["date"]))))
         lines.append(f"- Speed: {s['date']}, {s['cpu']}, {s['threads']} threads, {sp['precision']}, "
                      f"scaled to 50 PNDM steps from {len(sp['rounds'])} round(s) of short `dato bench plans` runs (median of rounds; "
                      f"see above), unaccelerated 50-step run about "
