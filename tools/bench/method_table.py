@@ -155,6 +155,7 @@ def run_speed(args, plans, results):
     speed = results.get("speed") if args.append else None
     if not speed or speed.get("precision") != args.precision:
         speed = {"precision": args.precision, "rounds": []}
+        results.pop("validation", None)   # it was checked against the rounds being replaced
     for i in range(args.rounds):
         raw = speed_model.measure(args.dato, args.ratios, args.precision, args.threads, args.repeats, bench_env())
         raw["stamp"] = stamp(args)
