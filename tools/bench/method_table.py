@@ -261,7 +261,7 @@ def save(results, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dato", required=True, help="the dato binary (a release build)")
+    ap.add_argument("--dato", help="the dato binary (a release build); not needed for --only table")
     ap.add_argument("--only", default="all", choices=["all", "quality", "speed", "validate", "table"])
     ap.add_argument("--ratios", default="0.3,0.5,0.7")
     ap.add_argument("--steps", type=int, default=50)
@@ -279,7 +279,9 @@ def main():
     ap.add_argument("--grid", default=os.path.join(ROOT, "docs/methods/images/comparison-grid.png"))
     args = ap.parse_args()
     args.ratios = [f"{float(r):g}" for r in args.ratios.split(",")]
-    args.dato = os.path.abspath(args.dato)
+    if args.only != "table" and not args.dato:
+        ap.error("--dato PATH is needed to measure (only --only table works without it)")
+    args.dato = os.path.abspath(args.dato) if args.dato else None
     results = json.load(open(args.json)) if os.path.exists(args.json) else {}
     plans = [p for r in plan_rows(args.ratios) for p in r if p != "none"]
     if args.only != "table":
