@@ -8,9 +8,9 @@ Usage: python tools/bench/atedm_ablation.py [--steps 50] [--seeds 7,8,9,10] [--t
 """
 import argparse
 import os
-import re
 import subprocess
-import tempfile
+
+import compare_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROMPTS = ["a red circle on a blue background", "a green square on a yellow background"]
@@ -68,29 +68,14 @@ GROUPS = {
             + [("tome:0.5,mlp", "ToMe, attn1 and MLP")],
 }
 
-ROW = re.compile(r"^(\S.*?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)\s+([\d.]+)$")
-
-
 def run(plans, args):
     """`dato compare` over PROMPTS x seeds; returns (MAC ratio, PSNR, SSIM) per plan, in order."""
     exe = os.path.join(ROOT, ".build", "release", "dato")
     if not os.path.exists(exe):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dato"], cwd=ROOT, check=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        prompts = os.path.join(tmp, "prompts.txt")
-        with open(prompts, "w") as f:
-            f.write("\n".join(PROMPTS) + "\n")
-        cmd = [exe, "compare", "--prompt-file", prompts, "--seeds", args.seeds, "--steps", str(args.steps),
-               "--threads", str(args.threads), "-o", os.path.join(tmp, "grid.png")]
-        for plan, _ in plans:
-            cmd += ["--accel", plan]
-        out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True,
-                             env=dict(os.environ, OMP_WAIT_POLICY="passive")).stdout
-    rows = [m.groups() for m in map(ROW.match, out.splitlines()) if m]
-    rows = [r for r in rows if r[0] != "none" and r[0] != "plan"]
-    if len(rows) != len(plans):
-        raise SystemExit(f"expected {len(plans)} rows from dato compare, got {len(rows)}:\n{out}")
-    return [(float(r[3]), float(r[4]), float(r[5])) for r in rows]
+    rows = compare_runs.compare(exe, [plan for plan, _ in plans], PROMPTS, args.seeds, steps=args.steps,
+                                threads=args.threads, cwd=ROOT)
+    return [(r["mac_ratio"], r["psnr"], r["ssim"]) for r in rows]
 
 
 def main():
