@@ -32,8 +32,8 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var compute: PrecisionOptions
 
-    @Option(name: .customLong("vae-precision"), help: "VAE compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation and norms; faster where bf16 convolutions are, the image within about 40 dB of fp32's).")
-    var vaePrecision: Precision = .fp32
+    @Option(name: .customLong("vae-precision"), help: "VAE compute format: fp32 or bf16 (weights and layer inputs in bf16, fp32 accumulation and norms; the image within about 40 dB of an fp32 VAE's). Default: as --precision, as diffusers' pipeline dtype and AUTOMATIC1111's half VAE do; --vae-precision fp32 keeps a bf16 UNet's VAE in fp32.")
+    var vaePrecision: Precision?
 
     var model: String? { location.model }
     var config: String? { location.config }
@@ -47,7 +47,7 @@ struct ModelOptions: ParsableArguments {
     /// How the models compute: `--precision`, `--vae-precision` and the environment's kernel choices.
     func settings() -> ComputeSettings {
         var settings = compute.settings()
-        settings.vaePrecision = vaePrecision
+        settings.vaePrecision = vaePrecision ?? compute.precision
         return settings
     }
 

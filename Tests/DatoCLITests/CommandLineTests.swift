@@ -155,6 +155,11 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try BenchPruning.parse(["--latent", "32", "-t", "1"]).threadOptions.threads, 1)
         XCTAssertEqual(try BenchPrecision.parse(["-m", "m", "--count", "2", "-t", "1"]).threadOptions.threads, 1)
         XCTAssertTrue(try BenchPrecision.parse(["--conv-direct"]).convolution.direct)
+        XCTAssertEqual(try Generate.parse(["-p", "x"]).modelOptions.settings().vaePrecision, .fp32)
+        XCTAssertEqual(try Generate.parse(["-p", "x", "--precision", "bf16"]).modelOptions.settings().vaePrecision, .bf16,
+                       "the VAE follows --precision unless told")
+        XCTAssertEqual(try Generate.parse(["-p", "x", "--precision", "bf16", "--vae-precision", "fp32"])
+                        .modelOptions.settings().vaePrecision, .fp32)
         XCTAssertTrue(try BenchPruning.parse(["--conv-direct"]).convolution.direct)
     }
 
