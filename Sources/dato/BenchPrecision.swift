@@ -5,7 +5,7 @@ import DatoEvaluation
 import DatoPipeline
 import Foundation
 
-/// `dato bench precision`: the same prompts and seeds generated with the UNet in fp32 and in bf16; image
+/// `dato bench precision`: the same prompts and seeds generated with the UNet and VAE in fp32 and in bf16; image
 /// fidelity (PSNR, SSIM), prompt alignment where the demo scorer applies, and time per image.
 struct BenchPrecision: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +38,9 @@ struct BenchPrecision: ParsableCommand {
         var psnr: [Double] = [], ssim: [Double] = [], align: [Precision: [Double]] = [:], seconds: [Precision: Double] = [:]
         var images: [Precision: [GeneratedImage]] = [:]
         for precision in Precision.allCases {
-            let pipe = try StableDiffusionPipeline.load(path: path, compute: convolution.settings(precision))
+            var settings = convolution.settings(precision)
+            settings.vaePrecision = precision   // as `dato generate --precision` runs it
+            let pipe = try StableDiffusionPipeline.load(path: path, compute: settings)
             let start = Date()
             for prompt in list {
                 var request = GenerationRequest(prompt: prompt)

@@ -3,7 +3,7 @@ import DatoCore
 
 /// The UNet's compute format and the convolution algorithm (shared by the commands that build a UNet).
 struct PrecisionOptions: ParsableArguments {
-    @Option(help: "UNet compute format: fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, VAE, norms, softmax and scheduler stay fp32).")
+    @Option(help: "UNet compute format (and the VAE's, where a command loads one, unless --vae-precision says otherwise): fp32 (default) or bf16 (weights and layer inputs in bf16, fp32 accumulation; text encoder, norms, softmax and scheduler stay fp32).")
     var precision: Precision = .fp32
 
     @OptionGroup var convolution: ConvolutionOptions
