@@ -11,9 +11,9 @@ generate` reports for the image (text + denoising + decode, model loading exclud
 OpenVINO's text encoder and VAE decoder are also timed alone, after the rounds.
 
 optimum-intel and diffusers 0.42 cannot share a venv: run this in its own one,
-    python3 -m venv /tmp/venv-ovimage
-    /tmp/venv-ovimage/bin/pip install -r tools/bench/requirements-openvino-image.txt
-    /tmp/venv-ovimage/bin/python tools/bench/bench_openvino_image.py --precisions bf16,fp32
+    python3 -m venv .venv-ov
+    .venv-ov/bin/pip install -r tools/bench/requirements-openvino-image.txt
+    .venv-ov/bin/python tools/bench/bench_openvino_image.py --precisions bf16,fp32
 
 Usage: bench_openvino_image.py [--dato PATH] [--precisions bf16,fp32] [--plan PLAN ...]
                                [--rounds 2] [--steps 50] [--threads 2] [--vae-precision fp32|bf16]
