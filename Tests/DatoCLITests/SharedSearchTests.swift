@@ -37,6 +37,14 @@ final class SharedSearchTests: XCTestCase {
     /// A study name no other test run uses.
     func studyName(_ prefix: String) -> String { "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" }
 
+    /// The arguments of a small search in `dir` (its prompts file, population 4, 3 generations, no presets, one
+    /// thread, plus `options`) and the evaluations of that search run in this process on SQLite (the reference).
+    func smallSearch(in dir: URL, _ options: [String]) throws -> (arguments: [String], single: [JournalEntry]) {
+        let arguments = ["--prompts", try promptsFile(in: dir), "--population", "4", "--generations", "3", "--no-presets",
+                         "--threads", "1"] + options
+        return (arguments, try singleProcessEntries(arguments, in: dir))
+    }
+
     /// The evaluations of the same search run in this process on an SQLite journal in `dir` (the reference).
     func singleProcessEntries(_ arguments: [String], in dir: URL) throws -> [JournalEntry] {
         let sqlite = dir.appendingPathComponent("single.sqlite").path
@@ -79,10 +87,8 @@ final class SharedSearchTests: XCTestCase {
     func testCoordinatorAndTwoWorkersGiveTheSingleProcessFront() throws {
         let url = try serverURL()
         let dir = try folder()
-        let prompts = try promptsFile(in: dir)
-        let common = ["--prompts", prompts, "--seeds", "3", "--population", "4", "--generations", "3", "--steps", "4",
-                      "-W", "32", "-H", "32", "--seed", "5", "--cost", "flops", "--no-presets", "--threads", "1"]
-        let single = try singleProcessEntries(common, in: dir)
+        let (common, single) = try smallSearch(in: dir, ["--seeds", "3", "--steps", "4", "-W", "32", "-H", "32", "--seed", "5",
+                                                         "--cost", "flops"])
 
         let study = studyName("shared")
         let coordinator = background {
@@ -181,10 +187,7 @@ final class SharedSearchTests: XCTestCase {
         let url = try serverURL()
         let binary = try datoBinary()
         let dir = try folder()
-        let prompts = try promptsFile(in: dir)
-        let common = ["--prompts", prompts, "--seeds", "3,4", "--population", "4", "--generations", "3", "--steps", "8",
-                      "--seed", "7", "--no-presets", "--threads", "1"]
-        let single = try singleProcessEntries(common, in: dir)
+        let (common, single) = try smallSearch(in: dir, ["--seeds", "3,4", "--steps", "8", "--seed", "7"])
         let study = studyName("restart")
         let shared = common + ["--journal", url, "--study", study, "--no-evaluate", "--out", dir.appendingPathComponent("shared").path]
         let first = Process()
@@ -219,10 +222,7 @@ final class SharedSearchTests: XCTestCase {
     func testTwoCoordinatorsDoNotEvaluateTheSameCandidate() throws {
         let url = try serverURL()
         let dir = try folder()
-        let prompts = try promptsFile(in: dir)
-        let common = ["--prompts", prompts, "--seeds", "3", "--population", "4", "--generations", "3", "--steps", "6",
-                      "--seed", "9", "--no-presets", "--threads", "1"]
-        let single = try singleProcessEntries(common, in: dir)
+        let (common, single) = try smallSearch(in: dir, ["--seeds", "3", "--steps", "6", "--seed", "9"])
         let study = studyName("two")
         let coordinators = (0..<2).map { i in
             background { try Search.parse(common + ["--journal", url, "--study", study, "--out", dir.appendingPathComponent("shared\(i)").path]).run() }

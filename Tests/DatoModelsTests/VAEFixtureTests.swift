@@ -1,5 +1,6 @@
 import DatoCore
 @testable import DatoModels
+import DatoTestSupport
 import XCTest
 
 /// The VAE encoder and decoder match diffusers on a seeded tiny model (non-square image).
@@ -56,16 +57,12 @@ final class VAEFixtureTests: XCTestCase {
         let latents = try io.tensor("latents"), reference = try io.tensor("decoded")
         let decoded = try bf16.decode(latents)
         XCTAssertEqual(decoded.shape, reference.shape)
-        let psnr = 10 * log10(4 / max(Self.meanSquaredError(decoded, reference), 1e-30))   // peak-to-peak 2 on [-1, 1]
+        let psnr = 10 * log10(4 / max(meanSquaredError(decoded.array, reference.array), 1e-30))   // peak-to-peak 2 on [-1, 1]
         XCTAssertGreaterThan(psnr, 40, "bf16 decode PSNR \(psnr) dB")
-        XCTAssertGreaterThan(Self.meanSquaredError(decoded, try fp32.decode(latents)), 0,
+        XCTAssertGreaterThan(meanSquaredError(decoded.array, try fp32.decode(latents).array), 0,
                              "a bf16 decode should round differently from fp32")
     }
 
-    static func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Double {
-        let squared = zip(a.array, b.array).map { Double($0 - $1) * Double($0 - $1) }
-        return squared.reduce(0, +) / Double(max(squared.count, 1))
-    }
 }
 
 private extension ComputeSettings {

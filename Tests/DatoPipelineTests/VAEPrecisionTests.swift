@@ -1,6 +1,7 @@
 import DatoCore
 import DatoDemo
 import DatoPipeline
+import DatoTestSupport
 import XCTest
 
 /// `ComputeSettings.vaePrecision` (`--vae-precision`) reaches the VAE a pipeline loads, and only the VAE: the same
@@ -15,8 +16,7 @@ final class VAEPrecisionTests: XCTestCase {
         request.width = 64; request.height = 64; request.steps = 5; request.seed = 7
         let a = try fp32.generate(request), b = try bf16.generate(request)
         XCTAssertEqual(a.latents.array, b.latents.array, "the UNet and text encoder stay in fp32")
-        let squared = zip(a.decoded.array, b.decoded.array).map { Double($0 - $1) * Double($0 - $1) }
-        let mse = squared.reduce(0, +) / Double(max(squared.count, 1))
+        let mse = meanSquaredError(a.decoded.array, b.decoded.array)
         XCTAssertGreaterThan(mse, 0, "the bf16 VAE should round differently from the fp32 one")
         XCTAssertGreaterThan(10 * log10(4 / max(mse, 1e-30)), 40, "PSNR of the bf16 VAE's image on [-1, 1]")
     }
