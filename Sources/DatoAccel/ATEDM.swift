@@ -13,11 +13,18 @@ public final class ATEDM: PruningPolicy {
     /// or after the FFN (the whole block runs on every token, then pruned tokens are refilled; saves nothing on
     /// one-layer blocks).
     public enum MaskPoint: String, Sendable, Equatable, CaseIterable { case attn1, ffn }
+    /// The map G-WPR walks on: as the kernel gives it (`rows`: each query's row sums to 1), or rescaled so each
+    /// key's column sums to 1 (`columns`; `GWPR.Walk.columnNormalized`).
+    public enum MapNormalization: String, Sendable, Equatable, CaseIterable { case rows, columns }
     /// What a pruned token copies: its source's whole state, or only its source's update (added to its own state).
     public enum Copy: String, Sendable, Equatable, CaseIterable { case state, update }
     /// What the two CFG rows of an image share: nothing, the mask (from the mean of their scores), or the mask
     /// and the cond row's sources.
     public enum Sharing: String, Sendable, Equatable, CaseIterable { case none, mask, sources }
+
+    /// The G-WPR scores the CFG rows of an image rank by when they share a mask: the mean of both rows' scores,
+    /// or the cond (text-conditioned) row's alone.
+    public enum CFGScores: String, Sendable, Equatable, CaseIterable { case mean, cond }
 
     /// A part of the UNet, by the diffusers path prefix of its blocks.
     public enum Stage: String, Sendable, Equatable, CaseIterable { case down = "down_blocks", mid = "mid_block", up = "up_blocks" }
@@ -27,15 +34,12 @@ public final class ATEDM: PruningPolicy {
         public var levels: Set<Int> = [0]
         /// Parts of the UNet that prune (at the levels above).
         public var stages: Set<Stage> = [.down, .mid, .up]
-        /// G-WPR power iterations and early-stop tolerance (L1).
-        public var iterations = 10
-        public var tolerance: Float = 1e-4
+        /// G-WPR's power iteration: iterations, tolerance, direction, damping and the map changes before it.
+        public var walk = GWPR.Walk()
         /// Pruned tokens copy the kept token they attend to most, or their most cosine-similar kept token.
         public var recovery = Recovery.similarity
         /// The hidden states `similarity` recovery compares.
         public var features = Features.attn1
-        /// G-WPR's iteration direction.
-        public var direction = GWPR.Direction.received
         /// Where the mask takes effect.
         public var maskPoint = MaskPoint.attn1
         /// Copy only the source's update (h1[p] + h[src] - h1[src]) instead of its whole state.
@@ -50,6 +54,8 @@ public final class ATEDM: PruningPolicy {
         public var dsapEarlyFactor = 1.0
         /// What the CFG rows of an image share.
         public var cfgSharing = Sharing.sources
+        /// The scores a shared mask ranks by: the mean of both CFG rows' scores, or the cond row's alone.
+        public var cfgScores = CFGScores.mean
         public init() {}
     }
 
@@ -140,12 +146,11 @@ public final class ATEDM: PruningPolicy {
     /// recovery compares. Under CFG the rows are [uncond; cond] and may share mask and sources (`cfgSharing`).
     public func select(map: Tensor, h1: Tensor, pruning p: Int) -> TokenSelection {
         let rows = map.dim(0), n = map.dim(1), s = settings
-        var scores = (0..<rows).map { GWPR.scores(map.data + $0 * n * n, n: n, iterations: s.iterations, tolerance: s.tolerance,
-                                               direction: s.direction) }
+        var scores = (0..<rows).map { GWPR.scores(map.data + $0 * n * n, n: n, walk: s.walk) }
         let half = s.cfgSharing != .none && cfg && rows % 2 == 0 ? rows / 2 : 0
         for r in 0..<half {
-            let mean = zip(scores[r], scores[r + half]).map { ($0 + $1) / 2 }
-            scores[r] = mean; scores[r + half] = mean
+            let shared = s.cfgScores == .cond ? scores[r + half] : zip(scores[r], scores[r + half]).map { ($0 + $1) / 2 }
+            scores[r] = shared; scores[r + half] = shared
         }
         let copied = s.cfgSharing == .sources ? half : 0   // uncond rows that take the cond row's selection
         var kept = [[Int]](repeating: [], count: rows), recovery = [[Int]](repeating: [], count: rows)

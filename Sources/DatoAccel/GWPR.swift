@@ -16,10 +16,30 @@ public enum GWPR {
     /// N x N map (rows = queries).
     public static func scores(_ a: UnsafePointer<Float>, n: Int, iterations: Int = 10, tolerance: Float = 1e-4,
                               direction: Direction = .received) -> [Float] {
+        var walk = Walk()
+        walk.iterations = iterations
+        walk.tolerance = tolerance
+        walk.direction = direction
+        return scores(a, n: n, walk: walk)
+    }
+
+    /// The power iteration of `walk` on the row-stochastic N x N map `a` (rows = queries), after the map
+    /// changes it asks for (`Walk.prepared`): from s = 1/N, s <- d M s + (1 - d) / N with M = A^T (or A) and
+    /// d = `damping`, renormalised to sum 1, until the L1 change is below `tolerance` or `iterations` ran.
+    public static func scores(_ a: UnsafePointer<Float>, n: Int, walk: Walk) -> [Float] {
+        guard let changed = walk.prepared(a, n: n) else { return iterate(a, n: n, walk: walk) }
+        return changed.withUnsafeBufferPointer { m in
+            guard let base = m.baseAddress else { return [Float](repeating: 1 / Float(n), count: n) }
+            return iterate(base, n: n, walk: walk)
+        }
+    }
+
+    private static func iterate(_ a: UnsafePointer<Float>, n: Int, walk: Walk) -> [Float] {
         _ = blasSingleThreaded
+        let direction = walk.direction, teleport = (1 - walk.damping) / Float(n)
         var s = [Float](repeating: 1 / Float(n), count: n)
         var next = [Float](repeating: 0, count: n)
-        for _ in 0..<iterations {
+        for _ in 0..<walk.iterations {
             s.withUnsafeBufferPointer { sp in
                 next.withUnsafeMutableBufferPointer { np in
                     guard let sb = sp.baseAddress, let nb = np.baseAddress else { return }
@@ -40,11 +60,11 @@ public enum GWPR {
             let inv = total > 0 ? 1 / total : 0
             var change: Float = 0
             for i in 0..<n {
-                next[i] *= inv
+                next[i] = walk.damping * next[i] * inv + teleport
                 change += abs(next[i] - s[i])
             }
             swap(&s, &next)
-            if change < tolerance { break }
+            if change < walk.tolerance { break }
         }
         return s
     }

@@ -4,7 +4,9 @@ the reading used before issue 23 and from the current default, plus ToMe at seve
 comparison. Runs `dato compare` (PNDM 50 steps, CFG 7.5 unless told) over two prompts x four seeds and prints a
 Markdown table (plan, what it changes, MAC ratio, PSNR, SSIM against the unaccelerated run).
 
-Usage: python tools/bench/atedm_ablation.py [--steps 50] [--seeds 7,8,9,10] [--threads 2] [--group all|old|default|tome]
+Usage: python tools/bench/atedm_ablation.py [--steps 50] [--seeds 7,8,9,10] [--threads 2]
+           [--group all|old|default|tome|walk|dsap] [--plan PLAN]...
+`--plan` (repeatable) runs the given plans, after ToMe 0.4 / 0.5 and the default, instead of the groups.
 """
 import argparse
 import os
@@ -27,6 +29,9 @@ def vary(base, change):
         merged[o.split("=")[0]] = o
     return ",".join([head, *merged.values()])
 
+
+# In every group that tries new readings: ToMe at the MAC ratios around the default's, and the default.
+REFERENCES = [("tome:0.4", "ToMe, attn1 only"), ("tome:0.5", "ToMe, attn1 only"), ("atedm:0.5", "default")]
 
 GROUPS = {
     "old": [
@@ -66,6 +71,27 @@ GROUPS = {
     ],
     "tome": [(f"tome:{r}", "ToMe, attn1 only") for r in ("0.3", "0.4", "0.5", "0.6", "0.75")]
             + [("tome:0.5,mlp", "ToMe, attn1 and MLP")],
+    # G-WPR's walk, one choice at a time from the default, with the references in the same run.
+    "walk": REFERENCES + [
+        ("atedm:0.5,iterations=1", "one iteration: the column mean (= uniform start, or the column-mean start with 0)"),
+        ("atedm:0.5,iterations=2", "two iterations"),
+        ("atedm:0.5,iterations=3", "three iterations"),
+        ("atedm:0.5,iterations=50,tolerance=0", "50 iterations, no early stop (Zero-TPrune's early-layer count)"),
+        ("atedm:0.5,damping=0.85", "PageRank damping 0.85"),
+        ("atedm:0.5,damping=0.5", "PageRank damping 0.5"),
+        ("atedm:0.5,self=0", "a token's attention to itself left out"),
+        ("atedm:0.5,normalize=columns", "map rescaled per column, s <- A^T s (stays uniform)"),
+        ("atedm:0.5,normalize=columns,gwpr=given", "map rescaled per column, s <- A s"),
+        ("atedm:0.5,cfgscores=cond", "shared mask ranked by the cond row's scores"),
+        ("atedm:0.5,share=none", "scores and mask per CFG row"),
+    ],
+    # DSAP's tau (unpublished) against the ratio, at demo MAC ratios near ToMe's 0.950.
+    "dsap": REFERENCES + [
+        ("atedm:0.55,dsap=0.4", "tau 0.4, ratio 0.55"),
+        ("atedm:0.6,dsap=0.5", "tau 0.5, ratio 0.6"),
+        ("atedm:0.7,dsap=0.6", "tau 0.6, ratio 0.7"),
+        ("atedm:0.8,dsap=0.7", "tau 0.7, ratio 0.8"),
+    ],
 }
 
 def run(plans, args):
@@ -84,8 +110,11 @@ def main():
     ap.add_argument("--seeds", default="7,8,9,10")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--group", default="all", choices=["all", *GROUPS])
+    ap.add_argument("--plan", action="append", default=[], help="run these plans (with the references) instead")
     args = ap.parse_args()
-    groups = list(GROUPS) if args.group == "all" else [args.group]
+    if args.plan:
+        GROUPS["plans"] = REFERENCES + [(p, "") for p in args.plan]
+    groups = ["plans"] if args.plan else list(GROUPS) if args.group == "all" else [args.group]
     print("| plan | what it changes | MAC ratio | PSNR dB | SSIM |")
     print("|---|---|---|---|---|")
     for g in groups:

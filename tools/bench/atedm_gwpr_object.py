@@ -5,7 +5,10 @@ self-attention head-mean maps recorded at a few steps, G-WPR scores from the AT-
 background colour of the final image, pooled to the block's grid) fall among the pruned ones, against the count
 a random mask would prune.
 
-Usage: python tools/bench/atedm_gwpr_object.py [--prompt TEXT] [--seed 7] [--steps 5,25,45]
+With `--walks`, one row per G-WPR walk variant (tools/fixtures/pruning_oracles.py WALKS plus the iteration
+counts below) instead: object tokens pruned at ratio 0.5 in each block and step, summed over the blocks.
+
+Usage: python tools/bench/atedm_gwpr_object.py [--prompt TEXT] [--seed 7] [--steps 5,25,45] [--walks]
 """
 import argparse
 import os
@@ -17,7 +20,11 @@ from diffusers import StableDiffusionPipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
-from pruning_oracles import gwpr  # noqa: E402
+from pruning_oracles import WALKS, gwpr  # noqa: E402
+
+# Walk variants for --walks: name -> gwpr() keyword arguments.
+VARIANTS = {"default": {}, "iterations=1": dict(iterations=1), "iterations=3": dict(iterations=3),
+            "iterations=50": dict(iterations=50, tol=0), **WALKS}
 
 BLOCKS = ["down_blocks.0.attentions.0", "up_blocks.2.attentions.1", "down_blocks.1.attentions.0", "up_blocks.1.attentions.1"]
 
@@ -37,11 +44,43 @@ class MapRecorder:
         return attn.to_out[1](attn.to_out[0]((p @ v).transpose(1, 2).reshape(b, n, -1)))
 
 
+def object_tokens(image, obj, n):
+    """Which of a block's n tokens cover the object (pooled from the image's object pixels)."""
+    g = int(round(np.sqrt(n)))
+    f = image.shape[0] // g
+    return (obj.reshape(g, f, g, f).mean((1, 3)) > 0.3).reshape(-1)
+
+
+def walk_table(maps, image, obj, steps):
+    """Per walk variant: object tokens pruned at ratio 0.5 (cond row, shared-mask mean of both rows) per step,
+    summed over the level-0 blocks, against a random mask's expectation."""
+    largest = max(m[steps[0]].shape[-1] for m in maps.values())
+    blocks = sorted(b for b in maps if maps[b][steps[0]].shape[-1] == largest)
+    print("| walk | " + " | ".join(f"step {s}: pruned object tokens (random)" for s in steps) + " |")
+    print("|---|" + "---|" * len(steps))
+    for name, kw in VARIANTS.items():
+        cells = []
+        for st in steps:
+            pruned_obj, expected = 0, 0.0
+            for block in blocks:
+                a = maps[block][st].astype(np.float64)
+                n = a.shape[-1]
+                o = object_tokens(image, obj, n)
+                s = (gwpr(a[0], **kw) + gwpr(a[1], **kw)) / 2
+                order = np.lexsort((np.arange(n), -s))
+                pruned = order[n - n // 2:]
+                pruned_obj += int(o[pruned].sum())
+                expected += o.sum() * (n // 2) / n
+            cells.append(f"{pruned_obj} ({expected:.1f})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prompt", default="a red circle on a blue background")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--steps", default="5,25,45")
+    ap.add_argument("--walks", action="store_true", help="compare G-WPR walk variants")
     args = ap.parse_args()
     torch.set_grad_enabled(False)
     pipe = StableDiffusionPipeline.from_pretrained(os.path.join(ROOT, "Sources/DatoDemo/Resources/demo-model"),
@@ -59,6 +98,9 @@ def main():
                  generator=torch.Generator().manual_seed(args.seed), callback_on_step_end=advance).images[0]
     background = np.median(image.reshape(-1, 3), 0)
     obj = np.abs(image - background).sum(-1) > 0.3
+    if args.walks:
+        walk_table(maps, image, obj, [int(v) for v in args.steps.split(",")])
+        return
     print("| block | step | tokens | object tokens | mean score object / background | pruned object tokens at 0.2 (random) | at 0.5 (random) |")
     print("|---|---|---|---|---|---|---|")
     for block in BLOCKS:

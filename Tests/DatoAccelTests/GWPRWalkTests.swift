@@ -1,0 +1,65 @@
+@testable import DatoAccel
+import DatoCore
+import XCTest
+
+/// G-WPR's walk variants (damping, no self-attention, column-normalised map) and the CFG rows' shared scores,
+/// against the numpy oracle (tools/fixtures/pruning_oracles.py, `WALKS`, on atedm.safetensors' map).
+final class GWPRWalkTests: XCTestCase {
+    /// Fixture key -> the plan options that ask for it.
+    static let variants: [(key: String, options: String)] = [
+        ("damping0.85", "damping=0.85"),
+        ("noself", "self=0"),
+        ("columns.given", "normalize=columns,gwpr=given"),
+        ("columns.received", "normalize=columns"),
+        ("noself.columns.given.damping0.5.it3", "self=0,normalize=columns,gwpr=given,damping=0.5,iterations=3"),
+    ]
+
+    static func walk(_ options: String) throws -> GWPR.Walk {
+        guard case let .atedm(s) = try PruningMethod(parsing: "atedm," + options).settings else {
+            throw XCTSkip("atedm options did not parse as atedm settings")
+        }
+        return s.walk
+    }
+
+    /// Each plan option's scores equal the oracle's on both rows of the exported map.
+    func testWalkVariantsMatchOracle() throws {
+        let f = try PruningFixtures.file("gwpr_walk"), map = try PruningFixtures.file("atedm").tensor("map")
+        for (key, options) in Self.variants {
+            let walk = try Self.walk(options), ref = try f.tensor(key)
+            for r in 0..<2 {
+                let s = GWPR.scores(map.data + r * 64 * 64, n: 64, walk: walk)
+                let worst = (0..<64).map { abs(s[$0] - ref[r * 64 + $0]) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, 1e-6, "\(key) row \(r)")
+            }
+        }
+    }
+
+    /// The defaults change nothing: the walk on the map as it is, equal to the plain power iteration.
+    func testDefaultWalkIsThePlainIteration() throws {
+        let map = try PruningFixtures.file("atedm").tensor("map"), ref = try PruningFixtures.file("atedm").tensor("scores")
+        XCTAssertNil(GWPR.Walk().prepared(map.data, n: 64))
+        let s = GWPR.scores(map.data, n: 64, walk: try Self.walk("damping=1,self=1,normalize=rows"))
+        for i in 0..<64 { XCTAssertEqual(s[i], ref[i], accuracy: 1e-6) }
+    }
+
+    /// `cfgscores=cond`: both CFG rows keep the top tokens of the cond row's scores; the mean of both rows'
+    /// scores (the default) keeps others on this map.
+    func testCondRowScoresRankTheSharedMask() throws {
+        let f = try PruningFixtures.file("atedm"), map = try f.tensor("map"), h1 = try f.tensor("x")
+        let cond = GWPR.scores(map.data + 64 * 64, n: 64)
+        var differs = false
+        for p in [19, 38] {
+            var s = ATEDM.Settings()
+            s.cfgScores = .cond
+            let policy = ATEDM(settings: s)
+            policy.reset(steps: 10, cfg: true)
+            let sel = policy.select(map: map, h1: h1, pruning: p)
+            XCTAssertEqual(sel.kept[0], GWPR.keep(cond, pruning: p))
+            XCTAssertEqual(sel.kept[1], sel.kept[0])
+            let mean = ATEDM()
+            mean.reset(steps: 10, cfg: true)
+            differs = differs || mean.select(map: map, h1: h1, pruning: p).kept[1] != sel.kept[1]
+        }
+        XCTAssertTrue(differs, "the fixture map should tell the cond row's ranking from the mean one")
+    }
+}
