@@ -34,8 +34,9 @@ public final class ATEDM: PruningPolicy {
         public var levels: Set<Int> = [0]
         /// Parts of the UNet that prune (at the levels above).
         public var stages: Set<Stage> = [.down, .mid, .up]
-        /// G-WPR's power iteration: iterations, tolerance, direction, damping and the map changes before it.
-        public var walk = GWPR.Walk()
+        /// G-WPR's power iteration: iterations, tolerance, direction, damping and the map changes before it
+        /// (default: the reverse walk without self-attention, `GWPR.Walk.atedmDefault`).
+        public var walk = GWPR.Walk.atedmDefault
         /// Pruned tokens copy the kept token they attend to most, or their most cosine-similar kept token.
         public var recovery = Recovery.similarity
         /// The hidden states `similarity` recovery compares.

@@ -18,6 +18,27 @@ extension GWPR {
 
         public init() {}
 
+        /// The walks `gwpr=` names. `received`: s <- A^T s on the map (a token gains from the attention it
+        /// receives); `given`: s <- A s on the map (stays uniform on a row-stochastic map); `reverse`: s <- C s,
+        /// C = A with each column rescaled to sum 1, the walk on the reversed attention graph (mass moves from a
+        /// key to the queries attending to it, so a token gains by attending to high-scoring tokens).
+        public enum Kind: String, Sendable, Equatable, CaseIterable { case received, given, reverse }
+
+        /// Sets the direction and map normalisation of `kind`; the other settings stay.
+        public mutating func set(_ kind: Kind) {
+            direction = kind == .received ? .received : .given
+            columnNormalized = kind == .reverse
+        }
+
+        /// AT-EDM's default (docs/methods/atedm.md): the reverse walk on the map without its diagonal. Not the
+        /// received-attention semantics of Zero-TPrune's WPR; chosen because it measures better on the demo model.
+        public static let atedmDefault: Walk = {
+            var w = Walk()
+            w.set(.reverse)
+            w.selfAttention = false
+            return w
+        }()
+
         /// The map the walk runs on when it differs from `a` (nil: `a` as it is): diagonal removed and rows
         /// rescaled (`selfAttention == false`), then columns rescaled (`columnNormalized`). A row or column
         /// that sums to 0 stays 0.

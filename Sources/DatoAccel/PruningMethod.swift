@@ -7,7 +7,7 @@ import DatoCore
 /// - tome: `deterministic` (top-left destinations), `cross`, `mlp`, `downsample=N`
 /// - dato: `gamma=G`, `alpha=A`, `levels=0+1`, `cross`, `ffn`, `noalign`, `raw` (unnormalised D),
 ///   `randomsign`, `reference` (the release's apply_patch behaviour, docs/methods/dato.md)
-/// - atedm: `levels=0+1`, `stages=down+mid+up`, `iterations=T`, `tolerance=E`, `gwpr=received|given`, `damping=D`,
+/// - atedm: `levels=0+1`, `stages=down+mid+up`, `iterations=T`, `tolerance=E`, `gwpr=reverse|received|given`, `damping=D`,
 ///   `self=0|1`, `normalize=rows|columns`, `cfgscores=mean|cond`, `recovery=attention|similarity`,
 ///   `features=input|attn1`, `copy=state|update` (`copyupdate` = `copy=update`), `mask=attn1|ffn`, `temporal`,
 ///   `refresh=N`, `dsap=TAU`, `protect=0|1`, `early=F`, `share=none|mask|sources`
@@ -125,10 +125,11 @@ public struct PruningMethod: Sendable, Equatable, CustomStringConvertible {
         if let e = try o.number("tolerance", in: 0...1) { s.walk.tolerance = Float(e) }
         if let d = try o.number("damping", in: 0...1) { s.walk.damping = Float(d) }
         if let v = try o.int("self", in: 0...1) { s.walk.selfAttention = v == 1 }
+        // gwpr= sets the direction and the map's normalisation; normalize= then overrides the latter.
+        if let k = try o.choice("gwpr", GWPR.Walk.Kind.self) { s.walk.set(k) }
         if let v = try o.choice("normalize", ATEDM.MapNormalization.self) { s.walk.columnNormalized = v == .columns }
         if let r = try o.choice("recovery", ATEDM.Recovery.self) { s.recovery = r }
         if let f = try o.choice("features", ATEDM.Features.self) { s.features = f }
-        if let d = try o.choice("gwpr", GWPR.Direction.self) { s.walk.direction = d }
         if let m = try o.choice("mask", ATEDM.MaskPoint.self) { s.maskPoint = m }
         if o.flag("copyupdate") { s.copyUpdate = true }
         if let c = try o.choice("copy", ATEDM.Copy.self) { s.copyUpdate = c == .update }

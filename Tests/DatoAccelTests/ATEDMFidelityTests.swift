@@ -37,7 +37,7 @@ final class ATEDMFidelityTests: XCTestCase {
             return zip(runs, full).map { Self.relativeError($0, $1) }.reduce(0, +) / Double(full.count)
         }
         let byDefault = try error("atedm:0.5")
-        let replaced = try error("atedm:0.5,levels=0+1,recovery=attention,copy=state,share=none")
+        let replaced = try error("atedm:0.5,levels=0+1,recovery=attention,copy=state,share=none,gwpr=received,self=1")
         print("atedm fidelity: default \(byDefault), replaced reading \(replaced)")
         XCTAssertLessThan(byDefault, 0.05, "atedm:0.5 drifts from the full run")
         XCTAssertGreaterThan(replaced, 2 * byDefault, "the replaced reading should drift further")

@@ -50,6 +50,7 @@ final class ATEDMTests: XCTestCase {
                 let key = "r\(ratio).\(recovery.rawValue)"
                 for copyUpdate in [false, true] {
                     var s = ATEDM.Settings()
+                    s.walk = GWPR.Walk()   // the oracle's received walk
                     s.recovery = recovery
                     s.copyUpdate = copyUpdate
                     s.cfgSharing = .none
@@ -70,7 +71,7 @@ final class ATEDMTests: XCTestCase {
                     XCTAssertEqual(policy.tokenLog[site.path]?.selfQueries, 64 - Int(ratio * 64))
                 }
                 // Mask and sources exact.
-                let sel = ATEDM(settings: { var s = ATEDM.Settings(); s.recovery = recovery; return s }())
+                let sel = ATEDM(settings: { var s = ATEDM.Settings(); s.walk = GWPR.Walk(); s.recovery = recovery; return s }())
                 let h1 = x.copy()
                 let map = try f.tensor("map")
                 Elementwise.addInPlace(h1, try block.attn1(block.norm1(x)))
@@ -84,8 +85,8 @@ final class ATEDMTests: XCTestCase {
         }
     }
 
-    /// The default reading (similarity sources, copied updates, CFG rows sharing the mask and the cond row's
-    /// sources) and the shared-mask variant: mask and sources exact, block outputs within 1e-5.
+    /// Similarity sources, copied updates, CFG rows sharing the mask and the cond row's sources (the default
+    /// with the received walk), and the shared-mask variant: mask and sources exact, block outputs within 1e-5.
     func testSharedCFGRowsMatchOracle() throws {
         let f = try PruningFixtures.file("atedm"), block = try PruningFixtures.block()
         let x = try f.tensor("x"), context = try f.tensor("context"), map = try f.tensor("map")
@@ -95,6 +96,7 @@ final class ATEDMTests: XCTestCase {
             for share in [ATEDM.Sharing.mask, .sources] {
                 let key = "r\(ratio).share_\(share.rawValue)"
                 var s = ATEDM.Settings()
+                s.walk = GWPR.Walk()   // the oracle's received walk
                 s.cfgSharing = share
                 s.dsapTau = 0
                 let policy = ATEDM(settings: s)
@@ -109,9 +111,36 @@ final class ATEDMTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The default reading (reverse walk without self-attention, similarity sources, copied updates, CFG rows
+    /// sharing mask and sources) against the oracle's (gwpr_walk.safetensors, DEFAULT_WALK): mask and sources
+    /// exact, block outputs within 1e-5.
+    func testDefaultMatchesOracle() throws {
+        let f = try PruningFixtures.file("atedm"), block = try PruningFixtures.block(), g = try PruningFixtures.file("gwpr_walk")
+        let x = try f.tensor("x"), context = try f.tensor("context")
+        for ratio in [0.3, 0.6] {
+            let key = "default.r\(ratio)"
+            var s = ATEDM.Settings()
+            s.dsapTau = 0
+            let policy = ATEDM(settings: s)
+            let y = try firstCall(policy, ratio: ratio, block: block, x: x, context: context)
+            let ref = try g.tensor("\(key).out_update")
+            XCTAssertLessThanOrEqual(PruningFixtures.maxError(y, ref), 1e-5 * max(1, ref.maxAbs), key)
+            let h1 = x.copy()
+            Elementwise.addInPlace(h1, try block.attn1(block.norm1(x)))
+            let selection = policy.select(map: try f.tensor("map"), h1: h1, pruning: Int(ratio * 64))
+            XCTAssertEqual(selection.kept, PruningFixtures.indices(try g.tensor("\(key).kept")), key)
+            let src = PruningFixtures.indices(try g.tensor("\(key).src"))
+            for r in 0..<2 {
+                XCTAssertEqual((0..<64).map { selection.kept[r][selection.source[r][$0]] }, src[r], "\(key) sources")
+            }
+        }
         let d = ATEDM.Settings()
-        XCTAssertEqual([d.recovery == .similarity, d.copyUpdate, d.cfgSharing == .sources, d.levels == [0]], [true, true, true, true],
+        XCTAssertEqual([d.recovery == .similarity, d.copyUpdate, d.cfgSharing == .sources, d.levels == [0],
+                        d.walk == GWPR.Walk.atedmDefault], [true, true, true, true, true],
                        "the oracle's default reading is the default")
+        XCTAssertEqual([d.walk.direction == .given, d.walk.columnNormalized, d.walk.selfAttention], [true, true, false])
     }
 
     /// s <- A s (`gwpr=given`) matches the oracle and stays at the uniform start up to rounding.

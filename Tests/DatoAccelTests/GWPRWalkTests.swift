@@ -7,11 +7,12 @@ import XCTest
 final class GWPRWalkTests: XCTestCase {
     /// Fixture key -> the plan options that ask for it.
     static let variants: [(key: String, options: String)] = [
-        ("damping0.85", "damping=0.85"),
-        ("noself", "self=0"),
-        ("columns.given", "normalize=columns,gwpr=given"),
-        ("columns.received", "normalize=columns"),
-        ("noself.columns.given.damping0.5.it3", "self=0,normalize=columns,gwpr=given,damping=0.5,iterations=3"),
+        ("damping0.85", "gwpr=received,self=1,damping=0.85"),
+        ("noself", "gwpr=received,self=0"),
+        ("columns.given", "gwpr=reverse,self=1"),
+        ("columns.given", "normalize=columns,gwpr=given,self=1"),
+        ("columns.received", "normalize=columns,gwpr=received,self=1"),
+        ("noself.columns.given.damping0.5.it3", "damping=0.5,iterations=3"),
     ]
 
     static func walk(_ options: String) throws -> GWPR.Walk {
@@ -34,11 +35,13 @@ final class GWPRWalkTests: XCTestCase {
         }
     }
 
-    /// The defaults change nothing: the walk on the map as it is, equal to the plain power iteration.
-    func testDefaultWalkIsThePlainIteration() throws {
+    /// `gwpr=received,self=1` (the default before the reverse walk) is the plain power iteration on the map as
+    /// it is, as `GWPR.Walk()` is.
+    func testReceivedWalkIsThePlainIteration() throws {
         let map = try PruningFixtures.file("atedm").tensor("map"), ref = try PruningFixtures.file("atedm").tensor("scores")
         XCTAssertNil(GWPR.Walk().prepared(map.data, n: 64))
-        let s = GWPR.scores(map.data, n: 64, walk: try Self.walk("damping=1,self=1,normalize=rows"))
+        XCTAssertEqual(try Self.walk("gwpr=received,self=1,damping=1"), GWPR.Walk())
+        let s = GWPR.scores(map.data, n: 64, walk: try Self.walk("gwpr=received,self=1,damping=1"))
         for i in 0..<64 { XCTAssertEqual(s[i], ref[i], accuracy: 1e-6) }
     }
 
@@ -46,7 +49,7 @@ final class GWPRWalkTests: XCTestCase {
     /// scores (the default) keeps others on this map.
     func testCondRowScoresRankTheSharedMask() throws {
         let f = try PruningFixtures.file("atedm"), map = try f.tensor("map"), h1 = try f.tensor("x")
-        let cond = GWPR.scores(map.data + 64 * 64, n: 64)
+        let cond = GWPR.scores(map.data + 64 * 64, n: 64, walk: .atedmDefault)
         var differs = false
         for p in [19, 38] {
             var s = ATEDM.Settings()

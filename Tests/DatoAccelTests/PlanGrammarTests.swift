@@ -27,7 +27,7 @@ final class PlanGrammarTests: XCTestCase {
         "atedm": ["levels=0+1", "iterations=5", "tolerance=0.01", "recovery=attention", "recovery=similarity", "copyupdate",
                   "temporal", "refresh=3", "dsap=0.3", "protect=0", "protect=1", "early=2", "sharedmask", "share=none",
                   "share=mask", "share=sources", "copy=state", "copy=update", "features=input", "features=attn1",
-                  "gwpr=received", "gwpr=given", "mask=attn1", "mask=ffn", "stages=up", "stages=down+mid+up", "damping=0.85",
+                  "gwpr=received", "gwpr=given", "gwpr=reverse", "mask=attn1", "mask=ffn", "stages=up", "stages=down+mid+up", "damping=0.85",
                   "self=0", "self=1", "normalize=columns", "normalize=rows", "cfgscores=cond", "cfgscores=mean"],
     ]
 

@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PROMPTS = ["a red circle on a blue background", "a green square on a yellow background"]
 # The reading before issue 23, written with today's options (its DSAP then protected SD 1.5's module names,
 # which on the demo model left the up stages' last modules unprotected).
-OLD = "atedm:0.5,levels=0+1,recovery=attention,copy=state,share=none"
+OLD = "atedm:0.5,levels=0+1,recovery=attention,copy=state,share=none,gwpr=received,self=1"
 
 
 def vary(base, change):
