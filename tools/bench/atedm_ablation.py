@@ -5,7 +5,7 @@ comparison. Runs `dato compare` (PNDM 50 steps, CFG 7.5 unless told) over two pr
 Markdown table (plan, what it changes, MAC ratio, PSNR, SSIM against the unaccelerated run).
 
 Usage: python tools/bench/atedm_ablation.py [--steps 50] [--seeds 7,8,9,10] [--threads 2]
-           [--group all|old|default|tome|walk|dsap] [--plan PLAN]...
+           [--group all|old|default|tome|walk|dsap] [--plan PLAN]... [--tiny]
 `--plan` (repeatable) runs the given plans, after ToMe 0.4 / 0.5 and the default, instead of the groups.
 """
 import argparse
@@ -30,6 +30,9 @@ def vary(base, change):
     return ",".join([head, *merged.values()])
 
 
+TINY = "Tests/DatoPipelineTests/Fixtures/tiny-sd"
+# The default before the reverse walk.
+PREV = "atedm:0.5,gwpr=received,self=1"
 # In every group that tries new readings: ToMe at the MAC ratios around the default's, and the default.
 REFERENCES = [("tome:0.4", "ToMe, attn1 only"), ("tome:0.5", "ToMe, attn1 only"), ("atedm:0.5", "default")]
 
@@ -49,12 +52,16 @@ GROUPS = {
         (vary(OLD, ",dsap=0"), "no DSAP"),
     ],
     "default": [
-        ("atedm:0.5", "default: similarity after attn1, update copy, CFG rows share mask and sources, level 0"),
+        ("atedm:0.5", "default: reverse walk without the diagonal, similarity after attn1, update copy, CFG rows share "
+                      "mask and sources, level 0"),
+        (PREV, "previous default walk: s <- A^T s on the map as it is"),
         ("atedm:0.5,mask=ffn", "mask after the FFN: identical outputs, no savings"),
         ("atedm:0.5,copy=state", "whole-state copy"),
         ("atedm:0.5,recovery=attention", "source by attention weight"),
         ("atedm:0.5,features=input", "similarity of the block input"),
-        ("atedm:0.5,gwpr=given", "G-WPR s <- A s"),
+        ("atedm:0.5,damping=0.85", "PageRank damping 0.85"),
+        ("atedm:0.5,iterations=1", "one iteration"),
+        ("atedm:0.5,cfgscores=cond", "shared mask ranked by the cond row's scores"),
         ("atedm:0.5,share=none", "CFG rows on their own masks"),
         ("atedm:0.5,share=mask", "CFG rows share the mask only"),
         ("atedm:0.5,levels=0+1", "levels 0 and 1"),
@@ -65,32 +72,45 @@ GROUPS = {
         ("atedm:0.5,stages=up", "up stages only"),
         ("atedm:0.7,stages=up", "up stages only, ratio 0.7"),
         ("atedm:0.3", "ratio 0.3"),
+        ("atedm:0.4", "ratio 0.4"),
+        ("atedm:0.6", "ratio 0.6"),
         ("atedm:0.7", "ratio 0.7"),
         ("atedm:0.3,temporal", "temporal placement, ratio 0.3"),
         ("atedm:0.5,temporal", "temporal placement, ratio 0.5"),
     ],
     "tome": [(f"tome:{r}", "ToMe, attn1 only") for r in ("0.3", "0.4", "0.5", "0.6", "0.75")]
             + [("tome:0.5,mlp", "ToMe, attn1 and MLP")],
-    # G-WPR's walk, one choice at a time from the default, with the references in the same run.
+    # G-WPR's walk, one choice at a time: from the previous default (s <- A^T s on the map, PREV) and from the
+    # current one (the reverse walk without the diagonal), with the references in the same run.
     "walk": REFERENCES + [
-        ("atedm:0.5,iterations=1", "one iteration: the column mean (= uniform start, or the column-mean start with 0)"),
-        ("atedm:0.5,iterations=2", "two iterations"),
-        ("atedm:0.5,iterations=3", "three iterations"),
-        ("atedm:0.5,iterations=50,tolerance=0", "50 iterations, no early stop (Zero-TPrune's early-layer count)"),
-        ("atedm:0.5,damping=0.85", "PageRank damping 0.85"),
-        ("atedm:0.5,damping=0.5", "PageRank damping 0.5"),
-        ("atedm:0.5,self=0", "a token's attention to itself left out"),
-        ("atedm:0.5,normalize=columns", "map rescaled per column, s <- A^T s (stays uniform)"),
-        ("atedm:0.5,normalize=columns,gwpr=given", "map rescaled per column, s <- A s"),
-        ("atedm:0.5,cfgscores=cond", "shared mask ranked by the cond row's scores"),
-        ("atedm:0.5,share=none", "scores and mask per CFG row"),
+        (PREV, "previous default: s <- A^T s on the map as it is"),
+        (PREV + ",iterations=1", "one iteration: the column mean (= one more iteration from a column-mean start)"),
+        (PREV + ",iterations=2", "two iterations"),
+        (PREV + ",iterations=3", "three iterations"),
+        (PREV + ",iterations=50,tolerance=0", "50 iterations, no early stop (Zero-TPrune's early-layer count)"),
+        (PREV + ",damping=0.85", "PageRank damping 0.85"),
+        (PREV + ",damping=0.5", "PageRank damping 0.5"),
+        ("atedm:0.5,gwpr=received,self=0", "a token's attention to itself left out"),
+        (PREV + ",normalize=columns", "map rescaled per column, s <- A^T s (stays uniform: an arbitrary mask)"),
+        (PREV + ",cfgscores=cond", "shared mask ranked by the cond row's scores"),
+        (PREV + ",share=none", "scores and mask per CFG row"),
+        ("atedm:0.5,self=1", "reverse walk with the diagonal"),
+        ("atedm:0.5,self=1,iterations=1", "reverse walk with the diagonal, one iteration"),
+        ("atedm:0.5,self=1,iterations=50,tolerance=0", "reverse walk with the diagonal, 50 iterations"),
+        ("atedm:0.5,self=1,damping=0.85", "reverse walk with the diagonal, damping 0.85"),
+        ("atedm:0.5,self=1,cfgscores=cond", "reverse walk with the diagonal, cond row's scores"),
+        ("atedm:0.5,self=1,share=none", "reverse walk with the diagonal, per CFG row"),
+        ("atedm:0.5,self=1,recovery=attention", "reverse walk with the diagonal, sources by attention"),
+        ("atedm:0.5,self=1,levels=0+1", "reverse walk with the diagonal, levels 0 and 1"),
     ],
     # DSAP's tau (unpublished) against the ratio, at demo MAC ratios near ToMe's 0.950.
     "dsap": REFERENCES + [
-        ("atedm:0.55,dsap=0.4", "tau 0.4, ratio 0.55"),
-        ("atedm:0.6,dsap=0.5", "tau 0.5, ratio 0.6"),
-        ("atedm:0.7,dsap=0.6", "tau 0.6, ratio 0.7"),
-        ("atedm:0.8,dsap=0.7", "tau 0.7, ratio 0.8"),
+        (PREV.replace("0.5", "0.55") + ",dsap=0.4", "previous default walk, tau 0.4, ratio 0.55"),
+        (PREV.replace("0.5", "0.6") + ",dsap=0.5", "previous default walk, tau 0.5, ratio 0.6"),
+        (PREV.replace("0.5", "0.7") + ",dsap=0.6", "previous default walk, tau 0.6, ratio 0.7"),
+        (PREV.replace("0.5", "0.8") + ",dsap=0.7", "previous default walk, tau 0.7, ratio 0.8"),
+        ("atedm:0.6,dsap=0.5,self=1", "reverse walk with the diagonal, tau 0.5, ratio 0.6"),
+        ("atedm:0.7,dsap=0.6,self=1", "reverse walk with the diagonal, tau 0.6, ratio 0.7"),
     ],
 }
 
@@ -99,8 +119,9 @@ def run(plans, args):
     exe = os.path.join(ROOT, ".build", "release", "dato")
     if not os.path.exists(exe):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dato"], cwd=ROOT, check=True)
+    extra = ["-m", os.path.join(ROOT, TINY), "-W", "64", "-H", "64"] if args.tiny else []
     rows = compare_runs.compare(exe, [plan for plan, _ in plans], PROMPTS, args.seeds, steps=args.steps,
-                                threads=args.threads, cwd=ROOT)
+                                threads=args.threads, cwd=ROOT, extra=extra)
     return [(r["mac_ratio"], r["psnr"], r["ssim"]) for r in rows]
 
 
@@ -110,6 +131,7 @@ def main():
     ap.add_argument("--seeds", default="7,8,9,10")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--group", default="all", choices=["all", *GROUPS])
+    ap.add_argument("--tiny", action="store_true", help=f"the tiny random-weight fixture ({TINY}) at 64x64 px")
     ap.add_argument("--plan", action="append", default=[], help="run these plans (with the references) instead")
     args = ap.parse_args()
     if args.plan:

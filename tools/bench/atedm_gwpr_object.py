@@ -20,11 +20,12 @@ from diffusers import StableDiffusionPipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
-from pruning_oracles import WALKS, gwpr  # noqa: E402
+from pruning_oracles import DEFAULT_WALK, WALKS, gwpr  # noqa: E402
 
 # Walk variants for --walks: name -> gwpr() keyword arguments.
-VARIANTS = {"default": {}, "iterations=1": dict(iterations=1), "iterations=3": dict(iterations=3),
-            "iterations=50": dict(iterations=50, tol=0), **WALKS}
+VARIANTS = {"received (previous default)": {}, "received, iterations=1": dict(iterations=1),
+            "received, iterations=50": dict(iterations=50, tol=0), **WALKS,
+            "reverse, no diagonal (default)": DEFAULT_WALK}
 
 BLOCKS = ["down_blocks.0.attentions.0", "up_blocks.2.attentions.1", "down_blocks.1.attentions.0", "up_blocks.1.attentions.1"]
 
