@@ -23,39 +23,23 @@ public enum GWPR {
         return scores(a, n: n, walk: walk)
     }
 
-    /// The power iteration of `walk` on the row-stochastic N x N map `a` (rows = queries), after the map
-    /// changes it asks for (`Walk.prepared`): from s = 1/N, s <- d M s + (1 - d) / N with M = A^T (or A) and
-    /// d = `damping`, renormalised to sum 1, until the L1 change is below `tolerance` or `iterations` ran.
+    /// The power iteration of `walk` on the row-stochastic N x N map `a` (rows = queries): from s = 1/N,
+    /// s <- d M s + (1 - d) / N, renormalised to sum 1, until the L1 change is below `tolerance` or `iterations`
+    /// ran, with d = `damping` and M = W^T (`received`) or W (`given`), W the map after `walk`'s changes:
+    /// W = R^-1 (A - D) K^-1 (`Walk.Factors`). W is never formed: each step is one pass over A.
     public static func scores(_ a: UnsafePointer<Float>, n: Int, walk: Walk) -> [Float] {
-        guard let changed = walk.prepared(a, n: n) else { return iterate(a, n: n, walk: walk) }
-        return changed.withUnsafeBufferPointer { m in
-            guard let base = m.baseAddress else { return [Float](repeating: 1 / Float(n), count: n) }
-            return iterate(base, n: n, walk: walk)
-        }
-    }
-
-    private static func iterate(_ a: UnsafePointer<Float>, n: Int, walk: Walk) -> [Float] {
         _ = blasSingleThreaded
-        let direction = walk.direction, teleport = (1 - walk.damping) / Float(n)
+        let f = walk.factors(a, n: n), received = walk.direction == .received
+        // given: W s = R^-1 (A (K^-1 s) - D K^-1 s); received: W^T s = K^-1 (A^T (R^-1 s) - D R^-1 s).
+        let before = received ? f.rowScale : f.columnScale, after = received ? f.columnScale : f.rowScale
+        let teleport = (1 - walk.damping) / Float(n)
         var s = [Float](repeating: 1 / Float(n), count: n)
-        var next = [Float](repeating: 0, count: n)
+        var v = s, next = s
         for _ in 0..<walk.iterations {
-            s.withUnsafeBufferPointer { sp in
-                next.withUnsafeMutableBufferPointer { np in
-                    guard let sb = sp.baseAddress, let nb = np.baseAddress else { return }
-                    Parallel.chunks(n, minimumPerThread: 256) { r in
-                        if direction == .received {
-                            // Column block of A^T s: next[c0..<c1] = A[:, c0..<c1]^T s.
-                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(r.count), 1, a + r.lowerBound, Int32(n),
-                                        sb, 1, 0, nb + r.lowerBound, 1)
-                        } else {
-                            // Row block of A s: next[r0..<r1] = A[r0..<r1, :] s.
-                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(n), 1, a + r.lowerBound * n, Int32(n),
-                                        sb, 1, 0, nb + r.lowerBound, 1)
-                        }
-                    }
-                }
-            }
+            for i in 0..<n { v[i] = s[i] * (before?[i] ?? 1) }
+            multiply(a, n: n, transposed: received, v, into: &next)
+            if let d = f.diagonal { for i in 0..<n { next[i] -= d[i] * v[i] } }
+            if let scale = after { for i in 0..<n { next[i] *= scale[i] } }
             let total = next.reduce(0, +)
             let inv = total > 0 ? 1 / total : 0
             var change: Float = 0
@@ -67,6 +51,26 @@ public enum GWPR {
             if change < walk.tolerance { break }
         }
         return s
+    }
+
+    /// y = A^T x (`transposed`) or A x for the N x N row-major `a`, in column or row blocks across threads.
+    static func multiply(_ a: UnsafePointer<Float>, n: Int, transposed: Bool, _ x: [Float], into y: inout [Float]) {
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                guard let xb = xp.baseAddress, let yb = yp.baseAddress else { return }
+                Parallel.chunks(n, minimumPerThread: 256) { r in
+                    if transposed {
+                        // Column block: y[c0..<c1] = A[:, c0..<c1]^T x.
+                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(r.count), 1, a + r.lowerBound, Int32(n),
+                                    xb, 1, 0, yb + r.lowerBound, 1)
+                    } else {
+                        // Row block: y[r0..<r1] = A[r0..<r1, :] x.
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(n), 1, a + r.lowerBound * n, Int32(n),
+                                    xb, 1, 0, yb + r.lowerBound, 1)
+                    }
+                }
+            }
+        }
     }
 
     /// The N - P tokens with the highest score (ties to the lower index), ascending.

@@ -1,7 +1,8 @@
 extension GWPR {
     /// The settings of G-WPR's power iteration and the changes made to the attention map before it
     /// (docs/methods/atedm.md, "Ranking: G-WPR"). The defaults are the product's reading (at-edm.md section 4):
-    /// the head-mean map as it is, s <- A^T s from 1/N, no damping, at most 10 iterations.
+    /// the head-mean map as it is, s <- A^T s from 1/N, no damping, at most 10 iterations. AT-EDM uses
+    /// `atedmDefault` unless told otherwise.
     public struct Walk: Sendable, Equatable {
         /// Power iterations at most, and the L1 change below which the iteration stops.
         public var iterations = 10
@@ -39,25 +40,35 @@ extension GWPR {
             return w
         }()
 
-        /// The map the walk runs on when it differs from `a` (nil: `a` as it is): diagonal removed and rows
-        /// rescaled (`selfAttention == false`), then columns rescaled (`columnNormalized`). A row or column
-        /// that sums to 0 stays 0.
-        func prepared(_ a: UnsafePointer<Float>, n: Int) -> [Float]? {
-            guard !selfAttention || columnNormalized else { return nil }
-            var m = Array(UnsafeBufferPointer(start: a, count: n * n))
+        /// The walk's map W = R^-1 (A - D) K^-1 as factors of the map A, so that W need not be formed.
+        /// Without `selfAttention`, D = diag(A) and R = diag(row sums of A - D); otherwise D = 0 and R = I. With
+        /// `columnNormalized`, K = diag(column sums of R^-1 (A - D)); otherwise K = I. nil stands for I or 0;
+        /// a row or column that sums to 0 gets scale 0 (it stays 0).
+        struct Factors {
+            var rowScale: [Float]?
+            var columnScale: [Float]?
+            var diagonal: [Float]?
+        }
+
+        /// The factors of this walk's map for the N x N map `a` (two passes over `a` at most).
+        func factors(_ a: UnsafePointer<Float>, n: Int) -> Factors {
+            var f = Factors()
+            func inverse(_ x: Float) -> Float { x > 0 ? 1 / x : 0 }
             if !selfAttention {
-                for i in 0..<n {
-                    m[i * n + i] = 0
-                    let total = m[(i * n)..<(i * n + n)].reduce(0, +)
-                    if total > 0 { for j in 0..<n { m[i * n + j] /= total } }
-                }
+                let d = (0..<n).map { a[$0 * n + $0] }
+                var rows = [Float](repeating: 0, count: n)
+                GWPR.multiply(a, n: n, transposed: false, [Float](repeating: 1, count: n), into: &rows)
+                f.diagonal = d
+                f.rowScale = (0..<n).map { inverse(rows[$0] - d[$0]) }
             }
             if columnNormalized {
-                var column = [Float](repeating: 0, count: n)
-                for i in 0..<n { for j in 0..<n { column[j] += m[i * n + j] } }
-                for i in 0..<n { for j in 0..<n where column[j] > 0 { m[i * n + j] /= column[j] } }
+                let r = f.rowScale ?? [Float](repeating: 1, count: n)
+                var columns = [Float](repeating: 0, count: n)
+                GWPR.multiply(a, n: n, transposed: true, r, into: &columns)
+                if let d = f.diagonal { for j in 0..<n { columns[j] -= d[j] * r[j] } }
+                f.columnScale = columns.map(inverse)
             }
-            return m
+            return f
         }
     }
 }

@@ -69,6 +69,11 @@ struct BenchPruning: ParsableCommand {
         time("  G-WPR (10 iterations) + mask + sources, 2 rows") {
             _ = ATEDM(similarity: compute.similarity).select(map: map, h1: x, pruning: Int(0.6 * Double(n)))
         }
+        var received = ATEDM.Settings()
+        received.walk = GWPR.Walk()
+        time("  the same with gwpr=received,self=1 (no map copy)") {
+            _ = ATEDM(settings: received, similarity: compute.similarity).select(map: map, h1: x, pruning: Int(0.6 * Double(n)))
+        }
         // Temporal: a map call stores the mask, the next call reuses it for the whole block.
         var s = ATEDM.Settings()
         s.temporal = true; s.dsapTau = 0

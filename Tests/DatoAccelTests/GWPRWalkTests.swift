@@ -39,7 +39,8 @@ final class GWPRWalkTests: XCTestCase {
     /// it is, as `GWPR.Walk()` is.
     func testReceivedWalkIsThePlainIteration() throws {
         let map = try PruningFixtures.file("atedm").tensor("map"), ref = try PruningFixtures.file("atedm").tensor("scores")
-        XCTAssertNil(GWPR.Walk().prepared(map.data, n: 64))
+        let plain = GWPR.Walk().factors(map.data, n: 64)
+        XCTAssertTrue(plain.rowScale == nil && plain.columnScale == nil && plain.diagonal == nil)
         XCTAssertEqual(try Self.walk("gwpr=received,self=1,damping=1"), GWPR.Walk())
         let s = GWPR.scores(map.data, n: 64, walk: try Self.walk("gwpr=received,self=1,damping=1"))
         for i in 0..<64 { XCTAssertEqual(s[i], ref[i], accuracy: 1e-6) }
