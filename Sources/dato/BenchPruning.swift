@@ -71,7 +71,7 @@ struct BenchPruning: ParsableCommand {
         }
         var received = ATEDM.Settings()
         received.walk = GWPR.Walk()
-        time("  the same with gwpr=received,self=1 (no map copy)") {
+        time("  the same with gwpr=received,self=1") {
             _ = ATEDM(settings: received, similarity: compute.similarity).select(map: map, h1: x, pruning: Int(0.6 * Double(n)))
         }
         // Temporal: a map call stores the mask, the next call reuses it for the whole block.
