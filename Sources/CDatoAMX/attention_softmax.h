@@ -1,5 +1,6 @@
 // The fp32 softmax pieces the bf16 attention kernels share (AMX tiles in dato_amx.c, AVX512-BF16 dot products in
-// dato_bf16_attention.c): powers of two on log2-scaled scores, row maxima, and rows of bf16 numerators.
+// dato_bf16_attention.c): powers of two on log2-scaled scores, row maxima, and rows of bf16 numerators. The fp32
+// attention kernel (dato_fp32_attention.c) uses the powers of two.
 #ifndef DATO_ATTENTION_SOFTMAX_H
 #define DATO_ATTENTION_SOFTMAX_H
 

@@ -30,7 +30,7 @@ public enum Attention {
     /// `compute` chooses the kernel: in bf16 the products run in bf16 with fp32 accumulation and an fp32 softmax,
     /// both on AMX tiles or else AVX512-BF16 dot products where the settings and the CPU allow (`computePacked`),
     /// otherwise only the probabilities-times-values product (`computeBF16`); in fp32 `computeFP32` with the
-    /// settings' softmax and GEMM. `chunk` applies to the latter two kernels.
+    /// settings' fp32 kernel, softmax and GEMM. `chunk` applies to the GEMM-based kernels.
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                         chunk: Int = 64, probabilityMean: Tensor? = nil,
                                         compute: ComputeSettings = ComputeSettings()) throws -> Tensor {
@@ -80,9 +80,10 @@ public enum Attention {
     }
 
     /// The fp32 kernel on strided rows; `qkDim` and `vDim` are the total (all-head) widths of Q/K and V; `compute`
-    /// gives its softmax and GEMM kernels and its profiler.
+    /// gives its kernels and its profiler.
     ///
-    /// For each (batch, head) the head's keys are packed transposed ([d, Nk]) and its values packed
+    /// Where `runsFP32Kernel`, swift-dato's AVX-512 kernel runs (`computeFP32Kernel`; `chunk` does not apply).
+    /// Otherwise, for each (batch, head) the head's keys are packed transposed ([d, Nk]) and its values packed
     /// ([Nk, d]) so both GEMMs read contiguous memory; then query chunks run in parallel, each as
     /// scores = scale * Q K^T, softmax, out = P V. `probabilityMean` ([B, Nq, Nk], zeroed by the caller)
     /// receives P / heads summed over heads.
@@ -93,6 +94,11 @@ public enum Attention {
         _ = blasSingleThreaded
         precondition(qkDim % heads == 0 && vDim % heads == 0, "attention: width not divisible by \(heads) heads")
         let dk = qkDim / heads, dv = vDim / heads
+        if runsFP32Kernel(dk: dk, dv: dv, compute: compute) {
+            computeFP32Kernel(q: q, k: k, v: v, out: out, batch: batch, heads: heads, dk: dk, dv: dv, causal: causal,
+                              probabilityMean: probabilityMean, profiler: compute.profiler)
+            return
+        }
         let nq = q.tokens, nk = k.tokens
         let chunk = max(1, min(chunk, nq))
         let chunks = (nq + chunk - 1) / chunk

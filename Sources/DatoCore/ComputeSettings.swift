@@ -12,7 +12,7 @@ public struct ComputeSettings: Sendable {
         case direct
     }
 
-    /// The softmax of the fp32 attention kernel.
+    /// The softmax of the GEMM-based fp32 attention.
     public enum SoftmaxKernel: String, Sendable, CaseIterable {
         /// Powers of two on log2-scaled scores with AVX-512, rows normalised after the product with the values.
         case avx512
@@ -38,9 +38,13 @@ public struct ComputeSettings: Sendable {
     /// bf16 3x3 convolutions (stride 1, padding 1) by swift-dato's Winograd F(2x2, 3x3) kernel on AVX512-BF16 dot
     /// products (`BF16Winograd`) where the CPU has those and the AMX kernels do not run; otherwise direct ones.
     public var bf16Winograd = CPUFeatures.avx512bf16
-    /// The single-threaded matrix product inside the fp32 attention kernel.
+    /// fp32 attention on swift-dato's AVX-512 kernel (`Attention.computeFP32Kernel`: scores, softmax and the
+    /// product with the values in its own register tiles) where the CPU has AVX-512; otherwise the single-threaded
+    /// `attentionGEMM` products around the `softmax` kernel.
+    public var fp32AttentionKernel = CPUFeatures.avx512
+    /// The single-threaded matrix product inside the GEMM-based fp32 attention.
     public var attentionGEMM = GEMMBackend.onednn
-    /// The fp32 attention's softmax (AVX-512 where the CPU has it).
+    /// The softmax of the GEMM-based fp32 attention (AVX-512 where the CPU has it).
     public var softmax: SoftmaxKernel = CPUFeatures.avx512 ? .avx512 : .portable
     /// How nearest-token searches (token pruning) run.
     public var similarity = NearestSearch.Options()
@@ -86,7 +90,10 @@ public struct ComputeSettings: Sendable {
         precision == .bf16 && bf16Winograd && CPUFeatures.avx512bf16 && !runsAMXMatrixKernels
     }
 
-    /// Whether the fp32 attention may use the AVX-512 softmax.
+    /// Whether the fp32 attention runs on swift-dato's AVX-512 kernel: asked for, and the CPU has AVX-512.
+    public var runsFP32AttentionKernel: Bool { fp32AttentionKernel && CPUFeatures.avx512 }
+
+    /// Whether the GEMM-based fp32 attention may use the AVX-512 softmax.
     var runsAVX512Softmax: Bool { softmax == .avx512 && CPUFeatures.avx512 }
 
     /// Whether fp32 3x3 convolutions use oneDNN's Winograd kernels.

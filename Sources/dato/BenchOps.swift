@@ -62,18 +62,7 @@ struct BenchOps: ParsableCommand {
         let big = try Linear(weight: rnd.load("w", shape: [2048, 2048]), bias: nil, compute: settings)
         let xb = try rnd.load("x", shape: [2048, 2048])
         try time("linear 2048x2048 -> 2048", flops: 2 * 2048 * 2048 * 2048) { _ = try big(xb) }
-        // swift-dato's packed bf16 kernels have their own blocking.
-        let packed = settings.runsAMXAttention ? "AMX tiles" : settings.runsBF16DotAttention ? "AVX512-BF16" : nil
-        for backend in precision == .bf16 ? [GEMMBackend.onednn] : GEMMBackend.allCases {
-            var attention = settings
-            attention.attentionGEMM = backend
-            for chunk in packed == nil ? [64, 128, 256] : [64] {
-                let what = packed ?? "chunk \(chunk), \(backend)"
-                try time("attention 4096 tok, 8x40, b2, \(what)", flops: 2 * 2 * 2 * 4096 * 4096 * 320) {
-                    _ = try Attention.scaledDotProduct(q: tokens, k: tokens, v: tokens, heads: 8, chunk: chunk, compute: attention)
-                }
-            }
-        }
+        try measureSelfAttention(time, rnd: rnd, tokens4096: tokens, settings: settings)
         let ctx = try rnd.load("c", shape: [2, 77, 320])
         try time("cross-attention 4096 x 77 tokens, 8 heads", flops: 2 * 2 * 2 * 4096 * 77 * 320) {
             _ = try Attention.scaledDotProduct(q: tokens, k: ctx, v: ctx, heads: 8, compute: settings)
@@ -91,6 +80,37 @@ struct BenchOps: ParsableCommand {
         }
         if settings.runsBF16Winograd {
             try compareWinograd(rnd: rnd, settings: settings)
+        }
+    }
+
+    /// The self-attention of the SD 1.5 UNet's levels (batch 2, 8 heads): 4096 tokens of 40 (64x64 latents' first
+    /// level), then 1024 x 40, 256 x 80 and 64 x 160 (32x32 latents). In bf16 the kernel the settings choose; in fp32
+    /// swift-dato's AVX-512 kernel (where the CPU has it) and the GEMM-based kernel's chunks and GEMM backends.
+    func measureSelfAttention(_ time: (String, Double, () throws -> Void) throws -> Void, rnd: RandomSource,
+                              tokens4096: Tensor, settings: ComputeSettings) throws {
+        // swift-dato's packed bf16 kernels have their own blocking.
+        let packed = settings.runsAMXAttention ? "AMX tiles" : settings.runsBF16DotAttention ? "AVX512-BF16" : nil
+        var variants: [(String, ComputeSettings, Int)] = []
+        if precision == .bf16 {
+            variants.append((packed ?? "chunk 64, onednn", settings, 64))
+        } else {
+            var kernel = settings
+            kernel.fp32AttentionKernel = true
+            if kernel.runsFP32AttentionKernel { variants.append(("AVX-512 kernel", kernel, 64)) }
+            for backend in GEMMBackend.allCases {
+                var gemms = settings
+                (gemms.fp32AttentionKernel, gemms.attentionGEMM) = (false, backend)
+                variants += [64, 128, 256].map { ("chunk \($0), \(backend)", gemms, $0) }
+            }
+        }
+        for (n, width) in [(4096, 320), (1024, 320), (256, 640), (64, 1280)] {
+            let x = n == 4096 ? tokens4096 : try rnd.load("t", shape: [2, n, width])
+            // The smaller levels only with the kernel the settings choose, or chunks of 64 on oneDNN.
+            for (what, compute, chunk) in variants where n == 4096 || chunk == 64 && !what.contains("openblas") {
+                try time("attention \(n) tok, 8x\(width / 8), b2, \(what)", 2 * 2 * 2 * Double(n * n * width)) {
+                    _ = try Attention.scaledDotProduct(q: x, k: x, v: x, heads: 8, chunk: chunk, compute: compute)
+                }
+            }
         }
     }
 

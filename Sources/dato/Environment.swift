@@ -10,8 +10,8 @@ import Foundation
 /// - `DATO_AMX=0`: none of swift-dato's own AMX kernels (bf16 attention, convolutions and linear layers, the
 ///   similarity estimates of the nearest-token searches); oneDNN or one fp32 product runs them instead.
 /// - `DATO_AMX_CONV=0`: only the convolutions and linear layers leave the AMX kernel (for oneDNN's).
-/// - `DATO_AVX512=0`: the portable softmax in the fp32 attention instead of the AVX-512 one, oneDNN's products
-///   instead of the AVX512-BF16 kernel in the bf16 attention, and oneDNN's direct bf16 3x3 convolutions instead of
+/// - `DATO_AVX512=0`: the fp32 attention on oneDNN's products with the portable softmax instead of swift-dato's
+///   AVX-512 kernel, oneDNN's products instead of the AVX512-BF16 kernel in the bf16 attention, and oneDNN's direct bf16 3x3 convolutions instead of
 ///   the AVX512-BF16 Winograd kernel.
 /// - `DATO_BF16_WINOGRAD=0`: only the bf16 3x3 convolutions leave the Winograd kernel (for oneDNN's direct ones).
 struct ComputeEnvironment: Equatable {
@@ -24,7 +24,7 @@ struct ComputeEnvironment: Equatable {
     var amx = true
     /// The AMX convolution and linear-layer kernel allowed (with `amx`).
     var amxConvolution = true
-    /// The AVX-512 softmax of the fp32 attention and the AVX512-BF16 attention kernel allowed.
+    /// The AVX-512 fp32 attention kernel and softmax and the AVX512-BF16 attention kernel allowed.
     var avx512 = true
     /// The AVX512-BF16 Winograd kernel of bf16 3x3 convolutions allowed (with `avx512`).
     var bf16Winograd = true
@@ -55,6 +55,7 @@ struct ComputeEnvironment: Equatable {
         }
         if !amx || !amxConvolution { s.amxMatrixKernels = false }
         if !avx512 {
+            s.fp32AttentionKernel = false
             s.softmax = .portable
             s.bf16DotAttention = false
         }
@@ -67,7 +68,7 @@ struct ComputeEnvironment: Equatable {
         Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
         DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
         nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
-        the AVX-512 softmax of the fp32 attention and the AVX512-BF16 kernels (bf16 attention, bf16 Winograd \
+        the AVX-512 kernel and softmax of the fp32 attention and the AVX512-BF16 kernels (bf16 attention, bf16 Winograd \
         3x3 convolutions); DATO_BF16_WINOGRAD=0 only the bf16 Winograd convolutions. Hashes of \
         weights files are cached in $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
         """

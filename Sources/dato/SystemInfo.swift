@@ -18,7 +18,8 @@ enum SystemInfo {
         Swift.print("oneDNN \(v.major).\(v.minor).\(v.patch); OpenBLAS: \(String(cString: openblas_get_config()))")
         Swift.print("compute threads: \(Parallel.threadCount); fp32 3x3 convolutions: \(settings.convolution == .winograd ? "Winograd (from 16x16 px)" : "direct")")
         Swift.print("AMX kernels: attention \(settings.runsAMXAttention ? "on" : "off"), convolutions and linear layers "
-                    + "\(settings.runsAMXMatrixKernels ? "on" : "off") (bf16 only); fp32 softmax: \(settings.softmax.rawValue)")
+                    + "\(settings.runsAMXMatrixKernels ? "on" : "off") (bf16 only); fp32 attention: "
+                    + (settings.runsFP32AttentionKernel ? "AVX-512 kernel" : "GEMMs, \(settings.softmax.rawValue) softmax"))
         Swift.print("AVX512-BF16 attention: \(settings.runsBF16DotAttention ? "on" : "off") (bf16 only, without AMX)")
     }
 }

@@ -47,19 +47,19 @@ final class ComputeEnvironmentTests: XCTestCase {
         var allOn = ComputeSettings()
         (allOn.convolution, allOn.amxAttention, allOn.amxMatrixKernels) = (.winograd, true, true)
         (allOn.similarity.bf16Estimate, allOn.softmax, allOn.bf16DotAttention) = (true, .avx512, true)
-        allOn.bf16Winograd = true
+        (allOn.bf16Winograd, allOn.fp32AttentionKernel) = (true, true)
         func state(_ s: ComputeSettings) -> [Bool] {
             [s.convolution == .winograd, s.amxAttention, s.amxMatrixKernels, s.similarity.bf16Estimate, s.softmax == .avx512,
-             s.bf16DotAttention, s.bf16Winograd]
+             s.bf16DotAttention, s.bf16Winograd, s.fp32AttentionKernel]
         }
         let cases: [([String: String], [Bool])] = [
-            ([:], [true, true, true, true, true, true, true]),
-            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true, true, true]),
-            (["DATO_WINOGRAD": "0"], [false, true, true, true, true, true, true]),
-            (["DATO_AMX": "0"], [true, false, false, false, true, true, true]),
-            (["DATO_AMX_CONV": "0"], [true, true, false, true, true, true, true]),
-            (["DATO_AVX512": "0"], [true, true, true, true, false, false, false]),
-            (["DATO_BF16_WINOGRAD": "0"], [true, true, true, true, true, true, false]),
+            ([:], [true, true, true, true, true, true, true, true]),
+            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true, true, true, true]),
+            (["DATO_WINOGRAD": "0"], [false, true, true, true, true, true, true, true]),
+            (["DATO_AMX": "0"], [true, false, false, false, true, true, true, true]),
+            (["DATO_AMX_CONV": "0"], [true, true, false, true, true, true, true, true]),
+            (["DATO_AVX512": "0"], [true, true, true, true, false, false, false, false]),
+            (["DATO_BF16_WINOGRAD": "0"], [true, true, true, true, true, true, false, true]),
         ]
         for (environment, expected) in cases {
             XCTAssertEqual(state(ComputeEnvironment(environment).applied(to: allOn)), expected, "\(environment)")
@@ -67,8 +67,8 @@ final class ComputeEnvironmentTests: XCTestCase {
         var allOff = allOn
         (allOff.convolution, allOff.amxAttention, allOff.amxMatrixKernels) = (.direct, false, false)
         (allOff.similarity.bf16Estimate, allOff.softmax, allOff.bf16DotAttention) = (false, .portable, false)
-        allOff.bf16Winograd = false
-        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)), [false, false, false, false, false, false, false])
+        (allOff.bf16Winograd, allOff.fp32AttentionKernel) = (false, false)
+        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)), [false, false, false, false, false, false, false, false])
         XCTAssertEqual(ComputeEnvironment([:]).applied(to: ComputeSettings(precision: .bf16)).precision, .bf16)
     }
 

@@ -137,17 +137,23 @@ final class KernelTests: XCTestCase {
     }
 
     func testAttention() throws {
-        // Self-attention with more queries than one chunk, cross-attention with few keys, causal; with the
-        // AVX-512 softmax (where the CPU has it) and the portable one.
-        for fast in CPUFeatures.avx512 ? [true, false] : [false] {
+        // Self-attention with more queries than one chunk, cross-attention with few keys, causal; on the AVX-512
+        // kernel and on GEMMs with the AVX-512 softmax (where the CPU has them) and with the portable one.
+        var kernels: [(String, ComputeSettings)] = []
+        for (name, kernel, softmax) in [("AVX-512 kernel", true, ComputeSettings.SoftmaxKernel.avx512),
+                                        ("GEMMs, AVX-512 softmax", false, .avx512), ("GEMMs, portable softmax", false, .portable)]
+        where CPUFeatures.avx512 || !kernel && softmax == .portable {
             var settings = ComputeSettings()
-            settings.softmax = fast ? .avx512 : .portable
+            (settings.fp32AttentionKernel, settings.softmax) = (kernel, softmax)
+            kernels.append((name, settings))
+        }
+        for (name, settings) in kernels {
             for (i, c) in Reference.attentionCases.enumerated() {
                 let (q, k, v) = Reference.attentionInputs(c, seed: i)
                 let y = try Attention.scaledDotProduct(q: q, k: k, v: v, heads: c.heads, causal: c.causal, chunk: c.chunk,
                                                        compute: settings)
                 assertClose(y, Reference.attention(q: q, k: k, v: v, heads: c.heads, causal: c.causal), tol: 1e-5,
-                            "attention case \(i)\(fast ? " (AVX-512 softmax)" : "")")
+                            "attention case \(i) (\(name))")
             }
         }
     }
