@@ -119,7 +119,9 @@ def our_image(args, folder, precision, plan):
     with tempfile.TemporaryDirectory() as tmp:
         command = [args.dato, "generate", "-m", folder, "-p", PROMPT, "-s", "1", "--steps", str(args.steps),
                    "-W", "512", "-H", "512", "--precision", precision, "-t", str(args.threads),
-                   "-o", os.path.join(tmp, "image.png"), "--accel", plan, "--vae-precision", args.vae_precision]
+                   "-o", os.path.join(tmp, "image.png"), "--accel", plan]
+        if args.vae_precision:   # otherwise dato's default: the VAE follows --precision
+            command += ["--vae-precision", args.vae_precision]
         out = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, OMP_WAIT_POLICY="passive"))
     found = REPORT.search(out.stdout + out.stderr)
     if out.returncode != 0 or not found:
@@ -164,7 +166,8 @@ def main():
     ap.add_argument("--plan", action="append", dest="plans",
                     help="our plans to time (repeat; default: none and dato-reference+dato:0.4)")
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--vae-precision", choices=["fp32", "bf16"], default="fp32", help="our VAE's format (OpenVINO's follows --precisions)")
+    ap.add_argument("--vae-precision", choices=["fp32", "bf16"], default=None,
+                    help="our VAE's format (default: as dato generate, the precision of the round; OpenVINO's follows --precisions)")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--folder", help="where the random SD 1.5 folder goes (default: in the system's temporary folder)")
