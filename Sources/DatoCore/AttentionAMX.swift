@@ -88,16 +88,7 @@ extension Attention {
                       out.at(b * nq + r0, h * dv), out.stride, out.bf16 ? 1 : 0,
                       probabilityMean.map { $0 + (b * nq + r0) * nk }, 1 / Float(heads), scratch[worker])
             }
-            if probabilityMean == nil {
-                // Consecutive items share a head, whose packed keys and values stay in the cache.
-                Parallel.items(pairs * blocks) { item, worker in run(item / blocks, item % blocks, worker) }
-            } else {
-                // Every head adds to the same rows of the map: one item runs all heads of a query block.
-                Parallel.items(batch * blocks) { item, worker in
-                    let b = item / blocks
-                    for h in 0..<heads { run(b * heads + h, item % blocks, worker) }
-                }
-            }
+            forEachQueryBlock(batch: batch, heads: heads, blocks: blocks, writesProbabilityMap: probabilityMean != nil, run)
         }
     }
 }
