@@ -11,18 +11,6 @@ public enum GWPR {
 
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 
-    /// Iterates s <- A^T s (or s <- A s, `direction`) from s = 1/N, renormalising s to sum 1, at most
-    /// `iterations` times, stopping once the L1 change falls below `tolerance`. `a` is a row-stochastic
-    /// N x N map (rows = queries).
-    public static func scores(_ a: UnsafePointer<Float>, n: Int, iterations: Int = 10, tolerance: Float = 1e-4,
-                              direction: Direction = .received) -> [Float] {
-        var walk = Walk()
-        walk.iterations = iterations
-        walk.tolerance = tolerance
-        walk.direction = direction
-        return scores(a, n: n, walk: walk)
-    }
-
     /// The power iteration of `walk` on the row-stochastic N x N map `a` (rows = queries): from s = 1/N,
     /// s <- d M s + (1 - d) / N, renormalised to sum 1, until the L1 change is below `tolerance` or `iterations`
     /// ran, with d = `damping` and M = W^T (`received`) or W (`given`), W the map after `walk`'s changes:

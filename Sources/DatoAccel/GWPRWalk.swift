@@ -5,10 +5,10 @@ extension GWPR {
     /// `atedmDefault` unless told otherwise.
     public struct Walk: Sendable, Equatable {
         /// Power iterations at most, and the L1 change below which the iteration stops.
-        public var iterations = 10
-        public var tolerance: Float = 1e-4
+        public var iterations: Int
+        public var tolerance: Float
         /// s <- A^T s (`received`) or s <- A s (`given`).
-        public var direction = Direction.received
+        public var direction: Direction
         /// PageRank's damping d in s <- d M s + (1 - d) / N; 1 = none.
         public var damping: Float = 1
         /// Whether a token's attention to itself (the map's diagonal) counts. Without it the diagonal is
@@ -17,7 +17,12 @@ extension GWPR {
         /// Rescale each column of the map to sum 1 (every key's received attention) before the walk.
         public var columnNormalized = false
 
-        public init() {}
+        /// The received-attention walk on the map as it is, with these iteration settings.
+        public init(iterations: Int = 10, tolerance: Float = 1e-4, direction: Direction = .received) {
+            self.iterations = iterations
+            self.tolerance = tolerance
+            self.direction = direction
+        }
 
         /// The walks `gwpr=` names. `received`: s <- A^T s on the map (a token gains from the attention it
         /// receives); `given`: s <- A s on the map (stays uniform on a row-stochastic map); `reverse`: s <- C s,

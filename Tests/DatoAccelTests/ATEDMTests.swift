@@ -31,11 +31,11 @@ final class ATEDMTests: XCTestCase {
         let f = try PruningFixtures.file("atedm")
         let map = try f.tensor("map"), ref = try f.tensor("scores")
         for r in 0..<2 {
-            let s = GWPR.scores(map.data + r * 64 * 64, n: 64)
+            let s = GWPR.scores(map.data + r * 64 * 64, n: 64, walk: GWPR.Walk())
             for i in 0..<64 { XCTAssertEqual(s[i], ref[r * 64 + i], accuracy: 1e-6) }
         }
         let chain = try f.tensor("chain"), pi = try f.tensor("chain.stationary")
-        let s = GWPR.scores(chain.data, n: 3, iterations: 1000, tolerance: 0)
+        let s = GWPR.scores(chain.data, n: 3, walk: GWPR.Walk(iterations: 1000, tolerance: 0))
         for i in 0..<3 { XCTAssertEqual(s[i], pi[i], accuracy: 1e-5) }
         XCTAssertGreaterThan(abs(s[0] - 1.0 / 3) + abs(s[1] - 1.0 / 3), 0.01, "not the uniform vector")
     }
@@ -148,7 +148,7 @@ final class ATEDMTests: XCTestCase {
         let f = try PruningFixtures.file("atedm")
         let map = try f.tensor("map"), ref = try f.tensor("scores.given")
         for r in 0..<2 {
-            let s = GWPR.scores(map.data + r * 64 * 64, n: 64, direction: .given)
+            let s = GWPR.scores(map.data + r * 64 * 64, n: 64, walk: GWPR.Walk(direction: .given))
             for i in 0..<64 {
                 XCTAssertEqual(s[i], ref[r * 64 + i], accuracy: 1e-6)
                 XCTAssertEqual(s[i], 1.0 / 64, accuracy: 1e-5)
