@@ -38,6 +38,10 @@ public struct ComputeSettings: Sendable {
     /// bf16 3x3 convolutions (stride 1, padding 1) by swift-dato's Winograd F(2x2, 3x3) kernel on AVX512-BF16 dot
     /// products (`BF16Winograd`) where the CPU has those and the AMX kernels do not run; otherwise direct ones.
     public var bf16Winograd = CPUFeatures.avx512bf16
+    /// fp32 3x3 convolutions (stride 1, padding 1, with `convolution` Winograd) whose first call is below 16x16
+    /// pixels on swift-dato's Winograd F(2x2, 3x3) kernel (`FP32Winograd`, chosen by `FP32KernelChoice`) where the
+    /// CPU has AVX-512; otherwise oneDNN's (direct below 16x16 pixels).
+    public var fp32Winograd = CPUFeatures.avx512
     /// fp32 attention on swift-dato's AVX-512 kernel (`Attention.computeFP32Kernel`: scores, softmax and the
     /// product with the values in its own register tiles) where the CPU has AVX-512; otherwise the single-threaded
     /// `attentionGEMM` products around the `softmax` kernel.
@@ -88,6 +92,12 @@ public struct ComputeSettings: Sendable {
     /// AVX512-BF16, and the AMX kernels do not run.
     public var runsBF16Winograd: Bool {
         precision == .bf16 && bf16Winograd && CPUFeatures.avx512bf16 && !runsAMXMatrixKernels
+    }
+
+    /// Whether fp32 3x3 convolutions may run on swift-dato's Winograd kernel: asked for, computing in fp32 with the
+    /// Winograd algorithm, and the CPU has AVX-512.
+    public var runsFP32Winograd: Bool {
+        precision == .fp32 && convolution == .winograd && fp32Winograd && CPUFeatures.avx512
     }
 
     /// Whether the fp32 attention runs on swift-dato's AVX-512 kernel: asked for, and the CPU has AVX-512.

@@ -3,7 +3,8 @@ import Foundation
 
 /// A 2-D convolution on NHWC tensors (weights in PyTorch's OIHW layout), run by oneDNN or, for bf16 3x3 and 1x1
 /// convolutions on a CPU with AMX, by swift-dato's AMX kernel (`AMXConvolution`), or, for bf16 3x3 ones on a CPU
-/// with AVX512-BF16 but no AMX, by swift-dato's Winograd kernel (`BF16Winograd`).
+/// with AVX512-BF16 but no AMX, by swift-dato's Winograd kernel (`BF16Winograd`); fp32 3x3 ones on an AVX-512 CPU
+/// whose first call is below 16x16 pixels run on swift-dato's fp32 Winograd kernel (`FP32KernelChoice`).
 ///
 /// oneDNN primitives are created once per input shape and reused.
 public final class Conv2D: @unchecked Sendable {
@@ -17,12 +18,14 @@ public final class Conv2D: @unchecked Sendable {
     public let compute: ComputeSettings
     /// The format the convolution computes in (`compute.precision`).
     public var precision: Precision { compute.precision }
-    /// The weights, or nil when the convolution runs as `parts` or with `amx`.
+    /// The weights, or nil when the convolution runs as `parts`, with `amx`, `winograd` or `fp32Choice`.
     let weights: DNNLWeights?
     /// swift-dato's own AMX kernel, which runs bf16 3x3 and 1x1 convolutions where the CPU has AMX (`AMXConvolution`).
     let amx: AMXConvolution?
     /// swift-dato's bf16 Winograd kernel for 3x3 convolutions on AVX512-BF16 CPUs without AMX (`BF16Winograd`).
     let winograd: BF16Winograd?
+    /// An fp32 3x3 convolution that swift-dato's fp32 Winograd kernel can run: its kernel, chosen at the first call.
+    let fp32Choice: FP32KernelChoice?
     let bias: Tensor?
     /// A bf16 convolution with a kernel larger than 1x1 and more than `bf16MaxInputChannels` input channels runs
     /// as several convolutions over groups of input channels whose results add up (the first one adds the bias).
@@ -57,6 +60,8 @@ public final class Conv2D: @unchecked Sendable {
         let precision = compute.precision
         let useWinograd = compute.runsBF16Winograd
             && BF16Winograd.qualifies(weight: weight, stride: stride, padding: padding)
+        fp32Choice = compute.runsFP32Winograd && FP32Winograd.qualifies(weight: weight, stride: stride, padding: padding)
+            ? FP32KernelChoice(weight: weight) : nil
         // The Winograd kernel blocks its own work by input channels: no split.
         let groups = precision == .bf16 && weight.dim(2) * weight.dim(3) > 1 && !useWinograd
             ? Self.channelGroups(inChannels) : []
@@ -74,7 +79,7 @@ public final class Conv2D: @unchecked Sendable {
         } else if groups.isEmpty {
             amx = nil
             winograd = nil
-            weights = try DNNLWeights(conv: weight, precision: precision)
+            weights = fp32Choice == nil ? try DNNLWeights(conv: weight, precision: precision) : nil
             parts = []
         } else {
             amx = nil
@@ -141,6 +146,8 @@ public final class Conv2D: @unchecked Sendable {
             }
         } else if let weights {
             try run(x, weights, into: out, accumulate: accumulate)
+        } else if let fp32Choice {
+            try run(x, fp32Choice, into: out, accumulate: accumulate)
         } else {
             for (i, part) in parts.enumerated() {
                 try part.conv.run(x.channels(part.channels), into: out, accumulate: accumulate || i > 0)
@@ -153,6 +160,18 @@ public final class Conv2D: @unchecked Sendable {
         let op = try ops.op(key) { try makeOp(n: x.dim(0), h: x.dim(1), w: x.dim(2), accumulate: accumulate) }
         try compute.profiler.measure(.convolution, shape: self.shapeText(x)) {
             try op.run(weights, input: x, bias: bias, dst: out.data)
+        }
+    }
+
+    private func run(_ x: any LayerInput, _ choice: FP32KernelChoice, into out: Tensor, accumulate: Bool) throws {
+        switch try choice.kernel(pixels: x.dim(1) * x.dim(2)) {
+        case .onednn(let weights):
+            try run(x, weights, into: out, accumulate: accumulate)
+        case .winograd(let kernel):
+            let input = x.widened()
+            compute.profiler.measure(.convolution, shape: self.shapeText(x)) {
+                kernel.run(input, bias: bias, into: out, accumulate: accumulate)
+            }
         }
     }
 
@@ -175,6 +194,7 @@ public final class Conv2D: @unchecked Sendable {
     public var implementation: String? {
         if amx != nil { return "dato:amx_bf16" }
         if winograd != nil { return "dato:winograd_bf16" }
+        if let name = fp32Choice?.chosenName { return name }
         return parts.last?.conv.implementation ?? ops.lastImplementation
     }
 }

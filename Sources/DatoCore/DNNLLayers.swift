@@ -5,10 +5,16 @@ final class DNNLWeights: @unchecked Sendable {
     let handle: OpaquePointer
 
     /// A copy of `oihw` (converted to bf16 at once for a bf16 layer).
-    init(conv oihw: Tensor, precision: Precision) throws {
-        precondition(oihw.shape.count == 4)
+    convenience init(conv oihw: Tensor, precision: Precision) throws {
+        try self.init(conv: oihw.data, shape: oihw.shape, precision: precision)
+        withExtendedLifetime(oihw) {}
+    }
+
+    /// A copy of the convolution weights at `oihw`, of `shape` [out, in, kh, kw].
+    init(conv oihw: UnsafePointer<Float>, shape: [Int], precision: Precision) throws {
+        precondition(shape.count == 4)
         var err = [CChar](repeating: 0, count: 256)
-        guard let h = dato_weights_create_conv(oihw.data, oihw.dim(0), oihw.dim(1), oihw.dim(2), oihw.dim(3),
+        guard let h = dato_weights_create_conv(oihw, shape[0], shape[1], shape[2], shape[3],
                                                precision == .bf16 ? 1 : 0, &err, err.count) else {
             throw ComputeError.backend(String(cString: err))
         }

@@ -14,9 +14,12 @@ import Foundation
 ///   AVX-512 kernel, oneDNN's products instead of the AVX512-BF16 kernel in the bf16 attention, and oneDNN's direct bf16 3x3 convolutions instead of
 ///   the AVX512-BF16 Winograd kernel.
 /// - `DATO_BF16_WINOGRAD=0`: only the bf16 3x3 convolutions leave the Winograd kernel (for oneDNN's direct ones).
+/// - `DATO_FP32_WINOGRAD=0`: the fp32 3x3 convolutions below 16x16 pixels leave swift-dato's Winograd kernel (for
+///   oneDNN's direct ones; `DATO_AVX512=0` does this too).
 struct ComputeEnvironment: Equatable {
     /// The variables read, for help texts.
-    static let variables = ["DATO_WINOGRAD", "DATO_AMX", "DATO_AMX_CONV", "DATO_AVX512", "DATO_BF16_WINOGRAD"]
+    static let variables = ["DATO_WINOGRAD", "DATO_AMX", "DATO_AMX_CONV", "DATO_AVX512", "DATO_BF16_WINOGRAD",
+                            "DATO_FP32_WINOGRAD"]
 
     /// Winograd kernels for fp32 3x3 convolutions allowed.
     var winograd = true
@@ -28,6 +31,8 @@ struct ComputeEnvironment: Equatable {
     var avx512 = true
     /// The AVX512-BF16 Winograd kernel of bf16 3x3 convolutions allowed (with `avx512`).
     var bf16Winograd = true
+    /// swift-dato's fp32 Winograd kernel of small fp32 3x3 convolutions allowed (with `avx512`).
+    var fp32Winograd = true
 
     /// The switches as `environment` sets them.
     init(_ environment: [String: String]) {
@@ -37,6 +42,7 @@ struct ComputeEnvironment: Equatable {
         amxConvolution = on("DATO_AMX_CONV")
         avx512 = on("DATO_AVX512")
         bf16Winograd = on("DATO_BF16_WINOGRAD")
+        fp32Winograd = on("DATO_FP32_WINOGRAD")
     }
 
     /// The library's defaults (no variable set).
@@ -60,6 +66,7 @@ struct ComputeEnvironment: Equatable {
             s.bf16DotAttention = false
         }
         if !avx512 || !bf16Winograd { s.bf16Winograd = false }
+        if !avx512 || !fp32Winograd { s.fp32Winograd = false }
         return s
     }
 
@@ -68,8 +75,9 @@ struct ComputeEnvironment: Equatable {
         Environment: DATO_WINOGRAD=0 runs fp32 3x3 convolutions with the direct algorithm (as --conv-direct); \
         DATO_AMX=0 turns swift-dato's AMX kernels off (bf16 attention, convolutions and linear layers, the \
         nearest-token estimates); DATO_AMX_CONV=0 only the AMX convolutions and linear layers; DATO_AVX512=0 \
-        the AVX-512 kernel and softmax of the fp32 attention and the AVX512-BF16 kernels (bf16 attention, bf16 Winograd \
-        3x3 convolutions); DATO_BF16_WINOGRAD=0 only the bf16 Winograd convolutions. Hashes of \
+        the AVX-512 kernels of the fp32 attention, softmax and small fp32 Winograd 3x3 convolutions and the \
+        AVX512-BF16 kernels (bf16 attention, bf16 Winograd 3x3 convolutions); DATO_BF16_WINOGRAD=0 only the bf16 \
+        Winograd convolutions; DATO_FP32_WINOGRAD=0 only the fp32 Winograd convolutions below 16x16 pixels. Hashes of \
         weights files are cached in $XDG_CACHE_HOME/swift-dato (else ~/.cache/swift-dato).
         """
 }

@@ -8,7 +8,7 @@ final class ComputeEnvironmentTests: XCTestCase {
     func testNoVariableKeepsTheLibraryDefaults() {
         XCTAssertEqual(ComputeEnvironment([:]), ComputeEnvironment())
         let all = ComputeEnvironment(["PATH": "/bin", "HOME": "/root"])
-        XCTAssertTrue(all.winograd && all.amx && all.amxConvolution && all.avx512 && all.bf16Winograd)
+        XCTAssertTrue(all.winograd && all.amx && all.amxConvolution && all.avx512 && all.bf16Winograd && all.fp32Winograd)
     }
 
     /// Each variable set to "0" turns off its own switch and no other.
@@ -28,8 +28,12 @@ final class ComputeEnvironmentTests: XCTestCase {
         expected = ComputeEnvironment()
         expected.bf16Winograd = false
         XCTAssertEqual(ComputeEnvironment(["DATO_BF16_WINOGRAD": "0"]), expected)
+        expected = ComputeEnvironment()
+        expected.fp32Winograd = false
+        XCTAssertEqual(ComputeEnvironment(["DATO_FP32_WINOGRAD": "0"]), expected)
         let none = ComputeEnvironment(Dictionary(uniqueKeysWithValues: ComputeEnvironment.variables.map { ($0, "0") }))
-        XCTAssertFalse(none.winograd || none.amx || none.amxConvolution || none.avx512 || none.bf16Winograd)
+        XCTAssertFalse(none.winograd || none.amx || none.amxConvolution || none.avx512 || none.bf16Winograd
+                       || none.fp32Winograd)
     }
 
     /// Only "0" turns a feature off, as before the reads moved out of the library.
@@ -41,25 +45,26 @@ final class ComputeEnvironmentTests: XCTestCase {
     }
 
     /// `applied(to:)` turns settings off: DATO_AMX=0 all three AMX paths, DATO_AMX_CONV=0 only the convolutions
-    /// and linear layers, DATO_AVX512=0 the AVX-512 kernels (with the bf16 Winograd convolutions),
-    /// DATO_BF16_WINOGRAD=0 only those; no switch is turned on. (Whether a kernel runs also needs the CPU: `ComputeSettings`.)
+    /// and linear layers, DATO_AVX512=0 the AVX-512 kernels (with the bf16 and fp32 Winograd convolutions),
+    /// DATO_BF16_WINOGRAD=0 and DATO_FP32_WINOGRAD=0 only those; no switch is turned on. (Whether a kernel runs also needs the CPU: `ComputeSettings`.)
     func testAppliedTurnsSettingsOff() {
         var allOn = ComputeSettings()
         (allOn.convolution, allOn.amxAttention, allOn.amxMatrixKernels) = (.winograd, true, true)
         (allOn.similarity.bf16Estimate, allOn.softmax, allOn.bf16DotAttention) = (true, .avx512, true)
-        (allOn.bf16Winograd, allOn.fp32AttentionKernel) = (true, true)
+        (allOn.bf16Winograd, allOn.fp32AttentionKernel, allOn.fp32Winograd) = (true, true, true)
         func state(_ s: ComputeSettings) -> [Bool] {
             [s.convolution == .winograd, s.amxAttention, s.amxMatrixKernels, s.similarity.bf16Estimate, s.softmax == .avx512,
-             s.bf16DotAttention, s.bf16Winograd, s.fp32AttentionKernel]
+             s.bf16DotAttention, s.bf16Winograd, s.fp32AttentionKernel, s.fp32Winograd]
         }
         let cases: [([String: String], [Bool])] = [
-            ([:], [true, true, true, true, true, true, true, true]),
-            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true, true, true, true]),
-            (["DATO_WINOGRAD": "0"], [false, true, true, true, true, true, true, true]),
-            (["DATO_AMX": "0"], [true, false, false, false, true, true, true, true]),
-            (["DATO_AMX_CONV": "0"], [true, true, false, true, true, true, true, true]),
-            (["DATO_AVX512": "0"], [true, true, true, true, false, false, false, false]),
-            (["DATO_BF16_WINOGRAD": "0"], [true, true, true, true, true, true, false, true]),
+            ([:], [true, true, true, true, true, true, true, true, true]),
+            (["DATO_WINOGRAD": "1", "DATO_AMX": "", "DATO_AVX512": "yes"], [true, true, true, true, true, true, true, true, true]),
+            (["DATO_WINOGRAD": "0"], [false, true, true, true, true, true, true, true, true]),
+            (["DATO_AMX": "0"], [true, false, false, false, true, true, true, true, true]),
+            (["DATO_AMX_CONV": "0"], [true, true, false, true, true, true, true, true, true]),
+            (["DATO_AVX512": "0"], [true, true, true, true, false, false, false, false, false]),
+            (["DATO_BF16_WINOGRAD": "0"], [true, true, true, true, true, true, false, true, true]),
+            (["DATO_FP32_WINOGRAD": "0"], [true, true, true, true, true, true, true, true, false]),
         ]
         for (environment, expected) in cases {
             XCTAssertEqual(state(ComputeEnvironment(environment).applied(to: allOn)), expected, "\(environment)")
@@ -67,8 +72,9 @@ final class ComputeEnvironmentTests: XCTestCase {
         var allOff = allOn
         (allOff.convolution, allOff.amxAttention, allOff.amxMatrixKernels) = (.direct, false, false)
         (allOff.similarity.bf16Estimate, allOff.softmax, allOff.bf16DotAttention) = (false, .portable, false)
-        (allOff.bf16Winograd, allOff.fp32AttentionKernel) = (false, false)
-        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)), [false, false, false, false, false, false, false, false])
+        (allOff.bf16Winograd, allOff.fp32AttentionKernel, allOff.fp32Winograd) = (false, false, false)
+        XCTAssertEqual(state(ComputeEnvironment([:]).applied(to: allOff)),
+                       [false, false, false, false, false, false, false, false, false])
         XCTAssertEqual(ComputeEnvironment([:]).applied(to: ComputeSettings(precision: .bf16)).precision, .bf16)
     }
 
