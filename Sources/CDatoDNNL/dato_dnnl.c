@@ -294,8 +294,9 @@ bad:
     return prim;
 }
 
-// Winograd only from 16x16 pixels up: below that the transformed weights dominate (an SD UNet's 8x8 level
-// would add 1.7 GB for about 2% of a call's time).
+// oneDNN's Winograd only from 16x16 pixels up: below, its F(2x2, 3x3) kernel was 1.4x the direct one at 8x8 and
+// slower at 4x4 (SD's 1280-channel layers, Zen 4), beside the plain weights it keeps. Smaller fp32 inputs run on
+// swift-dato's own Winograd kernel where the CPU has AVX-512 (FP32KernelChoice.winogradPixels, the same size).
 enum { WINOGRAD_MIN_PIXELS = 256 };
 
 // A Winograd convolution in oneDNN's blocked layouts with NHWC reorders around it, or NULL (err empty) when

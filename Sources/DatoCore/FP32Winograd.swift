@@ -22,8 +22,7 @@ final class FP32Winograd: @unchecked Sendable {
     /// Whether a convolution with these weights and geometry can run on this kernel: 3x3, stride 1, padding 1 on
     /// every side, at least `minimumChannels` input and output channels.
     static func qualifies(weight: Tensor, stride: Int, padding: (Int, Int, Int, Int)) -> Bool {
-        weight.shape.count == 4 && weight.dim(2) == 3 && weight.dim(3) == 3 && stride == 1 && padding == (1, 1, 1, 1)
-            && weight.dim(0) >= minimumChannels && weight.dim(1) >= minimumChannels
+        Winograd3x3.qualifies(weight: weight, stride: stride, padding: padding, minimumChannels: minimumChannels)
     }
 
     /// Transforms and packs `weights` ([outChannels, inChannels, 3, 3]). `avx512` selects the AVX-512 path (only
@@ -61,15 +60,11 @@ final class FP32Winograd: @unchecked Sendable {
         Parallel.chunks(dato_wino32_tile_rows(n, h, w), minimumPerThread: 8) { tiles in
             dato_wino32_transform_input(source, n, h, w, cin, tiles.lowerBound, tiles.upperBound, v, avx)
         }
-        let scratchBytes = dato_wino32_scratch_size(n, h, w, cin, cout)
-        let workers = max(Parallel.threadCount, 1)
-        let scratch = BufferPool.shared.take(bytes: scratchBytes * workers)
         let (weights, biasData, dst) = (UnsafePointer(packed), bias.map { UnsafePointer($0.data) }, out.data)
-        Parallel.items(dato_wino32_items(n, h, w, cin, cout)) { item, worker in
-            dato_wino32_run(v, n, h, w, cin, weights, cout, biasData, dst, accumulate ? 1 : 0, item,
-                            scratch + worker * scratchBytes, avx)
+        let scratchBytes = dato_wino32_scratch_size(n, h, w, cin, cout)
+        Winograd3x3.runItems(dato_wino32_items(n, h, w, cin, cout), scratchBytes: scratchBytes) { item, scratch in
+            dato_wino32_run(v, n, h, w, cin, weights, cout, biasData, dst, accumulate ? 1 : 0, item, scratch, avx)
         }
-        BufferPool.shared.give(scratch, bytes: scratchBytes * workers)
         withExtendedLifetime((x, transformed, bias, out)) {}
     }
 }

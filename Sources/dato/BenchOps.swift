@@ -78,7 +78,7 @@ struct BenchOps: ParsableCommand {
             try compareConvKernels(rnd: rnd, settings: settings)
             try compareLinearKernels(rnd: rnd, settings: settings)
         }
-        if settings.runsBF16Winograd {
+        if settings.runsBF16Winograd || settings.runsFP32Winograd {
             try compareWinograd(rnd: rnd, settings: settings)
         }
     }
@@ -114,19 +114,25 @@ struct BenchOps: ParsableCommand {
         }
     }
 
-    /// The bf16 3x3 convolutions of the SD 1.5 UNet (64x64 and 32x32 latents, batch 2) on oneDNN's direct kernels
-    /// against swift-dato's Winograd kernel, calls taking turns: medians and the median of the per-pair ratios.
+    /// The 3x3 convolutions of the SD 1.5 UNet (64x64 and 32x32 latents, batch 2) on oneDNN's direct kernels
+    /// against swift-dato's Winograd kernel, calls taking turns: medians and the median of the per-pair ratios. bf16:
+    /// every level (`BF16Winograd`); fp32: the levels below 16x16 pixels, where `FP32Winograd` runs.
     func compareWinograd(rnd: RandomSource, settings: ComputeSettings) throws {
-        let shapes = [(64, 320, 320), (32, 320, 320), (32, 640, 640), (16, 640, 640), (16, 1280, 1280), (8, 1280, 1280),
-                      (4, 1280, 1280), (8, 2560, 1280), (4, 2560, 1280), (32, 1920, 640), (64, 960, 320), (64, 4, 320), (64, 320, 4)]
-        for (side, cin, cout) in shapes {
+        let bf16Shapes = [(64, 320, 320), (32, 320, 320), (32, 640, 640), (16, 640, 640), (16, 1280, 1280),
+                          (8, 1280, 1280), (4, 1280, 1280), (8, 2560, 1280), (4, 2560, 1280), (32, 1920, 640),
+                          (64, 960, 320), (64, 4, 320), (64, 320, 4)]
+        let fp32Shapes = [(8, 1280, 1280), (4, 1280, 1280), (8, 2560, 1280), (4, 2560, 1280), (8, 1920, 1280),
+                          (8, 640, 1280), (8, 320, 320)]
+        let bf16 = precision == .bf16
+        for (side, cin, cout) in bf16 ? bf16Shapes : fp32Shapes {
             let name = "conv 3x3 \(cin)->\(cout), \(side)x\(side), batch 2: direct / Winograd"
             if let only, !name.contains(only) { continue }
             let w = try rnd.load("w", shape: [cout, cin, 3, 3]), bias = try rnd.load("b", shape: [cout])
-            let x = BF16Tensor(rounding: try rnd.load("x", shape: [2, side, side, cin]))
+            let plain = try rnd.load("x", shape: [2, side, side, cin])
+            let x: any LayerInput = bf16 ? BF16Tensor(rounding: plain) : plain
             let convs = try [false, true].map { on in
                 var s = settings
-                s.bf16Winograd = on
+                if bf16 { s.bf16Winograd = on } else { s.fp32Winograd = on }
                 return try Conv2D(weight: w, bias: bias, padding: 1, compute: s)
             }
             try compareTakingTurns(name) { k in _ = try convs[k](x) }

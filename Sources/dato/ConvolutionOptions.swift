@@ -4,7 +4,7 @@ import DatoCore
 /// The convolution algorithm choice (shared by the commands that build models), and the compute settings it
 /// makes together with the environment's switches (`ComputeEnvironment`).
 struct ConvolutionOptions: ParsableArguments {
-    @Flag(name: .customLong("conv-direct"), help: "fp32: run 3x3 convolutions with the direct algorithm instead of Winograd (about 2.5x slower convolutions, but an fp32 SD UNet needs about 4 instead of 8.3 GiB, and rounding is that of the direct kernels).")
+    @Flag(name: .customLong("conv-direct"), help: "fp32: run 3x3 convolutions with the direct algorithm instead of Winograd (about 2.5x slower convolutions, but an fp32 SD UNet needs about 4 instead of 9 GiB at 512 px, and rounding is that of the direct kernels).")
     var direct = false
 
     /// The settings for layers computing in `precision`: this CPU's defaults, less what the environment turns

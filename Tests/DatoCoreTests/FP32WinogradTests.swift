@@ -87,40 +87,9 @@ final class FP32WinogradTests: XCTestCase {
         assertWithin(acc, sum, bound, "accumulate")
     }
 
-    /// The fp64 direct convolution (stride 1, padding 1) and, for each output, the tolerance
-    /// `unitsOfRounding` x 2^-24 x sum |x||w| over its window.
+    /// The fp64 direct convolution and, for each output, the tolerance `unitsOfRounding` x 2^-24 x (sum |x||w| over
+    /// its window + |b|) + 1e-7.
     static func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> (Tensor, [Double]) {
-        let (n, h, wd, cin, cout) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0))
-        let out = Tensor(shape: [n, h, wd, cout])
-        var bound = [Double](repeating: 0, count: out.count)
-        for img in 0..<n { for y in 0..<h { for xo in 0..<wd { for o in 0..<cout {
-            var sum = Double(b?[o] ?? 0), magnitude = 0.0
-            for ky in 0..<3 { for kx in 0..<3 {
-                let iy = y + ky - 1, ix = xo + kx - 1
-                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
-                for c in 0..<cin {
-                    let p = Double(x[((img * h + iy) * wd + ix) * cin + c]) * Double(w[((o * cin + c) * 3 + ky) * 3 + kx])
-                    sum += p
-                    magnitude += abs(p)
-                }
-            } }
-            let at = ((img * h + y) * wd + xo) * cout + o
-            out[at] = Float(sum)
-            bound[at] = unitsOfRounding * 0x1p-24 * (magnitude + abs(Double(b?[o] ?? 0))) + 1e-7
-        } } } }
-        return (out, bound)
-    }
-
-    /// Fails when some |actual - expected| exceeds its bound (NaN fails); prints the worst ratio.
-    func assertWithin(_ actual: Tensor, _ expected: Tensor, _ bound: [Double], _ what: String,
-                      file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
-        var worst = 0.0, at = 0
-        for i in 0..<min(actual.count, expected.count) {
-            let error = abs(Double(actual[i]) - Double(expected[i]))
-            let ratio = error.isNaN ? .infinity : error / bound[i]
-            if ratio > worst { worst = ratio; at = i }
-        }
-        XCTAssertLessThanOrEqual(worst, 1, "\(what): element \(at) off by \(worst) x its bound", file: file, line: line)
+        ConvolutionReference.direct3x3(x, w, b, relative: unitsOfRounding * 0x1p-24, absolute: 1e-7)
     }
 }
