@@ -42,7 +42,10 @@ struct BenchVAE: ParsableCommand {
               + "\(Parallel.threadCount) threads, \(ConvolutionOptions.describe(compute))\(tiling ? ", tiled" : "")")
         let z = try RandomSource(seed: 1).load("z", shape: [1, latent, latent, config.latentChannels])
         func decode() throws -> Tensor { tiling ? try vae.tiledDecode(z) : try vae.decode(z) }
+        let first = Date()
         _ = try decode()   // warm-up: primitives and weight layouts
+        print(String(format: "  first decode (warm-up, not in the median: kernels made, weights laid out): %.3f s",
+                     Date().timeIntervalSince(first)))
         profiler?.reset()
         var times: [Double] = []
         var image: Tensor?
