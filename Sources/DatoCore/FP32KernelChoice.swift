@@ -6,7 +6,8 @@ import Foundation
 /// F(4x4, 3x3) kernels from 16x16 pixels up). The choice holds for the layer's life: both kernels compute any
 /// size, so a later call at another size runs on the chosen one (the two round differently, by about 1e-6
 /// relative), and the weights are held once, in one layout. Until the first call the layer holds a copy of its
-/// plain weights, as oneDNN would.
+/// plain weights, as oneDNN would. A long-lived process lets the model's native size choose by running it once
+/// at that size first (`StableDiffusionPipeline.prepareKernels`, which `dato serve` does at start-up).
 final class FP32KernelChoice: @unchecked Sendable {
     /// The chosen kernel.
     enum Kernel {

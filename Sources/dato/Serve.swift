@@ -118,7 +118,10 @@ struct Serve: ParsableCommand {
         let hash = GenerationParameters.modelHash(path: path, variant: modelOptions.variant, cacheDirectory: CacheDirectory.current)
         let precision = modelOptions.precision == .fp32 ? nil : modelOptions.precision.rawValue
         let model = ServedModel(pipeline: pipe, path: path, hash: hash, precision: precision, name: name)
-        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s\n", model.title, Date().timeIntervalSince(t0)))
+        let loading = Date().timeIntervalSince(t0)
+        let preparing = try pipe.prepareKernels()
+        FileHandle.standardError.write(String(format: "loaded %@ in %.1f s (kernels prepared in %.1f s)\n", model.title,
+                                              loading, preparing))
         return model
     }
 

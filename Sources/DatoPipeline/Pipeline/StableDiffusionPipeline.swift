@@ -142,6 +142,23 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
     /// The model's native image side: the UNet's sample size times the VAE factor.
     public var nativeSize: Int { (models.unet.config.sampleSize ?? 64) * vaeScaleFactor }
 
+    /// Runs the UNet once at the native size (batch 1, zero latents and text states) and the VAE decoder once at a
+    /// small size, so that their layers make their kernels and lay out their weights now rather than in the first
+    /// request. fp32 3x3 convolutions choose their kernel by the size of their first input (`Conv2D`): this lets
+    /// the native size choose, not a server's first request. Returns the seconds it took.
+    @discardableResult
+    public func prepareKernels() throws -> Double {
+        let start = Date()
+        let unet = models.unet.config, side = nativeSize / vaeScaleFactor
+        let sample = Tensor(shape: [1, side, side, unet.inChannels])
+        let context = Tensor(shape: [1, tokenizer.maxLength, unet.crossAttentionDim])
+        _ = try models.unet(sample, timesteps: [1], context: context)
+        // 16x16 latents: every decoder convolution sees at least 256 pixels, as at the native size.
+        let latent = min(side, 16)
+        _ = try models.vae.decode(Tensor(shape: [1, latent, latent, models.vae.config.latentChannels]))
+        return Date().timeIntervalSince(start)
+    }
+
     /// Generates one image. `progress` is called after every UNet call; returning false cancels the run.
     public func generate(_ request: GenerationRequest, progress: ((StepProgress) -> Bool)? = nil) throws -> GeneratedImage {
         try request.validate()
