@@ -31,13 +31,11 @@ long dato_wino_tile_rows(long n, long h, long w) { return wino_tile_rows(n, h, w
 long dato_wino_input_size(long n, long h, long w, long cin) { return 16 * wino_tile_rows(n, h, w) * round_up(cin, 32); }
 
 long dato_wino_items(long n, long h, long w, long cin, long cout) {
-    wino_plan p = plan_of(n, h, w, cin, cout);
-    return wino_items(&p);
+    return wino_items(n, h, w, cin, cout, 32, 2);
 }
 
 long dato_wino_scratch_size(long n, long h, long w, long cin, long cout) {
-    wino_plan p = plan_of(n, h, w, cin, cout);
-    return wino_scratch_bytes(&p);
+    return wino_scratch_bytes(n, h, w, cin, cout, 32, 2);
 }
 
 void dato_wino_pack_weights(const float *w, long cin, long cout, long panel_begin, long panel_end,
@@ -46,33 +44,18 @@ void dato_wino_pack_weights(const float *w, long cin, long cout, long panel_begi
     for (long panel = panel_begin; panel < panel_end; panel++)
         for (long col = 0; col < PANEL; col++)
             for (long ic = 0; ic < cinp; ic++) {
-                long o = panel * PANEL + col;
-                double u[16] = {0};
-                if (o < cout && ic < cin) wino_filter_transform(w + (o * cin + ic) * 9, u);
+                double u[16];
+                wino_padded_filter(w, cin, cout, panel * PANEL + col, ic, u);
                 for (int t = 0; t < 16; t++)
                     packed[((t * panels + panel) * pairs + ic / 2) * 64 + col * 2 + ic % 2] = to_bf16((float)u[t]);
             }
 }
 
-// The input pixels are bf16 values (an fp32 input is rounded first, as the direct bf16 kernels round it); the
-// patch transform adds them in fp32 and rounds V to bf16.
-static void transform_tile_scalar(const wino_plan *p, const void *x, int x_bf16, long h, long w, long cin, long tile,
-                                  unsigned short *v) {
-    long img, y0, x0;
-    wino_patch_origin(p, tile, &img, &y0, &x0);
-    for (long c = 0; c < p->cinp; c++) {
-        float d[16];
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) {
-                long y = y0 + i, xx = x0 + j, at = ((img * h + y) * w + xx) * cin + c;
-                int inside = tile < p->tiles && c < cin && y >= 0 && y < h && xx >= 0 && xx < w;
-                d[i * 4 + j] = !inside ? 0.0f : x_bf16 ? from_bf16(((const unsigned short *)x)[at])
-                                                       : from_bf16(to_bf16(((const float *)x)[at]));
-            }
-        wino_transform_patch(d);
-        for (int t = 0; t < 16; t++) v[(t * p->rows + tile) * p->cinp + c] = to_bf16(d[t]);
-    }
-}
+// The portable path's input pixels are bf16 values (an fp32 input is rounded first, as the direct bf16 kernels
+// round it); the patch transform adds them in fp32 and rounds V to bf16.
+static float load_bf16(const void *x, long at) { return from_bf16(((const unsigned short *)x)[at]); }
+static float load_fp32_as_bf16(const void *x, long at) { return from_bf16(to_bf16(((const float *)x)[at])); }
+static void store_bf16(void *v, long at, float value) { ((unsigned short *)v)[at] = to_bf16(value); }
 
 // M[r][col] = sum over pairs of V rows r0 + r (stride cinp) times the panel's columns, for ROWS rows.
 static void tile_product_scalar(const unsigned short *a, long lda, long pairs, const unsigned short *b, float *m) {
@@ -153,7 +136,7 @@ void dato_wino_transform_input(const void *x, int x_bf16, long n, long h, long w
 #if HAVE_AVX_PATH
         if (avx) { transform_tile_avx(&p, x, x_bf16, h, w, cin, tile, v); continue; }
 #endif
-        transform_tile_scalar(&p, x, x_bf16, h, w, cin, tile, v);
+        wino_transform_tile_portable(&p, x, x_bf16 ? load_bf16 : load_fp32_as_bf16, h, w, cin, tile, v, store_bf16);
     }
 }
 

@@ -26,13 +26,11 @@ long dato_wino32_input_size(long n, long h, long w, long cin) {
 }
 
 long dato_wino32_items(long n, long h, long w, long cin, long cout) {
-    wino_plan p = plan_of(n, h, w, cin, cout);
-    return wino_items(&p);
+    return wino_items(n, h, w, cin, cout, LANES, 4);
 }
 
 long dato_wino32_scratch_size(long n, long h, long w, long cin, long cout) {
-    wino_plan p = plan_of(n, h, w, cin, cout);
-    return wino_scratch_bytes(&p);
+    return wino_scratch_bytes(n, h, w, cin, cout, LANES, 4);
 }
 
 void dato_wino32_pack_weights(const float *w, long cin, long cout, long panel_begin, long panel_end, float *packed) {
@@ -40,30 +38,14 @@ void dato_wino32_pack_weights(const float *w, long cin, long cout, long panel_be
     for (long panel = panel_begin; panel < panel_end; panel++)
         for (long ic = 0; ic < cinp; ic++)
             for (long col = 0; col < WINO_PANEL; col++) {
-                long o = panel * WINO_PANEL + col;
-                double u[16] = {0};
-                if (o < cout && ic < cin) wino_filter_transform(w + (o * cin + ic) * 9, u);
-                for (int t = 0; t < 16; t++)
-                    packed[((panel * 16 + t) * cinp + ic) * WINO_PANEL + col] = (float)u[t];
+                double u[16];
+                wino_padded_filter(w, cin, cout, panel * WINO_PANEL + col, ic, u);
+                for (int t = 0; t < 16; t++) packed[((panel * 16 + t) * cinp + ic) * WINO_PANEL + col] = (float)u[t];
             }
 }
 
-static void transform_tile_portable(const wino_plan *p, const float *x, long h, long w, long cin, long tile,
-                                    float *v) {
-    long img, y0, x0;
-    wino_patch_origin(p, tile, &img, &y0, &x0);
-    for (long c = 0; c < p->cinp; c++) {
-        float d[16];
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) {
-                long y = y0 + i, xx = x0 + j;
-                int inside = tile < p->tiles && c < cin && y >= 0 && y < h && xx >= 0 && xx < w;
-                d[i * 4 + j] = inside ? x[((img * h + y) * w + xx) * cin + c] : 0.0f;
-            }
-        wino_transform_patch(d);
-        for (int t = 0; t < 16; t++) v[(t * p->rows + tile) * p->cinp + c] = d[t];
-    }
-}
+static float load_fp32(const void *x, long at) { return ((const float *)x)[at]; }
+static void store_fp32(void *v, long at, float value) { ((float *)v)[at] = value; }
 
 // m[r][col] = sum over k < cinp of a[r * lda + k] b[k][col], for 8 rows and 32 columns.
 static void panel_product_portable(const float *a, long lda, long cinp, const float *b, float *m) {
@@ -126,7 +108,7 @@ void dato_wino32_transform_input(const float *x, long n, long h, long w, long ci
 #if HAVE_AVX512_PATH
         if (avx) { transform_tile_avx(&p, x, h, w, cin, tile, v); continue; }
 #endif
-        transform_tile_portable(&p, x, h, w, cin, tile, v);
+        wino_transform_tile_portable(&p, x, load_fp32, h, w, cin, tile, v, store_fp32);
     }
 }
 

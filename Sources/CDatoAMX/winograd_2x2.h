@@ -55,11 +55,19 @@ static inline long wino_tile_rows(long n, long h, long w) {
     return round_up(n * ((h + 1) / 2) * ((w + 1) / 2), WINO_ROWS);
 }
 
-// The work items of plan p.
-static inline long wino_items(const wino_plan *p) { return p->blocks * p->groups; }
+// The work items of a convolution planned as wino_plan_of plans it.
+static inline long wino_items(long n, long h, long w, long cin, long cout, long cin_multiple, long value_bytes) {
+    wino_plan p = wino_plan_of(n, h, w, cin, cout, cin_multiple, value_bytes);
+    return p.blocks * p.groups;
+}
 
-// Bytes of scratch one worker needs for plan p: the fp32 products [16][block][32] of a panel, 64-byte aligned.
-static inline long wino_scratch_bytes(const wino_plan *p) { return round_up(16 * p->block * WINO_PANEL * 4, 64); }
+// Bytes of scratch one worker needs for such a convolution: the fp32 products [16][block][32] of a panel, 64-byte
+// aligned.
+static inline long wino_scratch_bytes(long n, long h, long w, long cin, long cout, long cin_multiple,
+                                      long value_bytes) {
+    wino_plan p = wino_plan_of(n, h, w, cin, cout, cin_multiple, value_bytes);
+    return round_up(16 * p.block * WINO_PANEL * 4, 64);
+}
 
 // Work item `item` of plan p: tiles [*r0, *r1) by output panels [*first, *last).
 static inline void wino_item_range(const wino_plan *p, long item, long *r0, long *r1, long *first, long *last) {
@@ -88,6 +96,13 @@ static inline void wino_filter_transform(const float *g, double u[16]) {
     }
 }
 
+// U for output channel o and input channel ic of `w` ([cout][cin][3][3]); zeros for the padding channels past
+// cout or cin.
+static inline void wino_padded_filter(const float *w, long cin, long cout, long o, long ic, double u[16]) {
+    if (o < cout && ic < cin) { wino_filter_transform(w + (o * cin + ic) * 9, u); return; }
+    for (int t = 0; t < 16; t++) u[t] = 0;
+}
+
 // The image of tile `tile` and the row and column of its patch's top-left input pixel (possibly -1).
 static inline void wino_patch_origin(const wino_plan *p, long tile, long *img, long *y0, long *x0) {
     long per_image = p->th * p->tw, r = tile % per_image;
@@ -110,6 +125,27 @@ static inline void wino_transform_patch(float d[16]) {
         d[i * 4 + 1] = t[i * 4 + 1] + t[i * 4 + 2];
         d[i * 4 + 2] = t[i * 4 + 2] - t[i * 4 + 1];
         d[i * 4 + 3] = t[i * 4 + 1] - t[i * 4 + 3];
+    }
+}
+
+// The portable input transform of one tile: for each channel (up to cinp), the 4x4 patch read through
+// `load(x, index)` (index into the NHWC image; zeros outside the image, past cin and for rows past the last tile),
+// transformed, and its 16 values handed to `store(v, index, value)` at v[t][tile][c].
+static inline void wino_transform_tile_portable(const wino_plan *p, const void *x, float (*load)(const void *, long),
+                                                long h, long w, long cin, long tile, void *v,
+                                                void (*store)(void *, long, float)) {
+    long img, y0, x0;
+    wino_patch_origin(p, tile, &img, &y0, &x0);
+    for (long c = 0; c < p->cinp; c++) {
+        float d[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                long y = y0 + i, xx = x0 + j;
+                int inside = tile < p->tiles && c < cin && y >= 0 && y < h && xx >= 0 && xx < w;
+                d[i * 4 + j] = inside ? load(x, ((img * h + y) * w + xx) * cin + c) : 0.0f;
+            }
+        wino_transform_patch(d);
+        for (int t = 0; t < 16; t++) store(v, (t * p->rows + tile) * p->cinp + c, d[t]);
     }
 }
 
