@@ -296,8 +296,10 @@ bad:
 
 // oneDNN's Winograd only from 16x16 pixels up: below, its F(2x2, 3x3) kernel was 1.4x the direct one at 8x8 and
 // slower at 4x4 (SD's 1280-channel layers, Zen 4), beside the plain weights it keeps. Smaller fp32 inputs run on
-// swift-dato's own Winograd kernel where the CPU has AVX-512 (FP32KernelChoice.winogradPixels, the same size).
+// swift-dato's own Winograd kernel where the CPU has AVX-512 (FP32KernelChoice asks for this size).
 enum { WINOGRAD_MIN_PIXELS = 256 };
+
+long dato_winograd_min_pixels(void) { return WINOGRAD_MIN_PIXELS; }
 
 // A Winograd convolution in oneDNN's blocked layouts with NHWC reorders around it, or NULL (err empty) when
 // oneDNN has no Winograd kernel for this shape on this CPU.

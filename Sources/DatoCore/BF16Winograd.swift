@@ -12,7 +12,6 @@ final class BF16Winograd: @unchecked Sendable {
     /// Whether the products run on vdpbf16ps (else the portable C path).
     let usesAVX512BF16: Bool
     private let packed: UnsafeMutablePointer<UInt16>
-    private let packedCount: Int
 
     /// The fewest input and output channels a convolution needs to run on this kernel: it pads both to multiples
     /// of 32, and below 32 the direct kernels were faster (`dato bench ops`, Zen 4, 64x64 batch 2: 4->320 0.3x,
@@ -31,8 +30,7 @@ final class BF16Winograd: @unchecked Sendable {
         precondition(weight.shape.count == 4 && weight.dim(2) == 3 && weight.dim(3) == 3, "3x3 weights expected")
         outChannels = weight.dim(0); inChannels = weight.dim(1)
         usesAVX512BF16 = avx512bf16 && CPUFeatures.avx512bf16
-        packedCount = dato_wino_weights_size(inChannels, outChannels)
-        packed = .allocate(capacity: packedCount)
+        packed = .allocate(capacity: dato_wino_weights_size(inChannels, outChannels))
         let (cin, cout, src, dst) = (inChannels, outChannels, weight.data, packed)
         Parallel.chunks(dato_wino_panels(cout)) { panels in
             dato_wino_pack_weights(src, cin, cout, panels.lowerBound, panels.upperBound, dst)
@@ -40,9 +38,6 @@ final class BF16Winograd: @unchecked Sendable {
     }
 
     deinit { packed.deallocate() }
-
-    /// Bytes of the transformed weights (16 bf16 values per filter, channels padded to 32).
-    var weightBytes: Int { packedCount * 2 }
 
     /// Convolves `x` ([N, H, W, in], fp32 or bf16) into `out` ([N, H, W, out], fp32), adding `bias` when given;
     /// with `accumulate`, adds the result to `out` instead of overwriting it.

@@ -1,3 +1,4 @@
+import CDatoDNNL
 import Foundation
 
 /// The kernel of an fp32 3x3 convolution that `FP32Winograd` could run, chosen at the layer's first call by the
@@ -22,9 +23,9 @@ final class FP32KernelChoice: @unchecked Sendable {
         case chosen(Kernel)
     }
 
-    /// Inputs with fewer pixels (height x width) than this run on `FP32Winograd` (oneDNN's own fp32 Winograd
-    /// kernels start at this size in `dato_dnnl.c`).
-    static let winogradPixels = 256
+    /// Inputs with fewer pixels (height x width) than this run on `FP32Winograd`: the size where oneDNN's own fp32
+    /// Winograd kernels start (`dato_dnnl.c`, 256).
+    static let winogradPixels = Int(dato_winograd_min_pixels())
 
     private var state: State
     private let shape: [Int]

@@ -13,7 +13,6 @@ final class FP32Winograd: @unchecked Sendable {
     /// Whether the products run on AVX-512 (else the portable C path).
     let usesAVX512: Bool
     private let packed: UnsafeMutablePointer<Float>
-    private let packedCount: Int
 
     /// The fewest input and output channels a convolution needs to run on this kernel (oneDNN's Winograd
     /// kernels' rule, whose place it takes).
@@ -30,8 +29,7 @@ final class FP32Winograd: @unchecked Sendable {
     init(weights: UnsafePointer<Float>, outChannels: Int, inChannels: Int, avx512: Bool = CPUFeatures.avx512) {
         self.outChannels = outChannels; self.inChannels = inChannels
         usesAVX512 = avx512 && CPUFeatures.avx512
-        packedCount = dato_wino32_weights_size(inChannels, outChannels)
-        packed = .allocate(capacity: packedCount)
+        packed = .allocate(capacity: dato_wino32_weights_size(inChannels, outChannels))
         let (cin, cout, dst) = (inChannels, outChannels, packed)
         Parallel.chunks(dato_wino32_panels(cout)) { panels in
             dato_wino32_pack_weights(weights, cin, cout, panels.lowerBound, panels.upperBound, dst)
@@ -46,9 +44,6 @@ final class FP32Winograd: @unchecked Sendable {
     }
 
     deinit { packed.deallocate() }
-
-    /// Bytes of the transformed weights (16 floats per filter, input channels padded to 16, output ones to 32).
-    var weightBytes: Int { packedCount * 4 }
 
     /// Convolves `x` ([N, H, W, in]) into `out` ([N, H, W, out]), adding `bias` when given; with `accumulate`,
     /// adds the result to `out` instead of overwriting it.

@@ -24,10 +24,12 @@ dato_weights *dato_weights_create_linear(const float *out_in, long out, long in,
 void dato_weights_destroy(dato_weights *w);
 
 /// NHWC convolution [n, ih, iw, ic] -> [n, oh, ow, oc]. With accumulate = 1 the result is added to dst.
-/// With winograd = 1 an fp32 3x3 stride-1 convolution with at least 16 input and output channels and 256
-/// pixels uses oneDNN's Winograd kernel when it has one for the shape (fewer multiplications, fp32 throughout,
+/// With winograd = 1 an fp32 3x3 stride-1 convolution with at least 16 input and output channels and
+/// dato_winograd_min_pixels() pixels uses oneDNN's Winograd kernel when it has one for the shape (fewer multiplications, fp32 throughout,
 /// rounding differs slightly from the direct algorithm); the op then reorders its NHWC input and output to
 /// and from oneDNN's blocked layout. Otherwise direct.
+/// The fewest input pixels (height x width) at which dato_conv_create uses oneDNN's fp32 Winograd kernels (256).
+long dato_winograd_min_pixels(void);
 dato_op *dato_conv_create(long n, long ic, long ih, long iw, long oc, long kh, long kw,
                           long sh, long sw, long pt, long pl, long pb, long pr,
                           int has_bias, int accumulate, int bf16, int winograd, char *err, size_t errlen);
